@@ -1,0 +1,82 @@
+// One error base class for everything a user can meet. `isInstance` checks a global symbol instead of
+// `instanceof`, so it still works when two copies of @savepoint/core are installed (or ESM and CJS both load).
+const MARKER = Symbol.for('savepoint.error');
+
+export type SavepointErrorCode =
+  | 'NOT_FOUND'
+  | 'CORRUPT_CHECKPOINT'
+  | 'UNSERIALIZABLE_STATE'
+  | 'INVALID_RESUME_INPUT'
+  | 'INVALID_ARGUMENT'
+  | 'RUN_LOCKED'
+  | 'CHECKPOINT_CONFLICT'
+  | 'LEASE_LOST'
+  | 'CHECKPOINT_WRITE_FAILED'
+  | 'BACKEND_UNAVAILABLE'
+  | 'NODE_FAILED'
+  | 'RUN_CANCELED';
+
+export interface SavepointErrorOptions {
+  cause?: unknown;
+}
+
+export class SavepointError extends Error {
+  readonly [MARKER] = true;
+  readonly code: SavepointErrorCode;
+  override readonly cause?: unknown;
+
+  constructor(code: SavepointErrorCode, message: string, options: SavepointErrorOptions = {}) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    if (options.cause !== undefined) this.cause = options.cause;
+  }
+
+  static isInstance(error: unknown): error is SavepointError {
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[MARKER] === true;
+  }
+}
+
+/** Defines a subclass whose static `isInstance` matches on the code, so it also survives duplicate installs. */
+function codedError<C extends SavepointErrorCode>(code: C) {
+  return class extends SavepointError {
+    static readonly code: C = code;
+    constructor(message: string, options?: SavepointErrorOptions) {
+      super(code, message, options);
+    }
+    static override isInstance(error: unknown): error is SavepointError & { code: C } {
+      return SavepointError.isInstance(error) && error.code === code;
+    }
+  };
+}
+
+/** A checkpoint, run or flow that does not exist (or belongs to another tenant). */
+export class NotFoundError extends codedError('NOT_FOUND') {}
+/** A blob whose hash does not match, a missing blob, or a header that does not parse. */
+export class CorruptCheckpointError extends codedError('CORRUPT_CHECKPOINT') {}
+/** A value in the state that the codec cannot encode; the message names its path. */
+export class UnserializableStateError extends codedError('UNSERIALIZABLE_STATE') {
+  path = '';
+}
+/** Resume input that fails the waiting node's schema or names no waiting input. Nothing was changed. */
+export class InvalidResumeInputError extends codedError('INVALID_RESUME_INPUT') {
+  issues: Array<{ nodePath: string; message: string }> = [];
+}
+/** An id, option or argument the library refuses (path traversal, empty id, wrong type...). */
+export class InvalidArgumentError extends codedError('INVALID_ARGUMENT') {}
+/** Another worker holds the lease on this run. */
+export class RunLockedError extends codedError('RUN_LOCKED') {}
+/** The run head moved since it was read (compare-and-set failed). */
+export class CheckpointConflictError extends codedError('CHECKPOINT_CONFLICT') {}
+/** The writer's lease expired or was taken over: its fencing token is stale, so it may not commit. */
+export class LeaseLostError extends codedError('LEASE_LOST') {}
+/** A checkpoint could not be written (with `onCheckpointError: 'fail'`). */
+export class CheckpointWriteError extends codedError('CHECKPOINT_WRITE_FAILED') {}
+/** The storage backend cannot be reached; raised within a bounded time, never a hang. */
+export class BackendUnavailableError extends codedError('BACKEND_UNAVAILABLE') {}
+/** A node threw; `cause` is the original error and `nodeId` names the node. */
+export class NodeFailedError extends codedError('NODE_FAILED') {
+  nodeId = '';
+}
+/** The run was canceled through its AbortSignal. */
+export class RunCanceledError extends codedError('RUN_CANCELED') {}

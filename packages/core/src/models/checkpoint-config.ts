@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import type { StorageAdapter } from '../store/storage-adapter.js';
+
+export const EncryptionKey = z.object({
+  /** Stored with every encrypted blob, so older keys keep decrypting after a rotation. */
+  id: z.string().min(1).max(64),
+  /** 32 bytes (AES-256). */
+  key: z.instanceof(Uint8Array).refine((k) => k.length === 32, 'an AES-256 key is 32 bytes'),
+});
+export type EncryptionKey = z.infer<typeof EncryptionKey>;
+
+export const EncryptionConfig = z.object({
+  /** The first key encrypts; every key listed can decrypt. */
+  keys: z.array(EncryptionKey).min(1),
+});
+export type EncryptionConfig = z.infer<typeof EncryptionConfig>;
+
+export const RedactConfig = z.object({
+  /** Object keys whose values are replaced by `[REDACTED]` before anything is persisted (case-insensitive). */
+  keys: z.array(z.string()).default([]),
+  /** String values matching any pattern are replaced the same way. */
+  patterns: z.array(z.instanceof(RegExp)).default([]),
+});
+export type RedactConfig = z.input<typeof RedactConfig>;
+
+const isAdapter = (value: unknown): value is StorageAdapter =>
+  typeof value === 'object' && value !== null && typeof (value as StorageAdapter).putHeader === 'function';
+
+export const CheckpointConfig = z.object({
+  /** Off by default: without it nothing is stored and behaviour is a plain run. */
+  enabled: z.boolean().default(false),
+  backend: z.custom<StorageAdapter>(isAdapter, 'backend must implement the StorageAdapter contract').optional(),
+  checkpointAfterNode: z.boolean().default(true),
+  checkpointOnFailure: z.boolean().default(true),
+  midNodeCheckpoints: z.boolean().default(true),
+  /** Checkpoints kept per flow; unfinished runs' heads and pending_input heads are always kept. */
+  maxCheckpoints: z.number().int().positive().default(10),
+  retentionDays: z.number().positive().optional(),
+  excludeNodes: z.array(z.string()).default([]),
+  durability: z.enum(['sync', 'async']).default('sync'),
+  onCheckpointError: z.enum(['continue', 'fail']).default('continue'),
+  redact: RedactConfig.optional(),
+  encryption: EncryptionConfig.optional(),
+  /** How long a worker's lease on a run lasts before another worker may take it over. */
+  leaseTtlMs: z.number().int().positive().default(30_000),
+});
+export type CheckpointConfig = z.output<typeof CheckpointConfig>;
+export type CheckpointConfigInput = z.input<typeof CheckpointConfig>;

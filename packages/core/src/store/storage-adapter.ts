@@ -1,0 +1,128 @@
+import type { CheckpointStatus } from '../models/checkpoint.js';
+
+/**
+ * The contract every storage backend implements. It is deliberately small: the public
+ * `CheckpointStore` (save/load/list/cleanup, blob trees, hashing, codec, encryption) is built once in
+ * core on top of it. Backends never see the engine or the decoded state, only these records.
+ *
+ * Ids reaching an adapter are already validated by the store (`assertSafeId`): 1–256 characters of
+ * `[A-Za-z0-9._:-]`, not `.` or `..`. Adapters may rely on that but must still use parameterized queries.
+ */
+export interface StorageAdapter {
+  /** Human-readable name, e.g. `sqlite`, used in errors and events. */
+  readonly name: string;
+  readonly capabilities: AdapterCapabilities;
+
+  // ---- blobs: content-addressed, scoped to a run -------------------------------------------
+  /** Stores blobs; a blob whose hash already exists for that run is left as is (insert-or-ignore). */
+  putBlobs(runId: string, blobs: readonly BlobRecord[]): Promise<void>;
+  /** Returns the blobs found; a missing hash is simply absent from the map (the store decides it is corruption). */
+  getBlobs(runId: string, hashes: readonly string[]): Promise<Map<string, string>>;
+  /** Deletes every blob of the run whose hash is not in `keep`. Returns how many were deleted. */
+  deleteBlobsExcept(runId: string, keep: ReadonlySet<string>): Promise<number>;
+
+  // ---- headers: the commit point ----------------------------------------------------------
+  /**
+   * Writes a header atomically with the run head update. The head of a run is the header with the
+   * highest `seq` written to it.
+   * - `expectedHead` (when not `undefined`): compare-and-set; the current head id must equal it
+   *   (`null` = the run has no header yet), else throw `CheckpointConflictError`.
+   * - `lease`: fencing; the run's current lease must have this owner and token and be unexpired,
+   *   else throw `LeaseLostError`. Without `lease`, the write is refused with `RunLockedError` while
+   *   another owner holds an unexpired lease on the run.
+   * A header with an id that already exists throws `CheckpointConflictError`.
+   */
+  putHeader(header: HeaderRecord, options?: PutHeaderOptions): Promise<void>;
+  getHeader(id: string): Promise<HeaderRecord | null>;
+  /** Id of the run's head (highest seq), or null when the run has no header. */
+  getHead(runId: string): Promise<string | null>;
+  queryHeaders(query: HeaderQuery): Promise<HeaderRecord[]>;
+  /** Deletes headers by id; unknown ids are ignored. Returns how many were deleted. */
+  deleteHeaders(ids: readonly string[]): Promise<number>;
+
+  // ---- leases: one worker per run at a time ------------------------------------------------
+  /**
+   * Claims the run for `owner` for `ttlMs`. Succeeds when no unexpired lease exists or the
+   * existing one is the same owner's; every successful acquire from a new owner increments the
+   * run's fencing token. Returns null when another owner holds an unexpired lease.
+   */
+  acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | null>;
+  /** Extends the lease; null when it was lost (expired and taken, or released). */
+  renewLease(lease: Lease, ttlMs: number): Promise<Lease | null>;
+  /** Releases the lease if it is still held with this token; otherwise a no-op. */
+  releaseLease(lease: Lease): Promise<void>;
+
+  /** Creates tables/directories/migrations. Idempotent; the store calls it once before first use. */
+  setup?(): Promise<void>;
+  /** Frees what the adapter created (never a client/pool the user passed in). */
+  close?(): Promise<void>;
+}
+
+export interface AdapterCapabilities {
+  /** Several processes may share this storage safely. */
+  multiProcess: boolean;
+  /** Lease expiry is enforced by the storage (or by a shared clock). */
+  leases: boolean;
+  /** Records expire on their own (Redis TTL). */
+  ttl?: boolean;
+}
+
+export interface BlobRecord {
+  /** Content hash of `data` (the store computes and verifies it). */
+  hash: string;
+  data: string;
+}
+
+/** The stored form of a checkpoint: indexed fields plus an opaque encoded body. */
+export interface HeaderRecord {
+  id: string;
+  flowId: string;
+  workflowId: string | null;
+  runId: string;
+  seq: number;
+  parentCheckpointId: string | null;
+  status: CheckpointStatus;
+  tenantId: string | null;
+  /** True when the checkpoint waits for human input (indexed for `listPendingInput`). */
+  pendingInput: boolean;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  updatedAt: number;
+  /** Encoded header (JSON text): node state references, pending inputs, metadata. Opaque to adapters. */
+  body: string;
+}
+
+export interface PutHeaderOptions {
+  expectedHead?: string | null;
+  lease?: Lease;
+}
+
+/**
+ * Filters are ANDed. Ordering: with `runId`, by `seq`; otherwise by `id` (UUIDv7, creation order).
+ * Default order is newest first.
+ */
+export interface HeaderQuery {
+  flowId?: string;
+  runId?: string;
+  statuses?: readonly CheckpointStatus[];
+  /** `null` matches headers without a tenant; `undefined` does not filter. */
+  tenantId?: string | null;
+  pendingInput?: boolean;
+  /** Only headers with `seq` below this (run queries). */
+  beforeSeq?: number;
+  /** Only headers with `id` below this (flow and global queries). */
+  beforeId?: string;
+  /** Only headers created before this epoch-ms time (retention). */
+  createdBefore?: number;
+  limit?: number;
+  order?: 'asc' | 'desc';
+}
+
+export interface Lease {
+  runId: string;
+  owner: string;
+  /** Fencing token: strictly increases each time the run changes hands. */
+  token: number;
+  /** Epoch milliseconds. */
+  expiresAt: number;
+}
