@@ -4,3 +4,8 @@ export * from './models/checkpoint-config.js';
 export * from './store/storage-adapter.js';
 export { assertSafeId, isSafeId } from './store/safe-id.js';
 export { uuidv7 } from './util/uuidv7.js';
+export * from './codec/index.js';
+export * from './store/index.js';
+export * from './adapters/index.js';
+export * from './engine/index.js';
+export * from './nodes/index.js';
