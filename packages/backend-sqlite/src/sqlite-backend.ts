@@ -1,0 +1,362 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  BackendUnavailableError,
+  CheckpointConflictError,
+  InvalidArgumentError,
+  LeaseLostError,
+  RunLockedError,
+  type AdapterCapabilities,
+  type BlobRecord,
+  type HeaderQuery,
+  type HeaderRecord,
+  type Lease,
+  type PutHeaderOptions,
+  type StorageAdapter,
+} from '@savepoint/core';
+import { buildHeaderQuery } from './header-query-builder.js';
+import { HEADER_COLUMNS, fromRow, toRow, type HeaderRow } from './header-row.js';
+import { migrations } from './migrations/index.js';
+import { migrate } from './migrator.js';
+import { toSavepointError } from './sqlite-errors.js';
+import { tableNames, type TableNames } from './table-names.js';
+
+interface CommonOptions {
+  /** Prefix of every table and index name. Default `savepoint_`. Letters, digits and `_` only. */
+  tablePrefix?: string;
+  /** Table recording applied migrations. Default `savepoint_migrations`. */
+  migrationTable?: string;
+  /**
+   * `NORMAL` (default): with WAL, a commit survives a process crash but the last commits may be lost on
+   * power failure or OS crash; writes are several times faster. `FULL`: every commit is fsynced.
+   * Applies only to connections this backend opens.
+   */
+  synchronous?: 'NORMAL' | 'FULL';
+  /** How long a write waits for another connection's lock before `BackendUnavailableError`. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+export type SqliteBackendOptions =
+  /** A database file (parent directories are created) or `:memory:`. The backend owns and closes it. */
+  | (CommonOptions & { path: string; db?: undefined })
+  /** A connection the caller owns: its pragmas are left as they are and `close()` does not close it. */
+  | (CommonOptions & { db: Database.Database; path?: undefined });
+
+interface LeaseRow {
+  owner: string;
+  token: number;
+  expires_at: number;
+}
+
+// A released lease keeps its row with this expiry, so its token survives for the next owner.
+const RELEASED = 0;
+
+/** Savepoint storage on SQLite: the embedded default for single-host production, shareable by processes. */
+export class SqliteBackend implements StorageAdapter {
+  readonly name = 'sqlite';
+  readonly capabilities: AdapterCapabilities = { multiProcess: true, leases: true };
+
+  private readonly tables: TableNames;
+  private readonly path: string | undefined;
+  private readonly synchronous: 'NORMAL' | 'FULL';
+  private readonly busyTimeoutMs: number;
+  private readonly statements = new Map<string, Database.Statement>();
+  private db: Database.Database | undefined;
+  private migrated = false;
+  private closed = false;
+
+  constructor(options: SqliteBackendOptions) {
+    const { tablePrefix = 'savepoint_', migrationTable = 'savepoint_migrations' } = options;
+    this.tables = tableNames(tablePrefix, migrationTable);
+    this.synchronous = options.synchronous ?? 'NORMAL';
+    if (this.synchronous !== 'NORMAL' && this.synchronous !== 'FULL') {
+      throw new InvalidArgumentError(`SqliteBackend option synchronous must be 'NORMAL' or 'FULL', got ${String(this.synchronous)}.`);
+    }
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    if (!Number.isInteger(this.busyTimeoutMs) || this.busyTimeoutMs < 0) {
+      throw new InvalidArgumentError(`SqliteBackend option busyTimeoutMs must be a non-negative integer, got ${String(this.busyTimeoutMs)}.`);
+    }
+    if (options.db !== undefined) {
+      this.db = options.db;
+    } else if (typeof options.path === 'string' && options.path.length > 0) {
+      this.path = options.path;
+    } else {
+      throw new InvalidArgumentError(
+        "SqliteBackend needs { path } (a file, or ':memory:') or { db } (an open better-sqlite3 Database).",
+      );
+    }
+  }
+
+  async setup(): Promise<void> {
+    await this.use('set up its tables', () => undefined);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.statements.clear();
+    if (this.path !== undefined) this.db?.close();
+    this.db = undefined;
+  }
+
+  // ---- blobs ------------------------------------------------------------------------------
+
+  async putBlobs(runId: string, blobs: readonly BlobRecord[]): Promise<void> {
+    if (blobs.length === 0) return;
+    await this.use('write blobs', (db) => {
+      const insert = this.stmt(`INSERT OR IGNORE INTO ${this.tables.blobs} (run_id, hash, data) VALUES (?, ?, ?)`);
+      db.transaction(() => {
+        for (const blob of blobs) insert.run(runId, blob.hash, blob.data);
+      }).immediate();
+    });
+  }
+
+  async getBlobs(runId: string, hashes: readonly string[]): Promise<Map<string, string>> {
+    return this.use('read blobs', (db) => {
+      const select = this.stmt(`SELECT data FROM ${this.tables.blobs} WHERE run_id = ? AND hash = ?`).pluck();
+      const found = new Map<string, string>();
+      // One read transaction: every blob comes from the same snapshot even while others write.
+      db.transaction(() => {
+        for (const hash of hashes) {
+          const data = select.get(runId, hash) as string | undefined;
+          if (data !== undefined) found.set(hash, data);
+        }
+      })();
+      return found;
+    });
+  }
+
+  async deleteBlobsExcept(runId: string, keep: ReadonlySet<string>): Promise<number> {
+    return this.use('delete blobs', (db) => {
+      const hashes = this.stmt(`SELECT hash FROM ${this.tables.blobs} WHERE run_id = ?`).pluck();
+      const remove = this.stmt(`DELETE FROM ${this.tables.blobs} WHERE run_id = ? AND hash = ?`);
+      return db.transaction(() => {
+        let deleted = 0;
+        for (const hash of hashes.all(runId) as string[]) {
+          if (!keep.has(hash)) deleted += remove.run(runId, hash).changes;
+        }
+        return deleted;
+      }).immediate();
+    });
+  }
+
+  // ---- headers ----------------------------------------------------------------------------
+
+  async putHeader(header: HeaderRecord, options: PutHeaderOptions = {}): Promise<void> {
+    await this.use('write a checkpoint header', (db) => {
+      db.transaction(() => {
+        this.checkFence(header.runId, options.lease);
+        if (options.expectedHead !== undefined) {
+          const head = this.headOf(header.runId);
+          if (head !== options.expectedHead) {
+            throw new CheckpointConflictError(
+              `Run ${header.runId} moved: its head is ${head ?? 'empty'}, not ${options.expectedHead ?? 'empty'} as expected. Reload the run head and retry.`,
+            );
+          }
+        }
+        this.insertHeader(header);
+        this.stmt(
+          `INSERT INTO ${this.tables.heads} (run_id, checkpoint_id, seq) VALUES (?, ?, ?)
+           ON CONFLICT (run_id) DO UPDATE SET checkpoint_id = excluded.checkpoint_id, seq = excluded.seq
+           WHERE excluded.seq > ${this.tables.heads}.seq`,
+        ).run(header.runId, header.id, header.seq);
+      }).immediate();
+    });
+  }
+
+  async getHeader(id: string): Promise<HeaderRecord | null> {
+    return this.use('read a checkpoint header', () => {
+      const row = this.stmt(`SELECT ${HEADER_COLUMNS} FROM ${this.tables.headers} WHERE id = ?`).get(id) as
+        | HeaderRow
+        | undefined;
+      return row === undefined ? null : fromRow(row);
+    });
+  }
+
+  async getHead(runId: string): Promise<string | null> {
+    return this.use('read a run head', () => this.headOf(runId));
+  }
+
+  async queryHeaders(query: HeaderQuery): Promise<HeaderRecord[]> {
+    return this.use('query checkpoint headers', () => {
+      const { sql, params } = buildHeaderQuery(this.tables.headers, query);
+      return (this.stmt(sql).all(...params) as HeaderRow[]).map(fromRow);
+    });
+  }
+
+  async deleteHeaders(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return this.use('delete checkpoint headers', (db) => {
+      const runOf = this.stmt(`SELECT run_id FROM ${this.tables.headers} WHERE id = ?`).pluck();
+      const remove = this.stmt(`DELETE FROM ${this.tables.headers} WHERE id = ?`);
+      return db.transaction(() => {
+        const runs = new Set<string>();
+        let deleted = 0;
+        for (const id of ids) {
+          const runId = runOf.get(id) as string | undefined;
+          if (runId === undefined) continue;
+          deleted += remove.run(id).changes;
+          runs.add(runId);
+        }
+        for (const runId of runs) this.recomputeHead(runId);
+        return deleted;
+      }).immediate();
+    });
+  }
+
+  // ---- leases -----------------------------------------------------------------------------
+
+  async acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | null> {
+    return this.use('acquire a lease', (db) =>
+      db.transaction((): Lease | null => {
+        const now = Date.now();
+        const current = this.leaseOf(runId);
+        const held = current !== undefined && current.expires_at > now;
+        if (held && current.owner !== owner) return null;
+        // Re-acquiring one's own live lease keeps the token; any change of hands moves it forward.
+        const token = held ? current.token : (current?.token ?? 0) + 1;
+        const lease: Lease = { runId, owner, token, expiresAt: now + ttlMs };
+        this.writeLease(lease);
+        return lease;
+      }).immediate(),
+    );
+  }
+
+  async renewLease(lease: Lease, ttlMs: number): Promise<Lease | null> {
+    return this.use('renew a lease', (db) =>
+      db.transaction((): Lease | null => {
+        const current = this.leaseOf(lease.runId);
+        // Same token means nobody acquired the run since, so even a just-expired lease may be extended.
+        if (
+          current === undefined ||
+          current.owner !== lease.owner ||
+          current.token !== lease.token ||
+          current.expires_at === RELEASED
+        ) {
+          return null;
+        }
+        const renewed: Lease = { ...lease, expiresAt: Date.now() + ttlMs };
+        this.writeLease(renewed);
+        return renewed;
+      }).immediate(),
+    );
+  }
+
+  async releaseLease(lease: Lease): Promise<void> {
+    await this.use('release a lease', () => {
+      this.stmt(
+        `UPDATE ${this.tables.leases} SET expires_at = ${RELEASED} WHERE run_id = ? AND owner = ? AND token = ?`,
+      ).run(lease.runId, lease.owner, lease.token);
+    });
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  /** Runs `fn` on a ready connection (opened and migrated on first use) and types any failure. */
+  private async use<T>(action: string, fn: (db: Database.Database) => T): Promise<T> {
+    try {
+      return fn(this.connection());
+    } catch (error) {
+      throw toSavepointError(error, action, this.path ?? this.db?.name ?? 'the database');
+    }
+  }
+
+  private connection(): Database.Database {
+    if (this.closed) throw new BackendUnavailableError('This SqliteBackend was closed; create a new one to keep using the database.');
+    if (this.db === undefined) this.db = this.open(this.path!);
+    if (!this.migrated) {
+      migrate(this.db, this.tables, migrations, Date.now());
+      this.migrated = true;
+    }
+    return this.db;
+  }
+
+  private open(path: string): Database.Database {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path);
+    try {
+      // busy_timeout first, so that switching to WAL also waits for a lock held by another process.
+      db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${this.synchronous}`);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return db;
+  }
+
+  /** Prepared statements are cached by SQL text; the set of distinct texts is small and fixed. */
+  private stmt(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = this.connection().prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  private checkFence(runId: string, lease: Lease | undefined): void {
+    const now = Date.now();
+    const current = this.leaseOf(runId);
+    if (lease !== undefined) {
+      if (current?.owner === lease.owner && current.token === lease.token && current.expires_at > now) return;
+      throw new LeaseLostError(
+        `The lease of ${lease.owner} on run ${runId} (token ${lease.token}) expired or was taken over; this worker must stop writing to the run.`,
+      );
+    }
+    if (current !== undefined && current.expires_at > now) {
+      throw new RunLockedError(`Run ${runId} is leased by ${current.owner}; acquire the lease before writing to it.`);
+    }
+  }
+
+  private insertHeader(header: HeaderRecord): void {
+    try {
+      this.stmt(
+        `INSERT INTO ${this.tables.headers} (${HEADER_COLUMNS}) VALUES
+         (@id, @flow_id, @workflow_id, @run_id, @seq, @parent_id, @status, @tenant_id, @pending_input, @created_at, @updated_at, @body)`,
+      ).run(toRow(header));
+    } catch (error) {
+      if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        throw new CheckpointConflictError(`Checkpoint ${header.id} already exists; checkpoints are immutable, write a new id.`);
+      }
+      if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        throw new CheckpointConflictError(
+          `Run ${header.runId} already has a checkpoint with seq ${header.seq}; another writer got there first. Reload the run head and retry.`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  private headOf(runId: string): string | null {
+    const id = this.stmt(`SELECT checkpoint_id FROM ${this.tables.heads} WHERE run_id = ?`).pluck().get(runId);
+    return (id as string | undefined) ?? null;
+  }
+
+  /** After deletions the head falls back to the highest seq left, or disappears with the last header. */
+  private recomputeHead(runId: string): void {
+    const top = this.stmt(
+      `SELECT id, seq FROM ${this.tables.headers} WHERE run_id = ? ORDER BY seq DESC LIMIT 1`,
+    ).get(runId) as { id: string; seq: number } | undefined;
+    if (top === undefined) {
+      this.stmt(`DELETE FROM ${this.tables.heads} WHERE run_id = ?`).run(runId);
+    } else {
+      this.stmt(`UPDATE ${this.tables.heads} SET checkpoint_id = ?, seq = ? WHERE run_id = ?`).run(top.id, top.seq, runId);
+    }
+  }
+
+  private leaseOf(runId: string): LeaseRow | undefined {
+    return this.stmt(`SELECT owner, token, expires_at FROM ${this.tables.leases} WHERE run_id = ?`).get(runId) as
+      | LeaseRow
+      | undefined;
+  }
+
+  private writeLease(lease: Lease): void {
+    this.stmt(
+      `INSERT INTO ${this.tables.leases} (run_id, owner, token, expires_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (run_id) DO UPDATE SET owner = excluded.owner, token = excluded.token, expires_at = excluded.expires_at`,
+    ).run(lease.runId, lease.owner, lease.token, lease.expiresAt);
+  }
+}
