@@ -19,7 +19,7 @@ import { buildHeaderQuery } from './header-query-builder.js';
 import { HEADER_COLUMNS, fromRow, toRow, type HeaderRow } from './header-row.js';
 import { migrations } from './migrations/index.js';
 import { migrate } from './migrator.js';
-import { toSavepointError } from './sqlite-errors.js';
+import { sqliteCode, toSavepointError } from './sqlite-errors.js';
 import { tableNames, type TableNames } from './table-names.js';
 
 interface CommonOptions {
@@ -318,10 +318,11 @@ export class SqliteBackend implements StorageAdapter {
          (@id, @flow_id, @workflow_id, @run_id, @seq, @parent_id, @status, @tenant_id, @pending_input, @created_at, @updated_at, @body)`,
       ).run(toRow(header));
     } catch (error) {
-      if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+      const code = sqliteCode(error);
+      if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
         throw new CheckpointConflictError(`Checkpoint ${header.id} already exists; checkpoints are immutable, write a new id.`);
       }
-      if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_UNIQUE') {
+      if (code === 'SQLITE_CONSTRAINT_UNIQUE') {
         throw new CheckpointConflictError(
           `Run ${header.runId} already has a checkpoint with seq ${header.seq}; another writer got there first. Reload the run head and retry.`,
         );

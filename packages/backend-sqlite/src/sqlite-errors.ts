@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import { BackendUnavailableError, SavepointError } from '@savepoint/core';
 
 // Result codes meaning "the storage cannot be used right now" rather than "this call was wrong".
@@ -15,21 +14,33 @@ const HINTS: Record<string, string> = {
 };
 
 /**
+ * The SQLite result code of a better-sqlite3 error. Read by shape, not `instanceof SqliteError`: the
+ * native addon keeps the error class of the first copy of better-sqlite3 loaded in the process.
+ */
+export function sqliteCode(error: unknown): string | undefined {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && code.startsWith('SQLITE_') ? code : undefined;
+}
+
+/**
  * Maps a better-sqlite3 failure to the typed error a user can act on. Typed Savepoint errors pass
  * through; anything unrecognised is rethrown untouched rather than mislabelled.
  */
 export function toSavepointError(error: unknown, action: string, location: string): unknown {
   if (SavepointError.isInstance(error)) return error;
-  if (error instanceof Database.SqliteError && UNAVAILABLE.test(error.code)) {
-    const kind = error.code.replace(/^SQLITE_/, '').split('_')[0]!;
+  const code = sqliteCode(error);
+  if (code !== undefined && UNAVAILABLE.test(code)) {
+    const kind = code.replace(/^SQLITE_/, '').split('_')[0]!;
     const hint = HINTS[kind] ?? 'check the disk and the file permissions';
-    return new BackendUnavailableError(`SQLite could not ${action} (${error.code} on ${location}): ${hint}.`, {
+    return new BackendUnavailableError(`SQLite could not ${action} (${code} on ${location}): ${hint}.`, {
       cause: error,
     });
   }
-  // better-sqlite3 reports a closed connection and a missing directory as plain TypeErrors.
-  if (error instanceof TypeError && /database connection is not open|Cannot open database/.test(error.message)) {
-    return new BackendUnavailableError(`SQLite could not ${action} on ${location}: ${error.message}.`, { cause: error });
+  // better-sqlite3 reports a closed connection and a missing directory as plain TypeErrors (matched by
+  // message: `instanceof TypeError` fails across realms).
+  const message = typeof error === 'object' && error !== null ? String((error as { message?: unknown }).message) : '';
+  if (/database connection is not open|Cannot open database/.test(message)) {
+    return new BackendUnavailableError(`SQLite could not ${action} on ${location}: ${message}.`, { cause: error });
   }
   return error;
 }

@@ -1,0 +1,13 @@
+export interface Summary {
+  n: number;
+  p50: number;
+  p99: number;
+  mean: number;
+}
+
+export function summarize(samples: readonly number[]): Summary {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  const mean = sorted.reduce((sum, x) => sum + x, 0) / Math.max(1, sorted.length);
+  return { n: sorted.length, p50: at(0.5), p99: at(0.99), mean };
+}

@@ -1,0 +1,462 @@
+import { link, mkdir, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import {
+  assertSafeId,
+  CheckpointConflictError,
+  InvalidArgumentError,
+  LeaseLostError,
+  RunLockedError,
+  type AdapterCapabilities,
+  type BlobRecord,
+  type HeaderQuery,
+  type HeaderRecord,
+  type Lease,
+  type PutHeaderOptions,
+  type StorageAdapter,
+} from '@savepoint/core';
+import { fsyncDir, isTempName, removeQuietly, writeDurableTemp, writeFileAtomic } from './atomic-write.js';
+import { errorCode, isMissing, toBackendError } from './fs-errors.js';
+import { matchesQuery } from './header-filter.js';
+import { parseHeader, parseHeaderFileName, serializeHeader } from './header-file.js';
+import { RunLayout } from './run-layout.js';
+import { RunLock } from './run-lock.js';
+
+export interface FileBackendOptions {
+  /** Directory holding every checkpoint; created if missing. */
+  dir: string;
+  /** A run lock whose holder died, or that is older than this, is broken (default 10 000 ms). */
+  lockStaleMs?: number;
+  /** How long a write waits for a busy run lock before `BackendUnavailableError` (default 15 000 ms). */
+  lockTimeoutMs?: number;
+}
+
+interface HeadPointer {
+  id: string;
+  seq: number;
+}
+
+/** `owner: null` marks a released lease; the token stays so the next owner's token is higher. */
+interface StoredLease {
+  runId: string;
+  owner: string | null;
+  token: number;
+  expiresAt: number;
+}
+
+// Index reads are batched so a query over many headers does not open them one by one.
+const READ_BATCH = 64;
+
+/**
+ * Stores checkpoints as plain files: one pretty JSON file per header, one file per blob, all written
+ * with temp file + fsync + rename + directory fsync. Several processes on one host may share a
+ * directory: each run's head is guarded by a lock file.
+ */
+export class FileBackend implements StorageAdapter {
+  readonly name = 'file';
+  readonly capabilities: AdapterCapabilities = { multiProcess: true, leases: true };
+  readonly dir: string;
+  private readonly layout: RunLayout;
+  private readonly lock: RunLock;
+
+  constructor(options: FileBackendOptions) {
+    if (typeof options?.dir !== 'string' || options.dir.length === 0) {
+      throw new InvalidArgumentError('FileBackend needs { dir }: the directory to keep checkpoints in.');
+    }
+    this.dir = resolve(options.dir);
+    this.layout = new RunLayout(this.dir);
+    this.lock = new RunLock({ staleMs: options.lockStaleMs ?? 10_000, timeoutMs: options.lockTimeoutMs ?? 15_000 });
+  }
+
+  async setup(): Promise<void> {
+    await this.guard('create its directories', async () => {
+      for (const path of [this.layout.runsDir, this.layout.idsDir, this.layout.flowsDir]) await this.ensureDir(path);
+    });
+  }
+
+  // ---- blobs ----------------------------------------------------------------------------------
+
+  async putBlobs(runId: string, blobs: readonly BlobRecord[]): Promise<void> {
+    assertSafeId(runId, 'runId');
+    for (const blob of blobs) assertSafeId(blob.hash, 'blob hash');
+    if (blobs.length === 0) return;
+    await this.guard('write blobs', async () => {
+      const dir = this.layout.blobsDir(runId);
+      await this.ensureDir(dir);
+      const written = await Promise.all(blobs.map((blob) => this.putBlob(`${dir}/${blob.hash}`, blob.data)));
+      if (written.some(Boolean)) await fsyncDir(dir);
+    });
+  }
+
+  /** Insert-or-ignore: `link` fails on an existing name, so a concurrent writer of the same hash is harmless. */
+  private async putBlob(path: string, data: string): Promise<boolean> {
+    if (await exists(path)) return false;
+    const temp = await writeDurableTemp(path, data);
+    try {
+      await link(temp, path);
+      return true;
+    } catch (error) {
+      if (errorCode(error) === 'EEXIST') return false;
+      throw error;
+    } finally {
+      await removeQuietly(temp);
+    }
+  }
+
+  async getBlobs(runId: string, hashes: readonly string[]): Promise<Map<string, string>> {
+    assertSafeId(runId, 'runId');
+    for (const hash of hashes) assertSafeId(hash, 'blob hash');
+    return this.guard('read blobs', async () => {
+      const dir = this.layout.blobsDir(runId);
+      const found = await Promise.all(hashes.map(async (hash) => [hash, await readIfExists(`${dir}/${hash}`)] as const));
+      return new Map(found.filter((entry): entry is readonly [string, string] => entry[1] !== null));
+    });
+  }
+
+  async deleteBlobsExcept(runId: string, keep: ReadonlySet<string>): Promise<number> {
+    assertSafeId(runId, 'runId');
+    return this.guard('delete blobs', async () => {
+      const dir = this.layout.blobsDir(runId);
+      const doomed = (await listDir(dir)).filter((name) => !isTempName(name) && !keep.has(name));
+      const deleted = await Promise.all(doomed.map((name) => unlinkIfExists(`${dir}/${name}`)));
+      if (doomed.length > 0) await fsyncDir(dir);
+      return deleted.filter(Boolean).length;
+    });
+  }
+
+  // ---- headers --------------------------------------------------------------------------------
+
+  async putHeader(header: HeaderRecord, options: PutHeaderOptions = {}): Promise<void> {
+    assertSafeId(header.id, 'checkpoint id');
+    assertSafeId(header.runId, 'runId');
+    assertSafeId(header.flowId, 'flowId');
+    await this.guard('write a checkpoint header', async () => {
+      for (const dir of [this.layout.headersDir(header.runId), this.layout.idsDir, this.layout.flowDir(header.flowId)]) {
+        await this.ensureDir(dir);
+      }
+      await this.lock.run(this.layout.lockPath(header.runId), async (recovered) => {
+        if (recovered) await this.repairRun(header.runId);
+        await this.checkFencing(header.runId, options.lease);
+        const head = await this.readHead(header.runId);
+        if (options.expectedHead !== undefined && (head?.id ?? null) !== options.expectedHead) {
+          throw new CheckpointConflictError(
+            `Run ${header.runId} moved on: its head is ${head?.id ?? 'empty'}, not ${options.expectedHead ?? 'empty'}. ` +
+              'Reload the latest checkpoint and retry.',
+          );
+        }
+        await this.commitHeader(header);
+        if (head === null || header.seq > head.seq) await this.writeHead(header.runId, { id: header.id, seq: header.seq });
+      });
+    });
+  }
+
+  /**
+   * The index links go in first and the rename into `headers/` is the commit point: a crash before it
+   * leaves only dangling links, which readers ignore because the header file is missing.
+   */
+  private async commitHeader(header: HeaderRecord): Promise<void> {
+    const headerPath = this.layout.headerPath(header.runId, header.seq, header.id);
+    const idLink = this.layout.idLink(header.id);
+    const flowLink = this.layout.flowLink(header.flowId, header.id);
+    const temp = await writeDurableTemp(headerPath, serializeHeader(header));
+    try {
+      await this.linkId(temp, idLink, header.id);
+      await linkReplacing(temp, flowLink);
+      await fsyncDir(this.layout.idsDir);
+      await fsyncDir(dirname(flowLink));
+      await rename(temp, headerPath);
+    } catch (error) {
+      await removeQuietly(temp);
+      throw error;
+    }
+    await fsyncDir(dirname(headerPath));
+  }
+
+  private async linkId(temp: string, idLink: string, id: string): Promise<void> {
+    try {
+      await link(temp, idLink);
+      return;
+    } catch (error) {
+      if (errorCode(error) !== 'EEXIST') throw error;
+    }
+    if ((await this.readCommitted(idLink)) !== null) {
+      throw new CheckpointConflictError(`Checkpoint ${id} already exists and checkpoints are immutable: save under a new id.`);
+    }
+    await linkReplacing(temp, idLink); // left dangling by a writer that died before its commit
+  }
+
+  async getHeader(id: string): Promise<HeaderRecord | null> {
+    assertSafeId(id, 'checkpoint id');
+    return this.guard('read a checkpoint header', () => this.readCommitted(this.layout.idLink(id)));
+  }
+
+  async getHead(runId: string): Promise<string | null> {
+    assertSafeId(runId, 'runId');
+    return this.guard('read a run head', async () => (await this.readHead(runId))?.id ?? null);
+  }
+
+  async queryHeaders(query: HeaderQuery): Promise<HeaderRecord[]> {
+    for (const [what, id] of [['runId', query.runId], ['flowId', query.flowId]] as const) {
+      if (id !== undefined) assertSafeId(id, what);
+    }
+    return this.guard('query checkpoint headers', () =>
+      query.runId !== undefined ? this.queryRun(query.runId, query) : this.queryIndex(query),
+    );
+  }
+
+  /** A run query is a listing of one `headers/` directory, already named in seq order. */
+  private async queryRun(runId: string, query: HeaderQuery): Promise<HeaderRecord[]> {
+    const dir = this.layout.headersDir(runId);
+    const entries = (await listDir(dir))
+      .map((name) => ({ name, key: parseHeaderFileName(name) }))
+      .filter((entry): entry is { name: string; key: { seq: number; id: string } } => entry.key !== null)
+      .filter(({ key }) => query.beforeSeq === undefined || key.seq < query.beforeSeq)
+      .sort((a, b) => a.key.seq - b.key.seq || compare(a.key.id, b.key.id));
+    if (query.order !== 'asc') entries.reverse();
+    return this.collect(
+      entries.map(({ name }) => `${dir}/${name}`),
+      async (path) => {
+        const text = await readIfExists(path);
+        return text === null ? null : parseHeader(text, path);
+      },
+      query,
+    );
+  }
+
+  /**
+   * Flow and global queries list `flows/<flowId>/` or `ids/` (names are ids, so they sort by creation)
+   * and read candidates newest first until `limit` match. Cost: one small read per candidate
+   * examined, so a selective filter over a large directory reads many files.
+   */
+  private async queryIndex(query: HeaderQuery): Promise<HeaderRecord[]> {
+    const dir = query.flowId !== undefined ? this.layout.flowDir(query.flowId) : this.layout.idsDir;
+    const ids = (await listDir(dir))
+      .filter((name) => !isTempName(name) && (query.beforeId === undefined || name < query.beforeId))
+      .sort(compare);
+    if (query.order !== 'asc') ids.reverse();
+    return this.collect(
+      ids.map((id) => `${dir}/${id}`),
+      (path) => this.readCommitted(path),
+      query,
+    );
+  }
+
+  private async collect(
+    paths: string[],
+    read: (path: string) => Promise<HeaderRecord | null>,
+    query: HeaderQuery,
+  ): Promise<HeaderRecord[]> {
+    const limit = query.limit ?? Infinity;
+    const found: HeaderRecord[] = [];
+    for (let i = 0; i < paths.length && found.length < limit; i += READ_BATCH) {
+      const batch = await Promise.all(paths.slice(i, i + READ_BATCH).map(read));
+      for (const header of batch) {
+        if (header !== null && matchesQuery(header, query) && found.length < limit) found.push(header);
+      }
+    }
+    return found;
+  }
+
+  /** Reads a header through an index link; null unless the header file it belongs to is committed. */
+  private async readCommitted(linkPath: string): Promise<HeaderRecord | null> {
+    const text = await readIfExists(linkPath);
+    if (text === null) return null;
+    const header = parseHeader(text, linkPath);
+    return (await exists(this.layout.headerPath(header.runId, header.seq, header.id))) ? header : null;
+  }
+
+  async deleteHeaders(ids: readonly string[]): Promise<number> {
+    for (const id of ids) assertSafeId(id, 'checkpoint id');
+    return this.guard('delete checkpoint headers', async () => {
+      const byRun = new Map<string, HeaderRecord[]>();
+      for (const id of new Set(ids)) {
+        const header = await this.readCommitted(this.layout.idLink(id));
+        if (header !== null) byRun.set(header.runId, [...(byRun.get(header.runId) ?? []), header]);
+      }
+      let deleted = 0;
+      for (const [runId, headers] of byRun) {
+        deleted += await this.lock.run(this.layout.lockPath(runId), async (recovered) => {
+          if (recovered) await this.repairRun(runId);
+          return this.deleteRunHeaders(runId, headers);
+        });
+      }
+      return deleted;
+    });
+  }
+
+  /** Removing the header file is the commit point of a delete; the index links go after it. */
+  private async deleteRunHeaders(runId: string, headers: HeaderRecord[]): Promise<number> {
+    let deleted = 0;
+    for (const header of headers) {
+      if (await unlinkIfExists(this.layout.headerPath(runId, header.seq, header.id))) deleted += 1;
+    }
+    await fsyncDir(this.layout.headersDir(runId));
+    for (const header of headers) {
+      await unlinkIfExists(this.layout.flowLink(header.flowId, header.id));
+      await unlinkIfExists(this.layout.idLink(header.id));
+    }
+    const head = await this.readHead(runId);
+    if (head !== null && headers.some((header) => header.id === head.id)) await this.rebuildHead(runId);
+    return deleted;
+  }
+
+  // ---- head -----------------------------------------------------------------------------------
+
+  private async readHead(runId: string): Promise<HeadPointer | null> {
+    const text = await readIfExists(this.layout.headPath(runId));
+    return text === null ? null : (JSON.parse(text) as HeadPointer);
+  }
+
+  private async writeHead(runId: string, head: HeadPointer): Promise<void> {
+    await writeFileAtomic(this.layout.headPath(runId), `${JSON.stringify(head)}\n`);
+  }
+
+  /** The head is the highest seq among committed headers (ties, which only forks of a bug make, go to the higher id). */
+  private async rebuildHead(runId: string): Promise<void> {
+    const keys = (await listDir(this.layout.headersDir(runId))).map(parseHeaderFileName).filter((key) => key !== null);
+    const top = keys.sort((a, b) => a.seq - b.seq || compare(a.id, b.id)).at(-1);
+    if (top === undefined) await unlinkIfExists(this.layout.headPath(runId));
+    else await this.writeHead(runId, { id: top.id, seq: top.seq });
+  }
+
+  /** A writer that died holding the lock may have committed a header without moving HEAD, or left a temp file. */
+  private async repairRun(runId: string): Promise<void> {
+    const dir = this.layout.headersDir(runId);
+    for (const name of (await listDir(dir)).filter(isTempName)) await unlinkIfExists(`${dir}/${name}`);
+    await this.rebuildHead(runId);
+  }
+
+  // ---- leases ---------------------------------------------------------------------------------
+
+  async acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | null> {
+    assertSafeId(runId, 'runId');
+    return this.withLease(runId, 'acquire a lease', async (current) => {
+      const now = Date.now();
+      if (current !== null && current.owner !== null && current.owner !== owner && current.expiresAt > now) return null;
+      const token = current !== null && current.owner === owner ? current.token : (current?.token ?? 0) + 1;
+      return { runId, owner, token, expiresAt: now + ttlMs };
+    });
+  }
+
+  async renewLease(lease: Lease, ttlMs: number): Promise<Lease | null> {
+    assertSafeId(lease.runId, 'runId');
+    return this.withLease(lease.runId, 'renew a lease', async (current) =>
+      isSameLease(current, lease) ? { ...lease, expiresAt: Date.now() + ttlMs } : null,
+    );
+  }
+
+  async releaseLease(lease: Lease): Promise<void> {
+    assertSafeId(lease.runId, 'runId');
+    await this.withLease(lease.runId, 'release a lease', async (current) =>
+      isSameLease(current, lease) ? { ...lease, owner: null, expiresAt: 0 } : null,
+    );
+  }
+
+  /** Runs `decide` on the stored lease under the run lock and stores what it returns (null: no change). */
+  private async withLease<T extends StoredLease>(
+    runId: string,
+    action: string,
+    decide: (current: StoredLease | null) => Promise<T | null>,
+  ): Promise<T | null> {
+    return this.guard(action, async () => {
+      await this.ensureDir(this.layout.runDir(runId));
+      return this.lock.run(this.layout.lockPath(runId), async (recovered) => {
+        if (recovered) await this.repairRun(runId);
+        const next = await decide(await this.readLease(runId));
+        if (next !== null) await writeFileAtomic(this.layout.leasePath(runId), `${JSON.stringify(next, null, 2)}\n`);
+        return next;
+      });
+    });
+  }
+
+  private async readLease(runId: string): Promise<StoredLease | null> {
+    const text = await readIfExists(this.layout.leasePath(runId));
+    return text === null ? null : (JSON.parse(text) as StoredLease);
+  }
+
+  private async checkFencing(runId: string, lease: Lease | undefined): Promise<void> {
+    const current = await this.readLease(runId);
+    const now = Date.now();
+    if (lease !== undefined) {
+      if (lease.runId === runId && isSameLease(current, lease) && current!.expiresAt > now) return;
+      throw new LeaseLostError(
+        `The lease of ${lease.owner} on run ${runId} (token ${lease.token}) expired or was taken over; ` +
+          'stop this worker and let the current owner continue.',
+      );
+    }
+    if (current !== null && current.owner !== null && current.expiresAt > now) {
+      throw new RunLockedError(
+        `Run ${runId} is leased by ${current.owner} until ${new Date(current.expiresAt).toISOString()}; ` +
+          'write with that lease, or wait for it to be released or expire.',
+      );
+    }
+  }
+
+  // ---- plumbing -------------------------------------------------------------------------------
+
+  private async ensureDir(path: string): Promise<void> {
+    const created = await mkdir(path, { recursive: true });
+    if (created === undefined) return;
+    // New directory entries are durable only once their parent is synced, up to the first that existed.
+    for (let dir = path; dir.length >= created.length; dir = dirname(dir)) await fsyncDir(dirname(dir));
+  }
+
+  private async guard<T>(action: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw toBackendError(error, action, this.dir);
+    }
+  }
+}
+
+function isSameLease(current: StoredLease | null, lease: Lease): current is StoredLease {
+  return current !== null && current.owner !== null && current.owner === lease.owner && current.token === lease.token;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
+  }
+}
+
+async function readIfExists(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if (isMissing(error)) return null;
+    throw error;
+  }
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (error) {
+    if (isMissing(error)) return [];
+    throw error;
+  }
+}
+
+async function unlinkIfExists(path: string): Promise<boolean> {
+  try {
+    await unlink(path);
+    return true;
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
+  }
+}
+
+/** Hard-links `target` at `path`, replacing a leftover entry there. */
+async function linkReplacing(target: string, path: string): Promise<void> {
+  await unlinkIfExists(path);
+  await link(target, path);
+}

@@ -1,0 +1,1 @@
+export { FileBackend, type FileBackendOptions } from './file-backend.js';

@@ -1,0 +1,52 @@
+import { join } from 'node:path';
+import { headerFileName } from './header-file.js';
+
+/**
+ * Where everything lives under the backend's directory:
+ * `runs/<runId>/{headers/<seq>-<id>.json, blobs/<hash>, HEAD, lease.json, HEAD.lock}` plus two
+ * indexes of hard links to the header files, `ids/<id>` and `flows/<flowId>/<id>`, so lookups by id
+ * and by flow need no scan of every run.
+ */
+export class RunLayout {
+  constructor(readonly root: string) {}
+
+  get runsDir(): string {
+    return join(this.root, 'runs');
+  }
+  get idsDir(): string {
+    return join(this.root, 'ids');
+  }
+  get flowsDir(): string {
+    return join(this.root, 'flows');
+  }
+  runDir(runId: string): string {
+    return join(this.runsDir, runId);
+  }
+  headersDir(runId: string): string {
+    return join(this.runDir(runId), 'headers');
+  }
+  headerPath(runId: string, seq: number, id: string): string {
+    return join(this.headersDir(runId), headerFileName(seq, id));
+  }
+  blobsDir(runId: string): string {
+    return join(this.runDir(runId), 'blobs');
+  }
+  headPath(runId: string): string {
+    return join(this.runDir(runId), 'HEAD');
+  }
+  leasePath(runId: string): string {
+    return join(this.runDir(runId), 'lease.json');
+  }
+  lockPath(runId: string): string {
+    return join(this.runDir(runId), 'HEAD.lock');
+  }
+  idLink(id: string): string {
+    return join(this.idsDir, id);
+  }
+  flowDir(flowId: string): string {
+    return join(this.flowsDir, flowId);
+  }
+  flowLink(flowId: string, id: string): string {
+    return join(this.flowDir(flowId), id);
+  }
+}
