@@ -135,6 +135,7 @@ export class FileBackend implements StorageAdapter {
       }
       await this.lock.run(this.layout.lockPath(header.runId), async (recovered) => {
         if (recovered) await this.repairRun(header.runId);
+        if ((await this.readCommitted(this.layout.idLink(header.id))) !== null) throw alreadyExists(header.id);
         await this.checkFencing(header.runId, options.lease);
         const head = await this.readHead(header.runId);
         if (options.expectedHead !== undefined && (head?.id ?? null) !== options.expectedHead) {
@@ -144,7 +145,7 @@ export class FileBackend implements StorageAdapter {
           );
         }
         await this.commitHeader(header);
-        if (head === null || header.seq > head.seq) await this.writeHead(header.runId, { id: header.id, seq: header.seq });
+        if (head === null || isAbove(header, head)) await this.writeHead(header.runId, { id: header.id, seq: header.seq });
       });
     });
   }
@@ -178,9 +179,7 @@ export class FileBackend implements StorageAdapter {
     } catch (error) {
       if (errorCode(error) !== 'EEXIST') throw error;
     }
-    if ((await this.readCommitted(idLink)) !== null) {
-      throw new CheckpointConflictError(`Checkpoint ${id} already exists and checkpoints are immutable: save under a new id.`);
-    }
+    if ((await this.readCommitted(idLink)) !== null) throw alreadyExists(id);
     await linkReplacing(temp, idLink); // left dangling by a writer that died before its commit
   }
 
@@ -310,10 +309,10 @@ export class FileBackend implements StorageAdapter {
     await writeFileAtomic(this.layout.headPath(runId), `${JSON.stringify(head)}\n`);
   }
 
-  /** The head is the highest seq among committed headers (ties, which only forks of a bug make, go to the higher id). */
+  /** The head is the highest seq among committed headers. */
   private async rebuildHead(runId: string): Promise<void> {
     const keys = (await listDir(this.layout.headersDir(runId))).map(parseHeaderFileName).filter((key) => key !== null);
-    const top = keys.sort((a, b) => a.seq - b.seq || compare(a.id, b.id)).at(-1);
+    const top = keys.reduce<HeadPointer | undefined>((best, key) => (best === undefined || isAbove(key, best) ? key : best), undefined);
     if (top === undefined) await unlinkIfExists(this.layout.headPath(runId));
     else await this.writeHead(runId, { id: top.id, seq: top.seq });
   }
@@ -332,7 +331,9 @@ export class FileBackend implements StorageAdapter {
     return this.withLease(runId, 'acquire a lease', async (current) => {
       const now = Date.now();
       if (current !== null && current.owner !== null && current.owner !== owner && current.expiresAt > now) return null;
-      const token = current !== null && current.owner === owner ? current.token : (current?.token ?? 0) + 1;
+      // Re-acquiring a live lease keeps its token; anything else is a new holding and fences out the old.
+      const held = current !== null && current.owner === owner && current.expiresAt > now;
+      const token = held ? current.token : (current?.token ?? 0) + 1;
       return { runId, owner, token, expiresAt: now + ttlMs };
     });
   }
@@ -407,6 +408,15 @@ export class FileBackend implements StorageAdapter {
       throw toBackendError(error, action, this.dir);
     }
   }
+}
+
+/** Head order: higher seq wins; equal seqs (only concurrent writers without CAS make them) go to the higher id. */
+function isAbove(candidate: HeadPointer, head: HeadPointer): boolean {
+  return candidate.seq > head.seq || (candidate.seq === head.seq && candidate.id > head.id);
+}
+
+function alreadyExists(id: string): CheckpointConflictError {
+  return new CheckpointConflictError(`Checkpoint ${id} already exists and checkpoints are immutable: save under a new id.`);
 }
 
 function isSameLease(current: StoredLease | null, lease: Lease): current is StoredLease {

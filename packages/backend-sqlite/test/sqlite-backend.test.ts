@@ -139,6 +139,12 @@ describe('SqliteBackend', () => {
       expect(await backend.getHead('run-2')).toBeNull();
     });
 
+    it('rejects a record the schema cannot hold and stores nothing of it', async () => {
+      const broken = { ...header({ id: 'cp-1', runId: 'run-1', seq: 1 }), body: null as unknown as string };
+      await expect(backend.putHeader(broken)).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT_NOTNULL' });
+      expect(await backend.getHead('run-1')).toBeNull();
+    });
+
     it('falls back to the previous head when the head is deleted', async () => {
       for (const seq of [1, 2, 3]) await backend.putHeader(header({ id: `cp-${seq}`, runId: 'run-1', seq }));
       await backend.putHeader(header({ id: 'other', runId: 'run-2', seq: 1 }));

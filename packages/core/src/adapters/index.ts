@@ -1,1 +1,1 @@
-export {};
+export { MemoryAdapter, type MemoryAdapterOptions } from './memory-adapter.js';

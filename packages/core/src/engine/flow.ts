@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
+import type { NodeCheckpointState } from '../models/checkpoint.js';
 import { assertSafeId } from '../store/safe-id.js';
 import type { Node } from './node.js';
 import { pathBelongsTo } from './node-path.js';
@@ -44,6 +45,12 @@ export class Flow {
   /** The dependency of `node` that selects branches (validated to exist when `node.branch` is set). */
   branchSource(node: Node): Node | undefined {
     return node.dependsOn.map((id) => this.byId.get(id)!).find((dep) => dep.isBranching);
+  }
+
+  /** The flow's output: the single sink's output, or `{ [sinkId]: output }` when there are several sinks. */
+  outputOf(nodeStates: Readonly<Record<string, NodeCheckpointState>>): unknown {
+    if (this.sinks.length === 1) return nodeStates[this.sinks[0]!.id]?.output;
+    return Object.fromEntries(this.sinks.map((sink) => [sink.id, nodeStates[sink.id]?.output]));
   }
 
   /** The zod schema awaited at `nodePath`, asked of the top-level node that owns the path. */

@@ -1,1 +1,13 @@
-export {};
+export {
+  CheckpointStore,
+  type CheckpointPatch,
+  type CheckpointStoreOptions,
+  type CheckpointSummary,
+  type CleanupOptions,
+  type CleanupResult,
+  type SaveOptions,
+  type SaveResult,
+  type TenantOption,
+} from './checkpoint-store.js';
+export { BlobCipher } from './encryption.js';
+export { DEFAULT_TUNING, segmentSizes, type TreeTuning } from './blob-tree.js';

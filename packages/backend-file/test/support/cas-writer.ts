@@ -1,0 +1,38 @@
+// Child process for the multi-process test: races other processes to extend one run, always with
+// compare-and-set on the head it just read, until the run reaches the target seq.
+import { CheckpointConflictError, CheckpointStore } from '@savepoint/core';
+import { makeCheckpoint } from '@savepoint/conformance';
+import { FileBackend } from '../../src/index.js';
+
+async function main(): Promise<void> {
+  const [dir, worker, lastSeqText] = process.argv.slice(2) as [string, string, string];
+  const lastSeq = Number(lastSeqText);
+  const store = new CheckpointStore(new FileBackend({ dir }));
+  let wins = 0;
+  let conflicts = 0;
+  for (;;) {
+    const head = await store.getLatest({ runId: 'shared-run' });
+    const seq = head === null ? 0 : head.seq + 1;
+    if (seq > lastSeq) break;
+    const checkpoint = makeCheckpoint({
+      runId: 'shared-run',
+      seq,
+      parentCheckpointId: head?.id ?? null,
+      originalInput: { worker, seq, filler: `${worker}:${seq}:`.repeat(200) },
+      metadata: { worker },
+    });
+    try {
+      await store.save(checkpoint, { expectedHead: head?.id ?? null });
+      wins += 1;
+    } catch (error) {
+      if (!CheckpointConflictError.isInstance(error)) throw error;
+      conflicts += 1;
+    }
+  }
+  process.stdout.write(JSON.stringify({ worker, wins, conflicts }));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(String(error instanceof Error ? error.stack : error));
+  process.exit(1);
+});

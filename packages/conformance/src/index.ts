@@ -1,0 +1,4 @@
+export { runConformanceSuite } from './run-conformance-suite.js';
+export type { ConformanceCapabilities, ConformanceInitializer } from './conformance-initializer.js';
+export { makeCheckpoint, makeFullCheckpoint, makeHeader } from './fixtures.js';
+export { recordBlobWrites, type BlobWrite } from './record-blob-writes.js';

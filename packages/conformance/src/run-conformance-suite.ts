@@ -1,0 +1,51 @@
+import { afterEach, beforeEach, describe } from '@jest/globals';
+import { CheckpointStore, type StorageAdapter } from '@savepoint/core';
+import type { ConformanceInitializer } from './conformance-initializer.js';
+import { adapterContractTests } from './sections/adapter-contract.js';
+import { blobIntegrityTests } from './sections/blob-integrity.js';
+import { concurrencyAndLeaseTests } from './sections/concurrency-and-leases.js';
+import { hostileIdTests } from './sections/hostile-ids.js';
+import { storeQueryTests } from './sections/store-queries.js';
+import { storeRoundTripTests } from './sections/store-round-trip.js';
+import type { SuiteContext } from './suite-context.js';
+
+/**
+ * Registers the Savepoint storage conformance suite as a jest `describe` block. Call it at the top
+ * level of a test file; every test gets a fresh adapter from `init.create()`.
+ */
+export function runConformanceSuite<A extends StorageAdapter>(init: ConformanceInitializer<A>): void {
+  describe(`savepoint conformance: ${init.name}`, () => {
+    let current: A | undefined;
+
+    beforeEach(async () => {
+      current = await init.create();
+    });
+
+    afterEach(async () => {
+      const adapter = current;
+      current = undefined;
+      if (adapter === undefined) return;
+      if (init.destroy) await init.destroy(adapter);
+      else await adapter.close?.();
+    });
+
+    const ctx: SuiteContext<A> = {
+      init,
+      adapter() {
+        if (current === undefined) throw new Error('The adapter exists only while a conformance test runs.');
+        return current;
+      },
+      store(adapter?: StorageAdapter) {
+        return new CheckpointStore(adapter ?? this.adapter());
+      },
+    };
+    const shared = ctx as unknown as SuiteContext;
+
+    adapterContractTests(shared);
+    storeRoundTripTests(shared);
+    storeQueryTests(shared);
+    blobIntegrityTests(shared);
+    concurrencyAndLeaseTests(shared);
+    hostileIdTests(shared);
+  });
+}

@@ -1,0 +1,11 @@
+import { CheckpointStore, type StorageAdapter } from '@savepoint/core';
+import type { ConformanceInitializer } from './conformance-initializer.js';
+
+/** What every section of the suite needs: the initializer and the adapter of the running test. */
+export interface SuiteContext<A extends StorageAdapter = StorageAdapter> {
+  readonly init: ConformanceInitializer<A>;
+  /** The adapter created for the current test. */
+  adapter(): A;
+  /** A new store over `adapter()` (a new one has no memory of blobs written or loaded before). */
+  store(adapter?: StorageAdapter): CheckpointStore;
+}

@@ -1,0 +1,30 @@
+import { MemoryAdapter } from '@savepoint/core';
+import { runConformanceSuite } from '../src/index.js';
+
+runConformanceSuite({
+  name: 'memory',
+  create: async () => new MemoryAdapter(),
+  capabilities: { multiProcess: false, leases: true },
+});
+
+/** Memory whose storage returns damaged bytes for chosen blobs, as a failing disk would. */
+class DamagedMemoryAdapter extends MemoryAdapter {
+  readonly damaged = new Set<string>();
+
+  override async getBlobs(runId: string, hashes: readonly string[]): Promise<Map<string, string>> {
+    const found = await super.getBlobs(runId, hashes);
+    for (const [hash, data] of found) if (this.damaged.has(`${runId}/${hash}`)) found.set(hash, data.slice(0, -3));
+    return found;
+  }
+}
+
+runConformanceSuite({
+  name: 'memory with damaged storage',
+  create: async () => new DamagedMemoryAdapter(),
+  async destroy(adapter) {
+    adapter.damaged.clear();
+  },
+  async corruptBlob(adapter, runId, hash) {
+    adapter.damaged.add(`${runId}/${hash}`);
+  },
+});

@@ -1,0 +1,170 @@
+import {
+  CheckpointConflictError,
+  CheckpointWriteError,
+  LeaseLostError,
+  RunLockedError,
+  SavepointError,
+} from '../errors.js';
+import { CHECKPOINT_SCHEMA_VERSION, type FlowCheckpoint, type TraceContext } from '../models/checkpoint.js';
+import type { CheckpointStore } from '../store/checkpoint-store.js';
+import type { Lease } from '../store/storage-adapter.js';
+import { uuidv7 } from '../util/uuidv7.js';
+import type { EventBus } from './event-bus.js';
+import type { RunState } from './run-state.js';
+import type { RunWarning } from './run-result.js';
+import { LIBRARY_VERSION } from './version.js';
+
+/** What every checkpoint of a run repeats. */
+export interface RunIdentity {
+  flowId: string;
+  workflowId: string;
+  runId: string;
+  tenantId?: string;
+  traceContext?: TraceContext;
+  metadata: Record<string, unknown>;
+  originalInput: unknown;
+  originalConfig: Record<string, unknown>;
+}
+
+export interface CheckpointWriterOptions {
+  store: CheckpointStore;
+  state: RunState;
+  identity: RunIdentity;
+  /** The run head this writer must find in place (compare-and-set); null for a new run. */
+  expectedHead: string | null;
+  /** Parent of the first checkpoint written: the checkpoint resumed (or forked) from. */
+  parentCheckpointId: string | null;
+  nextSeq: number;
+  /** The lease as currently renewed; every header is written with it (fencing). */
+  lease: () => Lease;
+  onCheckpointError: 'continue' | 'fail';
+  events: EventBus;
+  warnings: RunWarning[];
+}
+
+interface Batch {
+  promise: Promise<void>;
+  resolve: () => void;
+}
+
+/**
+ * Commits a run's state with group commit: while a write is in flight, every request joins the next
+ * write, which snapshots the state when it starts. So parallel completions share writes, the write
+ * rate stays bounded and `seq` strictly increases. Requests never reject: a write failure is a
+ * warning (`continue`) or, like a lost lease, recorded in `error` for the run to stop on.
+ */
+export class CheckpointWriter {
+  /** Id of the last checkpoint this writer committed. */
+  lastCommittedId: string | null = null;
+  /** Set when the run must end: a write failure in `fail` mode, a lost lease or a moved head. */
+  error: SavepointError | undefined;
+  /** How many headers were committed (observability and tests). */
+  commits = 0;
+  private head: string | null;
+  private parent: string | null;
+  private seq: number;
+  private inFlight: Promise<void> | null = null;
+  private next: Batch | null = null;
+
+  constructor(private readonly options: CheckpointWriterOptions) {
+    this.head = options.expectedHead;
+    this.parent = options.parentCheckpointId;
+    this.seq = options.nextSeq;
+  }
+
+  /** Resolves once a write that started after this call has finished (committed or not). */
+  request(): Promise<void> {
+    if (this.error) return Promise.resolve();
+    if (!this.next) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.next = { promise, resolve };
+    }
+    const waiting = this.next.promise;
+    if (!this.inFlight) this.startNext();
+    return waiting;
+  }
+
+  /** Waits until every requested write has finished. */
+  async flush(): Promise<void> {
+    while (this.inFlight) await this.inFlight;
+  }
+
+  private startNext(): void {
+    const batch = this.next!;
+    this.next = null;
+    this.inFlight = this.write().then(() => {
+      batch.resolve();
+      this.inFlight = null;
+      if (this.next) this.startNext();
+    });
+  }
+
+  private async write(): Promise<void> {
+    if (this.error) return;
+    const checkpoint = this.snapshot();
+    const { store, events, identity } = this.options;
+    try {
+      await store.save(checkpoint, { expectedHead: this.head, lease: this.options.lease() });
+    } catch (cause) {
+      this.fail(cause, checkpoint);
+      return;
+    }
+    this.head = this.parent = this.lastCommittedId = checkpoint.id;
+    this.seq += 1;
+    this.commits += 1;
+    events.emit('checkpoint_created', identity.runId, {
+      checkpointId: checkpoint.id,
+      seq: checkpoint.seq,
+      status: checkpoint.status,
+    });
+  }
+
+  private fail(cause: unknown, checkpoint: FlowCheckpoint): void {
+    const { onCheckpointError, events, warnings, identity } = this.options;
+    const fencing = LeaseLostError.isInstance(cause) || CheckpointConflictError.isInstance(cause) || RunLockedError.isInstance(cause);
+    if (fencing) {
+      this.error = cause as SavepointError;
+      return;
+    }
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    if (onCheckpointError === 'fail') {
+      this.error = new CheckpointWriteError(
+        `Checkpoint ${checkpoint.seq} of run ${identity.runId} could not be written (${reason}); the run stopped because onCheckpointError is 'fail'. Fix the backend and resume the run.`,
+        { cause },
+      );
+      return;
+    }
+    const message = `Checkpoint ${checkpoint.seq} of run ${identity.runId} could not be written (${reason}); the run continues without it.`;
+    warnings.push({ code: 'CHECKPOINT_WRITE_FAILED', message });
+    events.emit('checkpoint_failed', identity.runId, { seq: checkpoint.seq, message, error: cause });
+  }
+
+  private snapshot(): FlowCheckpoint {
+    const { state, identity } = this.options;
+    const now = new Date();
+    return {
+      id: uuidv7(now.getTime()),
+      flowId: identity.flowId,
+      workflowId: identity.workflowId,
+      runId: identity.runId,
+      seq: this.seq,
+      parentCheckpointId: this.parent,
+      status: state.status,
+      // Node states are replaced, never mutated, so a shallow copy freezes this moment.
+      nodeStates: { ...state.nodeStates },
+      completedNodeIds: state.completedNodeIds(),
+      pendingNodeIds: state.pendingNodeIds(),
+      originalInput: identity.originalInput,
+      originalConfig: identity.originalConfig,
+      pendingInputs: state.pendingInputs(),
+      createdAt: now,
+      updatedAt: now,
+      schemaVersion: CHECKPOINT_SCHEMA_VERSION,
+      libraryVersion: LIBRARY_VERSION,
+      ...(identity.tenantId === undefined ? {} : { tenantId: identity.tenantId }),
+      ...(identity.traceContext === undefined ? {} : { traceContext: identity.traceContext }),
+      metadata: identity.metadata,
+    };
+  }
+}

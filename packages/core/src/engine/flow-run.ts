@@ -1,0 +1,273 @@
+import { NodeFailedError, RunCanceledError, SavepointError } from '../errors.js';
+import type { CheckpointStatus, NodeCheckpointState, NodeError } from '../models/checkpoint.js';
+import type { CheckpointWriter } from './checkpoint-writer.js';
+import type { EventBus } from './event-bus.js';
+import type { Flow } from './flow.js';
+import type { InputBroker } from './input-broker.js';
+import type { Node } from './node.js';
+import type { NodeContext } from './node-context.js';
+import { PendingInputSignal } from './pending-input-signal.js';
+import type { RunStatus } from './run-result.js';
+import type { RunState } from './run-state.js';
+
+/** When the run commits checkpoints (from the workflow's `CheckpointConfig`). */
+export interface CheckpointPolicy {
+  afterNode: boolean;
+  onFailure: boolean;
+  midNode: boolean;
+  exclude: ReadonlySet<string>;
+  /** Sync: a completion is committed before its dependents start. */
+  sync: boolean;
+}
+
+export interface FlowRunOptions {
+  flow: Flow;
+  workflowId: string;
+  runId: string;
+  input: unknown;
+  state: RunState;
+  broker: InputBroker;
+  events: EventBus;
+  /** Absent when checkpointing is off: then nothing touches storage. */
+  writer?: CheckpointWriter;
+  policy: CheckpointPolicy;
+  signal?: AbortSignal;
+}
+
+export interface FlowRunOutcome {
+  status: RunStatus;
+  output: unknown;
+  error?: Error;
+}
+
+const CHECKPOINT_STATUS: Record<RunStatus, CheckpointStatus> = {
+  success: 'completed',
+  failure: 'failed',
+  pending_input: 'pending_input',
+  canceled: 'canceled',
+};
+
+/**
+ * Executes one attempt of a run over its `RunState`: starts every node whose dependencies are
+ * available (bounded by the flow's concurrency), records each outcome, and asks the writer to commit
+ * after each completion. Nodes already `success`/`skip` in the state are never executed again.
+ */
+export class FlowRun {
+  /** Nodes whose outputs dependents may use: done, and committed first when durability is sync. */
+  private readonly available: Set<string>;
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly controllers = new Map<string, AbortController>();
+  /** Nodes that ended this attempt without completing (failed, waiting, canceled). */
+  private readonly stopped = new Set<string>();
+  private failure: NodeFailedError | undefined;
+  private canceled = false;
+  private finished = false;
+
+  constructor(private readonly options: FlowRunOptions) {
+    this.available = new Set(options.state.completedNodeIds());
+  }
+
+  async execute(): Promise<FlowRunOutcome> {
+    const { signal } = this.options;
+    let onAbort!: () => void;
+    const aborted = new Promise<void>((resolve) => (onAbort = resolve));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for (;;) {
+        if (signal?.aborted) {
+          this.cancel();
+          break;
+        }
+        if (!this.failure && !this.options.writer?.error) this.startReady();
+        if (this.running.size === 0) break;
+        await Promise.race([aborted, ...this.running.values()]);
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.finished = true;
+    }
+    return this.finish();
+  }
+
+  private startReady(): void {
+    const { flow } = this.options;
+    for (const node of flow.nodes) {
+      if (this.running.size >= flow.concurrency) return;
+      if (this.available.has(node.id) || this.running.has(node.id) || this.stopped.has(node.id)) continue;
+      if (!node.dependsOn.every((dep) => this.available.has(dep))) continue;
+      const controller = new AbortController();
+      this.controllers.set(node.id, controller);
+      this.running.set(node.id, this.runNode(node, controller.signal));
+    }
+  }
+
+  private async runNode(node: Node, signal: AbortSignal): Promise<void> {
+    const { state, events, runId } = this.options;
+    const previous = state.nodeStates[node.id];
+    const attempt = (previous?.attempt ?? 0) + 1;
+    const input = this.inputFor(node);
+    try {
+      const ctx = this.contextFor(node, previous, attempt, signal);
+      const skipReason = await this.skipReason(node, input, ctx);
+      if (this.finished) return;
+      if (skipReason !== undefined) {
+        state.nodeStates[node.id] = { ...base(node, previous?.attempt ?? 0), status: 'skip', completedAt: new Date() };
+        events.emit('node_skipped', runId, { reason: skipReason }, node.id);
+      } else {
+        this.markRunning(node, input, previous, attempt, ctx.isResumed);
+        const output = await node.execute(input, ctx);
+        if (this.finished) return;
+        state.nodeStates[node.id] = { ...state.nodeStates[node.id]!, status: 'success', output, completedAt: new Date() };
+        events.emit('node_completed', runId, { output, attempt }, node.id);
+      }
+      await this.commitCompletion(node);
+      this.available.add(node.id);
+    } catch (error) {
+      if (!this.finished) this.recordStop(node, attempt, error);
+    } finally {
+      this.running.delete(node.id);
+      this.controllers.delete(node.id);
+    }
+  }
+
+  private inputFor(node: Node): unknown {
+    const { state, input } = this.options;
+    if (node.dependsOn.length === 0) return input;
+    if (node.dependsOn.length === 1) return state.nodeStates[node.dependsOn[0]!]?.output;
+    return Object.fromEntries(node.dependsOn.map((dep) => [dep, state.nodeStates[dep]?.output]));
+  }
+
+  private async skipReason(node: Node, input: unknown, ctx: NodeContext): Promise<string | undefined> {
+    const { state, flow } = this.options;
+    if (node.branch !== undefined) {
+      const source = flow.branchSource(node)!;
+      if (state.nodeStates[source.id]?.output !== node.branch) return `branch "${node.branch}" was not chosen`;
+    }
+    if (node.dependsOn.length > 0 && node.dependsOn.every((dep) => state.nodeStates[dep]?.status === 'skip')) {
+      return 'all dependencies were skipped';
+    }
+    return (await node.when(input, ctx)) ? undefined : 'its condition is false';
+  }
+
+  private markRunning(node: Node, input: unknown, previous: NodeCheckpointState | undefined, attempt: number, isResumed: boolean): void {
+    const { state, events, runId } = this.options;
+    state.clearPendingUnder(node.id);
+    state.nodeStates[node.id] = {
+      ...base(node, attempt),
+      status: 'running',
+      input,
+      startedAt: new Date(),
+      ...(previous?.internalState === undefined ? {} : { internalState: previous.internalState, stateVersion: previous.stateVersion }),
+    };
+    events.emit('node_started', runId, { attempt, isResumed }, node.id);
+  }
+
+  private contextFor(node: Node, previous: NodeCheckpointState | undefined, attempt: number, signal: AbortSignal): NodeContext {
+    const { runId, flow, workflowId, broker, events } = this.options;
+    const nodePath = node.id;
+    const idempotencyKey = `${runId}:${nodePath}`;
+    const saved = previous?.internalState;
+    const resumeState =
+      saved === undefined || previous!.stateVersion === node.stateVersion ? saved : node.migrateState(saved, previous!.stateVersion ?? 0);
+    return {
+      runId,
+      flowId: flow.id,
+      workflowId,
+      nodeId: node.id,
+      nodePath,
+      attempt,
+      signal,
+      idempotencyKey,
+      isResumed: previous !== undefined,
+      resumeState,
+      stepKey: (step) => `${idempotencyKey}:${step}`,
+      saveProgress: (progress) => this.saveProgress(node, progress),
+      emit: (type, data) => events.emit(type, runId, data, node.id),
+      requestInput: (request) => broker.request(request, node.id, signal),
+    };
+  }
+
+  private async saveProgress(node: Node, progress: unknown): Promise<void> {
+    const { state, writer, policy } = this.options;
+    const current = state.nodeStates[node.id];
+    if (this.finished || current?.status !== 'running') return;
+    state.nodeStates[node.id] = { ...current, internalState: progress, stateVersion: node.stateVersion };
+    if (writer && policy.midNode && !policy.exclude.has(node.id)) {
+      const committed = writer.request();
+      if (policy.sync) await committed;
+    }
+    // The run is ending (lease lost, write failed in fail mode): stop the node at its next save.
+    if (writer?.error) throw writer.error;
+  }
+
+  private async commitCompletion(node: Node): Promise<void> {
+    const { writer, policy } = this.options;
+    if (!writer || !policy.afterNode || policy.exclude.has(node.id)) return;
+    const committed = writer.request();
+    if (policy.sync) await committed;
+  }
+
+  private recordStop(node: Node, attempt: number, error: unknown): void {
+    const { state, events, runId, signal } = this.options;
+    this.stopped.add(node.id);
+    const current = state.nodeStates[node.id] ?? base(node, attempt);
+    if (PendingInputSignal.isInstance(error)) {
+      state.nodeStates[node.id] = { ...current, status: 'pending_input' };
+      return;
+    }
+    if (signal?.aborted) {
+      state.nodeStates[node.id] = { ...current, status: 'canceled', completedAt: new Date() };
+      return;
+    }
+    const nodeError = toNodeError(error);
+    state.nodeStates[node.id] = { ...current, status: 'failure', error: nodeError, completedAt: new Date() };
+    events.emit('node_failed', runId, { error: nodeError, attempt }, node.id);
+    if (this.failure) return;
+    this.failure = new NodeFailedError(
+      `Node "${node.id}" failed: ${nodeError.message}. Fix the cause and resume the run (runId ${runId}); completed nodes will not run again.`,
+      { cause: error },
+    );
+    this.failure.nodeId = node.id;
+  }
+
+  private cancel(): void {
+    const { state } = this.options;
+    this.canceled = true;
+    for (const id of this.running.keys()) {
+      state.nodeStates[id] = { ...state.nodeStates[id]!, status: 'canceled', completedAt: new Date() };
+      this.controllers.get(id)!.abort(this.options.signal!.reason);
+    }
+  }
+
+  private async finish(): Promise<FlowRunOutcome> {
+    const { state, writer, policy, flow, runId } = this.options;
+    const status: RunStatus = this.canceled
+      ? 'canceled'
+      : this.failure
+        ? 'failure'
+        : state.pending.size > 0
+          ? 'pending_input'
+          : 'success';
+    state.status = CHECKPOINT_STATUS[status];
+    if (writer && (status !== 'failure' || policy.onFailure)) void writer.request();
+    await writer?.flush();
+    if (writer?.error) return { status: 'failure', output: undefined, error: writer.error };
+    if (status === 'success') return { status, output: flow.outputOf(state.nodeStates) };
+    const error =
+      this.failure ??
+      (this.canceled ? new RunCanceledError(`Run ${runId} was canceled; resume it to continue where it stopped.`) : undefined);
+    return { status, output: undefined, ...(error ? { error } : {}) };
+  }
+}
+
+function base(node: Node, attempt: number): Pick<NodeCheckpointState, 'nodeId' | 'nodeType' | 'attempt'> {
+  return { nodeId: node.id, nodeType: node.nodeType, attempt };
+}
+
+function toNodeError(error: unknown): NodeError {
+  if (error instanceof Error) {
+    const code = SavepointError.isInstance(error) ? error.code : (error as { code?: unknown }).code;
+    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+  }
+  return { name: 'Error', message: String(error) };
+}

@@ -1,0 +1,432 @@
+import { z } from 'zod';
+import { CheckpointConflictError, CorruptCheckpointError, InvalidArgumentError, InvalidResumeInputError, NotFoundError } from '../errors.js';
+import { CheckpointConfig, type CheckpointConfigInput } from '../models/checkpoint-config.js';
+import type { FlowCheckpoint, NodeCheckpointState, PendingInputContext, TraceContext } from '../models/checkpoint.js';
+import { CheckpointStore, type CheckpointSummary } from '../store/checkpoint-store.js';
+import { assertSafeId } from '../store/safe-id.js';
+import { uuidv7 } from '../util/uuidv7.js';
+import { CheckpointWriter } from './checkpoint-writer.js';
+import { EventBus, type WorkflowEventListener, type WorkflowEventType } from './event-bus.js';
+import type { Flow } from './flow.js';
+import { FlowRun } from './flow-run.js';
+import { InputBroker } from './input-broker.js';
+import type { HumanInputChannel } from './node-context.js';
+import { RunLease } from './run-lease.js';
+import type { RunResult, RunWarning } from './run-result.js';
+import { RunState } from './run-state.js';
+
+export interface WorkflowOptions {
+  /** Defaults to the flow's id. */
+  id?: string;
+  flow: Flow;
+  /** Off unless `enabled: true` (with a `backend`). */
+  checkpoint?: CheckpointConfigInput;
+}
+
+export interface RunOptions {
+  /** Defaults to a new UUIDv7. */
+  runId?: string;
+  /** Cancels the run: running nodes are aborted and recorded `canceled`; the result is `canceled`. */
+  signal?: AbortSignal;
+  tenantId?: string;
+  metadata?: Record<string, unknown>;
+  traceContext?: TraceContext;
+  /** A live source of human answers; without one, `HumanInput` pauses the run at once. */
+  inputChannel?: HumanInputChannel;
+}
+
+export interface ResumeOptions {
+  /** Continue this run from its head. */
+  runId?: string;
+  /** Continue from this checkpoint: the same run if it is the head, otherwise a fork (a new run). */
+  checkpointId?: string;
+  /** Answers to pending inputs, by nodePath; validated before anything changes. */
+  input?: Record<string, unknown>;
+  /** When the checkpoint is corrupt, continue from the newest intact one before it. */
+  fallbackToIntact?: boolean;
+  signal?: AbortSignal;
+  tenantId?: string;
+  inputChannel?: HumanInputChannel;
+}
+
+/** A pending input together with the run and checkpoint that wait for it. */
+export interface PendingInput extends PendingInputContext {
+  runId: string;
+  checkpointId: string;
+}
+
+/** Where a run (re)starts: the state to start from and where its checkpoints attach. */
+interface RunPlan {
+  runId: string;
+  input: unknown;
+  nodeStates: Record<string, NodeCheckpointState>;
+  pendingInputs: PendingInputContext[];
+  answers: Map<string, unknown>;
+  expectedHead: string | null;
+  parentCheckpointId: string | null;
+  nextSeq: number;
+  tenantId?: string;
+  metadata: Record<string, unknown>;
+  traceContext?: TraceContext;
+  warnings: RunWarning[];
+}
+
+/**
+ * A flow plus its checkpoint configuration: runs, resumes (also time travel) and inspects runs.
+ * With checkpointing off nothing touches storage and a run behaves exactly like a plain run.
+ */
+export class Workflow<I = unknown, O = unknown> {
+  readonly id: string;
+  readonly flow: Flow;
+  readonly config: CheckpointConfig;
+  /** Null when checkpointing is off. */
+  readonly store: CheckpointStore | null;
+  private readonly events = new EventBus();
+
+  constructor(options: WorkflowOptions) {
+    this.id = options.id ?? options.flow.id;
+    assertSafeId(this.id, 'Workflow id');
+    this.flow = options.flow;
+    const parsed = CheckpointConfig.safeParse(options.checkpoint ?? {});
+    if (!parsed.success) {
+      throw new InvalidArgumentError(`Workflow "${this.id}": invalid checkpoint config: ${z.prettifyError(parsed.error)}`);
+    }
+    this.config = parsed.data;
+    const { enabled, backend, redact, encryption } = this.config;
+    if (enabled && !backend) {
+      throw new InvalidArgumentError(`Workflow "${this.id}": checkpoint.enabled is true but no backend is set; pass checkpoint.backend.`);
+    }
+    this.store =
+      enabled && backend ? new CheckpointStore(backend, { ...(redact ? { redact } : {}), ...(encryption ? { encryption } : {}) }) : null;
+  }
+
+  on(type: WorkflowEventType | '*' | (string & {}), listener: WorkflowEventListener): () => void {
+    return this.events.on(type, listener);
+  }
+
+  off(type: WorkflowEventType | '*' | (string & {}), listener: WorkflowEventListener): void {
+    this.events.off(type, listener);
+  }
+
+  async run(input: I, options: RunOptions = {}): Promise<RunResult<O>> {
+    const runId = options.runId ?? uuidv7();
+    assertSafeId(runId, 'runId');
+    const plan: RunPlan = {
+      runId,
+      input,
+      nodeStates: {},
+      pendingInputs: [],
+      answers: new Map(),
+      expectedHead: null,
+      parentCheckpointId: null,
+      nextSeq: 0,
+      ...(options.tenantId === undefined ? {} : { tenantId: options.tenantId }),
+      metadata: options.metadata ?? {},
+      ...(options.traceContext === undefined ? {} : { traceContext: options.traceContext }),
+      warnings: [],
+    };
+    if (!this.store) {
+      this.events.emit('run_started', runId, { input, resumed: false });
+      return this.execute(plan, options, null);
+    }
+    const lease = await RunLease.acquire(this.store, runId, this.config.leaseTtlMs);
+    try {
+      if ((await this.store.getHead(runId)) !== null) {
+        throw new InvalidArgumentError(`Run ${runId} already exists: continue it with workflow.resume({ runId: '${runId}' }).`);
+      }
+      this.events.emit('run_started', runId, { input, resumed: false });
+      return await this.execute(plan, options, lease);
+    } finally {
+      await releaseQuietly(lease);
+    }
+  }
+
+  /**
+   * Continues a run: by `runId` from its head, by `checkpointId` from that checkpoint (a fork with a
+   * new runId unless it is the head), or the flow's latest run when both are omitted.
+   */
+  async resume(options: ResumeOptions = {}): Promise<RunResult<O>> {
+    const store = this.requireStore('resume');
+    if (options.checkpointId !== undefined) {
+      assertSafeId(options.checkpointId, 'checkpointId');
+      const target = await this.loadOrFallback(options.checkpointId, options, () =>
+        store.getChain(options.checkpointId!, tenantOption(options.tenantId)),
+      );
+      const head = await store.getHead(target.checkpoint.runId);
+      if (head !== options.checkpointId) return this.fork(target.checkpoint, target.warnings, options);
+      return this.continueRun(target.checkpoint.runId, options, options.checkpointId);
+    }
+    const runId = options.runId ?? (await this.latestRunId(options.tenantId));
+    assertSafeId(runId, 'runId');
+    return this.continueRun(runId, options);
+  }
+
+  /** A run's checkpoints (newest first by seq), or the flow's (newest first) without `runId`. */
+  async listCheckpoints(options: { runId?: string; limit?: number; tenantId?: string } = {}): Promise<CheckpointSummary[]> {
+    const store = this.requireStore('listCheckpoints');
+    const query = { ...(options.limit === undefined ? {} : { limit: options.limit }), ...tenantOption(options.tenantId) };
+    return options.runId === undefined ? store.listByFlow(this.flow.id, query) : store.listByRun(options.runId, query);
+  }
+
+  async getLatestCheckpoint(options: { runId?: string; tenantId?: string } = {}): Promise<FlowCheckpoint | null> {
+    const store = this.requireStore('getLatestCheckpoint');
+    return store.getLatest({
+      ...(options.runId === undefined ? { flowId: this.flow.id } : { runId: options.runId }),
+      ...tenantOption(options.tenantId),
+    });
+  }
+
+  /** Inputs awaited by one run, or by every waiting run of this flow. */
+  async getPendingInputs(options: { runId?: string; tenantId?: string } = {}): Promise<PendingInput[]> {
+    const store = this.requireStore('getPendingInputs');
+    const heads =
+      options.runId === undefined
+        ? await store.listPendingInput({ flowId: this.flow.id, ...tenantOption(options.tenantId) })
+        : [await store.getLatest({ runId: options.runId, ...tenantOption(options.tenantId) })];
+    return heads.flatMap((head) =>
+      head?.status === 'pending_input' ? head.pendingInputs.map((p) => ({ ...p, runId: head.runId, checkpointId: head.id })) : [],
+    );
+  }
+
+  private async continueRun(runId: string, options: ResumeOptions, expectedHeadId?: string): Promise<RunResult<O>> {
+    const store = this.store!;
+    const lease = await RunLease.acquire(store, runId, this.config.leaseTtlMs);
+    try {
+      const headId = await store.getHead(runId);
+      if (headId === null) throw new NotFoundError(`Run ${runId} has no checkpoint; start it with workflow.run().`);
+      if (expectedHeadId !== undefined && headId !== expectedHeadId) {
+        throw new CheckpointConflictError(`Run ${runId} moved on while resuming from ${expectedHeadId}; resume again.`);
+      }
+      const { checkpoint, warnings } = await this.loadOrFallback(headId, options, () =>
+        store.listByRun(runId, tenantOption(options.tenantId)),
+      );
+      const headSeq = checkpoint.id === headId ? checkpoint.seq : (await store.listByRun(runId, { limit: 1 }))[0]!.seq;
+      const plan = this.planFrom(checkpoint, options, warnings, { runId, expectedHead: headId, nextSeq: headSeq + 1 });
+      return await this.start(plan, checkpoint, options, lease);
+    } finally {
+      await releaseQuietly(lease);
+    }
+  }
+
+  private async fork(origin: FlowCheckpoint, warnings: RunWarning[], options: ResumeOptions): Promise<RunResult<O>> {
+    const runId = uuidv7();
+    const plan = this.planFrom(origin, options, warnings, { runId, expectedHead: null, nextSeq: 0 });
+    if (origin.status === 'completed') return this.start(plan, origin, options, null);
+    const lease = await RunLease.acquire(this.store!, runId, this.config.leaseTtlMs);
+    try {
+      return await this.start(plan, origin, options, lease);
+    } finally {
+      await releaseQuietly(lease);
+    }
+  }
+
+  private planFrom(
+    checkpoint: FlowCheckpoint,
+    options: ResumeOptions,
+    warnings: RunWarning[],
+    target: { runId: string; expectedHead: string | null; nextSeq: number },
+  ): RunPlan {
+    return {
+      ...target,
+      input: checkpoint.originalInput,
+      nodeStates: checkpoint.nodeStates,
+      pendingInputs: checkpoint.pendingInputs,
+      answers: this.validateAnswers(checkpoint, options.input ?? {}),
+      parentCheckpointId: checkpoint.id,
+      ...(checkpoint.tenantId === undefined ? {} : { tenantId: checkpoint.tenantId }),
+      metadata: checkpoint.metadata,
+      ...(checkpoint.traceContext === undefined ? {} : { traceContext: checkpoint.traceContext }),
+      warnings,
+    };
+  }
+
+  /** Every answer must name a pending input and satisfy its node's schema; otherwise nothing happens. */
+  private validateAnswers(checkpoint: FlowCheckpoint, input: Record<string, unknown>): Map<string, unknown> {
+    const waiting = new Set(checkpoint.pendingInputs.map((p) => p.nodePath));
+    const answers = new Map<string, unknown>();
+    const issues: InvalidResumeInputError['issues'] = [];
+    for (const [nodePath, value] of Object.entries(input)) {
+      const schema = waiting.has(nodePath) ? this.flow.inputSchemaFor(nodePath) : undefined;
+      if (!schema) {
+        const listed = [...waiting].join(', ') || 'none';
+        issues.push({ nodePath, message: `no input is pending at "${nodePath}" (pending: ${listed})` });
+        continue;
+      }
+      const parsed = schema.safeParse(value);
+      if (parsed.success) answers.set(nodePath, parsed.data);
+      else issues.push({ nodePath, message: z.prettifyError(parsed.error) });
+    }
+    if (issues.length > 0) {
+      const error = new InvalidResumeInputError(
+        `Resume input for run ${checkpoint.runId} was rejected; nothing was changed. Fix: ${issues.map((i) => `${i.nodePath}: ${i.message}`).join('; ')}`,
+      );
+      error.issues = issues;
+      throw error;
+    }
+    return answers;
+  }
+
+  private async start(plan: RunPlan, from: FlowCheckpoint, options: ResumeOptions, lease: RunLease | null): Promise<RunResult<O>> {
+    const forkedFrom = plan.runId === from.runId ? undefined : from.id;
+    this.events.emit('checkpoint_resumed', plan.runId, { checkpointId: from.id, seq: from.seq, ...(forkedFrom ? { forkedFrom } : {}) });
+    if (from.status === 'completed') {
+      const output = this.flow.outputOf(from.nodeStates) as O;
+      this.events.emit('run_completed', from.runId, { output });
+      return { status: 'success', output, runId: from.runId, checkpointId: from.id, pendingInputs: [], warnings: plan.warnings };
+    }
+    this.events.emit('run_started', plan.runId, { input: plan.input, resumed: true });
+    return this.execute(plan, options, lease);
+  }
+
+  private async execute(plan: RunPlan, options: RunOptions | ResumeOptions, lease: RunLease | null): Promise<RunResult<O>> {
+    const { runId } = plan;
+    const warnings = [...plan.warnings];
+    const state = new RunState(
+      this.flow.nodes.map((node) => node.id),
+      plan.nodeStates,
+      plan.pendingInputs,
+    );
+    const broker = new InputBroker({
+      runId,
+      state,
+      events: this.events,
+      answers: plan.answers,
+      previous: plan.pendingInputs,
+      ...(options.inputChannel ? { channel: options.inputChannel } : {}),
+    });
+    const writer =
+      this.store && lease
+        ? new CheckpointWriter({
+            store: this.store,
+            state,
+            identity: {
+              flowId: this.flow.id,
+              workflowId: this.id,
+              runId,
+              ...(plan.tenantId === undefined ? {} : { tenantId: plan.tenantId }),
+              ...(plan.traceContext === undefined ? {} : { traceContext: plan.traceContext }),
+              metadata: plan.metadata,
+              originalInput: plan.input,
+              originalConfig: this.describeConfig(),
+            },
+            expectedHead: plan.expectedHead,
+            parentCheckpointId: plan.parentCheckpointId,
+            nextSeq: plan.nextSeq,
+            lease: () => lease.current,
+            onCheckpointError: this.config.onCheckpointError,
+            events: this.events,
+            warnings,
+          })
+        : undefined;
+    const outcome = await new FlowRun({
+      flow: this.flow,
+      workflowId: this.id,
+      runId,
+      input: plan.input,
+      state,
+      broker,
+      events: this.events,
+      ...(writer ? { writer } : {}),
+      policy: {
+        afterNode: this.config.checkpointAfterNode,
+        onFailure: this.config.checkpointOnFailure,
+        midNode: this.config.midNodeCheckpoints,
+        exclude: new Set(this.config.excludeNodes),
+        sync: this.config.durability === 'sync',
+      },
+      ...(options.signal ? { signal: options.signal } : {}),
+    }).execute();
+    const pendingInputs = state.pendingInputs();
+    this.emitOutcome(runId, outcome, pendingInputs);
+    if (writer) await this.applyRetention(warnings);
+    return {
+      status: outcome.status,
+      output: outcome.output as O | undefined,
+      ...(outcome.error ? { error: outcome.error } : {}),
+      runId,
+      checkpointId: writer?.lastCommittedId ?? plan.expectedHead,
+      pendingInputs: outcome.status === 'pending_input' ? pendingInputs : [],
+      warnings,
+    };
+  }
+
+  private emitOutcome(runId: string, outcome: { status: string; output: unknown; error?: Error }, pendingInputs: PendingInputContext[]): void {
+    const error = outcome.error && { name: outcome.error.name, message: outcome.error.message };
+    if (outcome.status === 'success') this.events.emit('run_completed', runId, { output: outcome.output });
+    else if (outcome.status === 'pending_input') this.events.emit('run_paused', runId, { pendingInputs });
+    else if (outcome.status === 'canceled') this.events.emit('run_canceled', runId, { error });
+    else this.events.emit('run_failed', runId, { error });
+  }
+
+  /** Retention is best effort: a failure to clean up must not fail a run that already finished. */
+  private async applyRetention(warnings: RunWarning[]): Promise<void> {
+    const { maxCheckpoints, retentionDays } = this.config;
+    try {
+      await this.store!.cleanup({ flowId: this.flow.id, maxCheckpoints, ...(retentionDays === undefined ? {} : { retentionDays }) });
+    } catch (error) {
+      warnings.push({ code: 'RETENTION_FAILED', message: `Old checkpoints were not cleaned up: ${errorMessage(error)}` });
+    }
+  }
+
+  private async loadOrFallback(
+    id: string,
+    options: ResumeOptions,
+    olderCandidates: () => Promise<CheckpointSummary[]>,
+  ): Promise<{ checkpoint: FlowCheckpoint; warnings: RunWarning[] }> {
+    const store = this.store!;
+    const load = (checkpointId: string) => store.load(checkpointId, tenantOption(options.tenantId));
+    try {
+      return { checkpoint: await load(id), warnings: [] };
+    } catch (error) {
+      if (!options.fallbackToIntact || !CorruptCheckpointError.isInstance(error)) throw error;
+      for (const candidate of await olderCandidates()) {
+        if (candidate.id === id) continue;
+        try {
+          const checkpoint = await load(candidate.id);
+          const message = `Checkpoint ${id} is corrupt (${error.message}); continued from ${checkpoint.id}, the newest intact one before it.`;
+          return { checkpoint, warnings: [{ code: 'CHECKPOINT_FALLBACK', message }] };
+        } catch (olderError) {
+          if (!CorruptCheckpointError.isInstance(olderError)) throw olderError;
+        }
+      }
+      throw error;
+    }
+  }
+
+  private async latestRunId(tenantId: string | undefined): Promise<string> {
+    const [latest] = await this.store!.listByFlow(this.flow.id, { limit: 1, ...tenantOption(tenantId) });
+    if (!latest) throw new NotFoundError(`Flow "${this.flow.id}" has no checkpoint to resume; start a run with workflow.run().`);
+    return latest.runId;
+  }
+
+  private requireStore(method: string): CheckpointStore {
+    if (this.store) return this.store;
+    throw new InvalidArgumentError(
+      `Workflow "${this.id}": ${method}() needs checkpointing; pass checkpoint: { enabled: true, backend } to the Workflow.`,
+    );
+  }
+
+  /** The settings a checkpoint records (never the backend, keys or redaction patterns). */
+  private describeConfig(): Record<string, unknown> {
+    const { enabled, backend, redact, encryption, retentionDays, ...settings } = this.config;
+    return {
+      workflowId: this.id,
+      flowId: this.flow.id,
+      concurrency: this.flow.concurrency,
+      checkpoint: { ...settings, ...(retentionDays === undefined ? {} : { retentionDays }) },
+    };
+  }
+}
+
+function tenantOption(tenantId: string | undefined): { tenantId?: string } {
+  return tenantId === undefined ? {} : { tenantId };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** An unreleased lease expires on its own, so a failed release must not turn a result into an error. */
+async function releaseQuietly(lease: RunLease): Promise<void> {
+  await lease.release().catch(() => undefined);
+}

@@ -1,0 +1,149 @@
+import { describe, expect, it } from '@jest/globals';
+import { MemoryAdapter } from '../../src/adapters/memory-adapter.js';
+import type { FlowCheckpoint } from '../../src/models/checkpoint.js';
+import { CheckpointStore } from '../../src/store/checkpoint-store.js';
+import { checkpoint, countingAdapter, next, node } from './helpers.js';
+
+const KB = 1024;
+
+/** An agent-like run: each save appends one ~2 KB message to nodeStates.agent.internalState.messages. */
+async function agentRun(store: CheckpointStore, loops: number, freeze: boolean) {
+  let cp: FlowCheckpoint = checkpoint({ runId: `agent-${freeze}` });
+  let messages: object[] = [];
+  const results = [];
+  for (let i = 0; i < loops; i += 1) {
+    const message = { role: i % 2 ? 'assistant' : 'tool', content: `loop ${i}: `.padEnd(2 * KB, 'lorem ipsum ') };
+    messages = [...messages, freeze ? Object.freeze(message) : message];
+    if (freeze) Object.freeze(messages);
+    if (i > 0) cp = next(cp);
+    cp = {
+      ...cp,
+      nodeStates: {
+        fetch: node('fetch', { output: { docs: 'd'.repeat(3000) } }),
+        agent: node('agent', { nodeType: 'agent', status: 'running', internalState: { loop: i, messages } }),
+      },
+      completedNodeIds: ['fetch'],
+      pendingNodeIds: ['agent'],
+    };
+    results.push(await store.save(cp, { expectedHead: cp.parentCheckpointId }));
+  }
+  return { cp, results, messages };
+}
+
+describe('write cost follows the change, not the history', () => {
+  it.each([false, true])('200 agent loops of 2 KB write <= 1 MB in total (frozen: %s)', async (freeze) => {
+    const { adapter, stats, total } = countingAdapter(new MemoryAdapter());
+    const store = new CheckpointStore(adapter);
+    const { cp, results, messages } = await agentRun(store, 200, freeze);
+
+    // bytesWritten reports exactly what reached the adapter
+    expect(results.reduce((sum, r) => sum + r.bytesWritten, 0)).toBe(total());
+    expect(total()).toBeLessThanOrEqual(1024 * KB);
+    const historyBytes = Buffer.byteLength(JSON.stringify(messages));
+    expect(historyBytes).toBeGreaterThan(400 * KB);
+    const last = results[199]!.bytesWritten;
+    expect(last).toBeLessThan(historyBytes / 50);
+    // the 200th save costs about what the 2nd did (no growth with the history)
+    expect(last).toBeLessThan(results[1]!.bytesWritten * 1.5);
+    expect(Math.max(...results.slice(1).map((r) => r.bytesWritten))).toBeLessThan(12 * KB);
+    expect(stats.headers).toBe(200);
+
+    expect((await store.load(cp.id)).nodeStates.agent!.internalState).toEqual({ loop: 199, messages });
+    // and a store without any cache reads it too
+    expect((await new CheckpointStore(adapter).load(cp.id)).nodeStates.agent!.internalState).toEqual({ loop: 199, messages });
+  });
+
+  it('a second save of unchanged state writes no blob, only the header', async () => {
+    const { adapter, stats } = countingAdapter(new MemoryAdapter());
+    const store = new CheckpointStore(adapter);
+    const first = checkpoint({
+      nodeStates: { a: node('a', { output: { text: 'z'.repeat(10_000), list: Array.from({ length: 100 }, (_, i) => ({ i })) } }) },
+      originalInput: { big: 'i'.repeat(1000) },
+    });
+    const r1 = await store.save(first);
+    expect(r1.blobsWritten).toBeGreaterThan(0);
+    const blobsAfterFirst = stats.blobs;
+    const second = next(first, { status: 'paused' });
+    const r2 = await store.save(second);
+    expect(r2.blobsWritten).toBe(0);
+    expect(stats.blobs).toBe(blobsAfterFirst);
+    expect(r2.bytesWritten).toBeLessThan(1000);
+    expect((await store.load(second.id)).status).toBe('paused');
+  });
+
+  it('dedupes after a load too (another store instance continues the run)', async () => {
+    const adapter = new MemoryAdapter();
+    const { cp } = await agentRun(new CheckpointStore(adapter), 50, false);
+    const resumed = new CheckpointStore(adapter);
+    const loaded = await resumed.load(cp.id);
+    const state = loaded.nodeStates.agent!.internalState as { messages: object[] };
+    const successor = next(loaded, {
+      nodeStates: {
+        ...loaded.nodeStates,
+        agent: { ...loaded.nodeStates.agent!, internalState: { loop: 50, messages: [...state.messages, { role: 'user', content: 'hi' }] } },
+      },
+    });
+    const result = await resumed.save(successor, { expectedHead: cp.id });
+    expect(result.bytesWritten).toBeLessThan(4 * KB);
+  });
+
+  it('does not trust blobs of a checkpoint that is not the parent (writes them again)', async () => {
+    const { adapter } = countingAdapter(new MemoryAdapter());
+    const store = new CheckpointStore(adapter);
+    const state = { a: node('a', { output: 'o'.repeat(5000) }) };
+    const cp1 = checkpoint({ nodeStates: state });
+    await store.save(cp1);
+    // a checkpoint claiming another parent: the store cannot know that parent's blobs are still there
+    const other = checkpoint({ runId: 'run-1', seq: 1, parentCheckpointId: 'unknown-parent', nodeStates: state });
+    expect((await store.save(other)).blobsWritten).toBeGreaterThan(0);
+  });
+
+  it('memoizes encoding of frozen subtrees: re-saving an unchanged frozen history does not re-encode it', async () => {
+    const store = new CheckpointStore(new MemoryAdapter());
+    let reads = 0;
+    const history = Object.freeze(
+      Array.from({ length: 100 }, (_, i) =>
+        Object.freeze({
+          role: 'user',
+          get content() {
+            reads += 1;
+            return `message ${i} `.repeat(40);
+          },
+        }),
+      ),
+    );
+    let cp = checkpoint({ nodeStates: { agent: node('agent', { internalState: { history } }) } });
+    await store.save(cp);
+    expect(reads).toBe(100);
+    cp = next(cp);
+    const r = await store.save(cp);
+    expect(reads).toBe(100); // nothing re-encoded
+    expect(r.blobsWritten).toBe(0);
+    // appending to a new frozen array re-encodes only the new element
+    const longer = Object.freeze([...history, Object.freeze({ role: 'assistant', content: 'new' })]);
+    cp = next(cp, { nodeStates: { agent: node('agent', { internalState: { history: longer } }) } });
+    await store.save(cp);
+    expect(reads).toBe(100);
+    // a new, unfrozen array of the same frozen messages still reuses each message's encoding
+    cp = next(cp, { nodeStates: { agent: node('agent', { internalState: { history: [...history] } }) } });
+    await store.save(cp);
+    expect(reads).toBe(100);
+  });
+
+  it('re-encodes mutable values on every save (CPU), but still writes no unchanged blob (bytes)', async () => {
+    const store = new CheckpointStore(new MemoryAdapter());
+    let reads = 0;
+    const message = {
+      get content() {
+        reads += 1;
+        return 'c'.repeat(1000);
+      },
+    };
+    let cp = checkpoint({ nodeStates: { a: node('a', { internalState: { messages: [message] } }) } });
+    await store.save(cp);
+    cp = next(cp);
+    const r = await store.save(cp);
+    expect(reads).toBe(2);
+    expect(r.blobsWritten).toBe(0);
+  });
+});

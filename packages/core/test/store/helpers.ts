@@ -1,0 +1,55 @@
+import { CHECKPOINT_SCHEMA_VERSION, type FlowCheckpoint, type NodeCheckpointState } from '../../src/models/checkpoint.js';
+import type { BlobRecord, HeaderRecord, PutHeaderOptions, StorageAdapter } from '../../src/store/storage-adapter.js';
+import { uuidv7 } from '../../src/util/uuidv7.js';
+
+/** Wraps an adapter and counts what is written to it. */
+export function countingAdapter<A extends StorageAdapter>(inner: A) {
+  const stats = { blobBytes: 0, blobs: 0, headerBytes: 0, headers: 0 };
+  const adapter: StorageAdapter = Object.create(inner);
+  adapter.putBlobs = async (runId: string, blobs: readonly BlobRecord[]) => {
+    for (const b of blobs) {
+      stats.blobs += 1;
+      stats.blobBytes += Buffer.byteLength(b.data, 'utf8');
+    }
+    return inner.putBlobs(runId, blobs);
+  };
+  adapter.putHeader = async (header: HeaderRecord, options?: PutHeaderOptions) => {
+    await inner.putHeader(header, options);
+    stats.headers += 1;
+    stats.headerBytes += Buffer.byteLength(header.body, 'utf8');
+  };
+  return { adapter, stats, total: () => stats.blobBytes + stats.headerBytes };
+}
+
+export function node(nodeId: string, extra: Partial<NodeCheckpointState> = {}): NodeCheckpointState {
+  return { nodeId, nodeType: 'function', status: 'success', attempt: 0, ...extra };
+}
+
+export function checkpoint(overrides: Partial<FlowCheckpoint> = {}): FlowCheckpoint {
+  const now = new Date('2025-01-02T03:04:05.678Z');
+  return {
+    id: uuidv7(),
+    flowId: 'flow-1',
+    runId: 'run-1',
+    seq: 0,
+    parentCheckpointId: null,
+    status: 'active',
+    nodeStates: {},
+    completedNodeIds: [],
+    pendingNodeIds: [],
+    originalInput: { query: 'hello' },
+    originalConfig: {},
+    pendingInputs: [],
+    createdAt: now,
+    updatedAt: now,
+    schemaVersion: CHECKPOINT_SCHEMA_VERSION,
+    libraryVersion: '0.1.0',
+    metadata: {},
+    ...overrides,
+  };
+}
+
+/** Successor of `cp` in the same run. */
+export function next(cp: FlowCheckpoint, overrides: Partial<FlowCheckpoint> = {}): FlowCheckpoint {
+  return { ...cp, id: uuidv7(), seq: cp.seq + 1, parentCheckpointId: cp.id, ...overrides };
+}
