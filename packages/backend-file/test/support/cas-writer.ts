@@ -1,7 +1,7 @@
 // Child process for the multi-process test: races other processes to extend one run, always with
 // compare-and-set on the head it just read, until the run reaches the target seq.
-import { CheckpointConflictError, CheckpointStore } from '@savepoint/core';
-import { makeCheckpoint } from '@savepoint/conformance';
+// (@savepoint/conformance's fixtures are not imported: that package loads jest, absent here.)
+import { CHECKPOINT_SCHEMA_VERSION, CheckpointConflictError, CheckpointStore, uuidv7 } from '@savepoint/core';
 import { FileBackend } from '../../src/index.js';
 
 async function main(): Promise<void> {
@@ -14,13 +14,26 @@ async function main(): Promise<void> {
     const head = await store.getLatest({ runId: 'shared-run' });
     const seq = head === null ? 0 : head.seq + 1;
     if (seq > lastSeq) break;
-    const checkpoint = makeCheckpoint({
+    const now = new Date();
+    const checkpoint = {
+      id: uuidv7(),
+      flowId: 'flow-a',
       runId: 'shared-run',
       seq,
       parentCheckpointId: head?.id ?? null,
+      status: 'active' as const,
+      nodeStates: {},
+      completedNodeIds: [],
+      pendingNodeIds: [],
       originalInput: { worker, seq, filler: `${worker}:${seq}:`.repeat(200) },
+      originalConfig: {},
+      pendingInputs: [],
+      createdAt: now,
+      updatedAt: now,
+      schemaVersion: CHECKPOINT_SCHEMA_VERSION,
+      libraryVersion: '0.1.0',
       metadata: { worker },
-    });
+    };
     try {
       await store.save(checkpoint, { expectedHead: head?.id ?? null });
       wins += 1;

@@ -1,0 +1,51 @@
+// The same resume invariants core proves on MemoryAdapter, against the embedded backends users deploy.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { StorageAdapter } from '@savepoint/core';
+import { FileBackend } from '@savepoint/backend-file';
+import { SqliteBackend } from '@savepoint/backend-sqlite';
+import { describeEngineInvariants } from '../../../packages/core/test/engine/engine-invariants.suite';
+
+const dirs = new Map<StorageAdapter, string>();
+
+describeEngineInvariants('file', {
+  async create() {
+    const dir = mkdtempSync(join(tmpdir(), 'savepoint-inv-file-'));
+    const backend = new FileBackend({ dir });
+    dirs.set(backend, dir);
+    return backend;
+  },
+  async destroy(adapter) {
+    await adapter.close?.();
+    rmSync(dirs.get(adapter)!, { recursive: true, force: true });
+    dirs.delete(adapter);
+  },
+  async corruptBlob(adapter, runId, hash) {
+    // A torn write: the blob file loses its second half.
+    const file = join(dirs.get(adapter)!, 'runs', runId, 'blobs', hash);
+    const data = readFileSync(file);
+    writeFileSync(file, data.subarray(0, Math.floor(data.length / 2)));
+  },
+});
+
+describeEngineInvariants('sqlite', {
+  async create() {
+    const dir = mkdtempSync(join(tmpdir(), 'savepoint-inv-sqlite-'));
+    const backend = new SqliteBackend({ path: join(dir, 'runs.db') });
+    dirs.set(backend, dir);
+    return backend;
+  },
+  async destroy(adapter) {
+    await adapter.close?.();
+    rmSync(dirs.get(adapter)!, { recursive: true, force: true });
+    dirs.delete(adapter);
+  },
+  async corruptBlob(adapter, runId, hash) {
+    // Another connection to the same file, as a disk fault seen by every process would be.
+    const db = new Database(join(dirs.get(adapter)!, 'runs.db'));
+    db.prepare('UPDATE savepoint_blobs SET data = substr(data, 1, length(data) / 2) WHERE run_id = ? AND hash = ?').run(runId, hash);
+    db.close();
+  },
+});
