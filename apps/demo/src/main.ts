@@ -13,7 +13,8 @@ import { SqliteBackend } from '@savepoint/backend-sqlite';
 import { record, spent, totalCents } from './ledger.js';
 import { researchWorkflow } from './research-workflow.js';
 
-const dbPath = resolve(process.env.SAVEPOINT_DEMO_DB ?? '.savepoint/demo.db');
+// pnpm runs scripts inside the package; INIT_CWD is where the user typed `pnpm demo`.
+const dbPath = resolve(process.env.INIT_CWD ?? process.cwd(), process.env.SAVEPOINT_DEMO_DB ?? '.savepoint/demo.db');
 const topic = 'solar storage';
 const say = (text = '') => console.log(text);
 const money = (cents: number) => `$${(cents / 100).toFixed(2)}`;

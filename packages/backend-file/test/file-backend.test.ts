@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, readFile, readdir, stat, truncate, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import {
@@ -160,9 +161,14 @@ describe('FileBackend across processes', () => {
       const lastSeq = 24;
       const child = join(__dirname, 'support', 'cas-writer.ts');
       const register = join(__dirname, 'support', 'ts-register.cjs');
-      const outputs = await Promise.all(
-        ['w1', 'w2', 'w3'].map((worker) => run(process.execPath, ['-r', register, child, dir, worker, String(lastSeq)])),
-      );
+      const workers = ['w1', 'w2', 'w3'];
+      const running = Promise.all(workers.map((worker) => run(process.execPath, ['-r', register, child, dir, worker, String(lastSeq)])));
+      // Bounded so that a child that dies before the barrier surfaces as its own error below.
+      const deadline = Date.now() + 20_000;
+      const ready = async () => (await readdir(dir)).filter((name) => name.startsWith('ready-')).length;
+      while ((await ready()) < workers.length && Date.now() < deadline) await sleep(5);
+      await writeFile(join(dir, 'go'), '');
+      const outputs = await running;
       const reports = outputs.map((output) => JSON.parse(output.stdout) as { wins: number; conflicts: number });
       expect(reports.reduce((sum, report) => sum + report.wins, 0)).toBe(lastSeq + 1);
 

@@ -25,11 +25,14 @@ import { tableNames, type TableNames } from './table-names.js';
 interface CommonOptions {
   /** Prefix of every table and index name. Default `savepoint_`. Letters, digits and `_` only. */
   tablePrefix?: string;
-  /** Table recording applied migrations. Default `savepoint_migrations`. */
+  /**
+   * Table recording applied migrations. Default `<tablePrefix>migrations` (`savepoint_migrations`), so
+   * backends with different prefixes in one database each migrate their own tables.
+   */
   migrationTable?: string;
   /**
    * `NORMAL` (default): with WAL, a commit survives a process crash but the last commits may be lost on
-   * power failure or OS crash; writes are several times faster. `FULL`: every commit is fsynced.
+   * power failure or OS crash, and commits skip the fsync. `FULL`: every commit is fsynced.
    * Applies only to connections this backend opens.
    */
   synchronous?: 'NORMAL' | 'FULL';
@@ -67,7 +70,7 @@ export class SqliteBackend implements StorageAdapter {
   private closed = false;
 
   constructor(options: SqliteBackendOptions) {
-    const { tablePrefix = 'savepoint_', migrationTable = 'savepoint_migrations' } = options;
+    const { tablePrefix = 'savepoint_', migrationTable = `${tablePrefix}migrations` } = options;
     this.tables = tableNames(tablePrefix, migrationTable);
     this.synchronous = options.synchronous ?? 'NORMAL';
     if (this.synchronous !== 'NORMAL' && this.synchronous !== 'FULL') {

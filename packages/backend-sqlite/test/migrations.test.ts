@@ -44,6 +44,17 @@ describe('migrations', () => {
     db.close();
   });
 
+  it('are tracked per table prefix by default, so two prefixes in one database each get their tables', async () => {
+    const db = new Database(':memory:');
+    await new SqliteBackend({ db }).setup();
+    const tenantA = new SqliteBackend({ db, tablePrefix: 'tenant_a_' });
+    await tenantA.putHeader(header({ id: 'cp-1', runId: 'run-1', seq: 1 }));
+
+    expect(tablesOf(db)).toEqual(expect.arrayContaining(['tenant_a_headers', 'tenant_a_migrations', 'savepoint_migrations']));
+    expect(await tenantA.getHead('run-1')).toBe('cp-1');
+    db.close();
+  });
+
   it('create an index for every header query', async () => {
     const db = new Database(':memory:');
     await new SqliteBackend({ db }).setup();

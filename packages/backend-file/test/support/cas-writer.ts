@@ -2,12 +2,28 @@
 // compare-and-set on the head it just read, until the run reaches the target seq.
 // (@savepoint/conformance's fixtures are not imported: that package loads jest, absent here.)
 import { CHECKPOINT_SCHEMA_VERSION, CheckpointConflictError, CheckpointStore, uuidv7 } from '@savepoint/core';
+import { access, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FileBackend } from '../../src/index.js';
+
+/** Start barrier: say we are ready, then wait for the parent's `go` so all writers start together. */
+async function waitForGo(dir: string, worker: string): Promise<void> {
+  await writeFile(join(dir, `ready-${worker}`), '');
+  for (;;) {
+    try {
+      return await access(join(dir, 'go'));
+    } catch {
+      await sleep(2);
+    }
+  }
+}
 
 async function main(): Promise<void> {
   const [dir, worker, lastSeqText] = process.argv.slice(2) as [string, string, string];
   const lastSeq = Number(lastSeqText);
   const store = new CheckpointStore(new FileBackend({ dir }));
+  await waitForGo(dir, worker);
   let wins = 0;
   let conflicts = 0;
   for (;;) {

@@ -53,3 +53,38 @@ export function checkpoint(overrides: Partial<FlowCheckpoint> = {}): FlowCheckpo
 export function next(cp: FlowCheckpoint, overrides: Partial<FlowCheckpoint> = {}): FlowCheckpoint {
   return { ...cp, id: uuidv7(), seq: cp.seq + 1, parentCheckpointId: cp.id, ...overrides };
 }
+
+/** Wraps an adapter, lets a test change what `getBlobs`/`getHeader` return, and records everything written. */
+export function interceptingAdapter<A extends StorageAdapter>(inner: A) {
+  const written: string[] = [];
+  const hashesByRun = new Map<string, Set<string>>();
+  const hooks: {
+    blobs?: (runId: string, found: Map<string, string>) => void;
+    header?: (record: HeaderRecord) => HeaderRecord | null;
+  } = {};
+  const adapter: StorageAdapter = Object.create(inner);
+  adapter.putBlobs = async (runId, blobs) => {
+    for (const b of blobs) {
+      written.push(b.data);
+      if (!hashesByRun.has(runId)) hashesByRun.set(runId, new Set());
+      hashesByRun.get(runId)!.add(b.hash);
+    }
+    return inner.putBlobs(runId, blobs);
+  };
+  adapter.putHeader = async (header, options) => {
+    written.push(header.body);
+    return inner.putHeader(header, options);
+  };
+  adapter.getBlobs = async (runId, hashes) => {
+    const found = await inner.getBlobs(runId, hashes);
+    hooks.blobs?.(runId, found);
+    return found;
+  };
+  adapter.getHeader = async (id) => {
+    const record = await inner.getHeader(id);
+    return record && hooks.header ? hooks.header(record) : record;
+  };
+  /** How many blobs the adapter still holds for a run (of those written through this wrapper). */
+  const remaining = async (runId: string) => (await inner.getBlobs(runId, [...(hashesByRun.get(runId) ?? [])])).size;
+  return { adapter, written, hooks, remaining, hashesByRun };
+}
