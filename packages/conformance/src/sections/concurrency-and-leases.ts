@@ -78,8 +78,10 @@ export function concurrencyAndLeaseTests(ctx: SuiteContext): void {
     it('fences writes: a stale owner gets LeaseLostError, a writer without the lease RunLockedError', async () => {
       const store = ctx.store();
       const root = makeCheckpoint();
-      const old = await store.acquireLease('run-1', 'worker-a', SHORT_TTL);
-      await store.save(root, { lease: old });
+      const held = await store.acquireLease('run-1', 'worker-a', LONG_TTL);
+      await store.save(root, { lease: held });
+      // Shorten the lease only after the write, so a slow machine cannot make that write fail.
+      const old = await store.renewLease(held, SHORT_TTL);
       await sleep(SHORT_TTL * 3);
       const current = await store.acquireLease('run-1', 'worker-b', LONG_TTL);
 

@@ -84,9 +84,10 @@ describe('queries', () => {
   it('listPendingInput returns only run heads waiting for input', async () => {
     const store = new CheckpointStore(new MemoryAdapter());
     // answered: its pending_input checkpoint is no longer the head
-    await chain(store, checkpoint({ runId: 'answered' }), 2, [{ status: 'pending_input', pendingInputs: [pending] }, { status: 'active', pendingInputs: [] }]).then(
-      async ([first]) => first,
-    );
+    await chain(store, checkpoint({ runId: 'answered', status: 'pending_input', pendingInputs: [pending] }), 2, [
+      {},
+      { status: 'active', pendingInputs: [] },
+    ]);
     const answered = await store.listByRun('answered');
     expect(answered.map((s) => s.status)).toEqual(['active', 'pending_input']);
     const w1 = await chain(store, checkpoint({ runId: 'w1' }), 2, [{}, { status: 'pending_input', pendingInputs: [pending] }]);

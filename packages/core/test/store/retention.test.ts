@@ -45,7 +45,7 @@ describe('cleanup', () => {
     // a run with no checkpoint left has no blob left
     expect(await remaining('done')).toBe(0);
     // a run keeps exactly the blobs its remaining checkpoints use
-    expect(await remaining('unfinished')).toBe(1 + 2); // node state + input + config of the head
+    expect(await remaining('unfinished')).toBe(4); // the head's node state, its output (> 384 bytes), input, config
     expect(await store.getHead('done')).toBeNull();
   });
 
