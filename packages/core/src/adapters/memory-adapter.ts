@@ -39,6 +39,8 @@ export class MemoryAdapter implements StorageAdapter {
   private readonly headers = new Map<string, HeaderRecord>();
   /** runId -> ids of its headers */
   private readonly runs = new Map<string, Set<string>>();
+  /** runId -> its head (highest seq; ties broken by id), kept up to date on every write and delete. */
+  private readonly heads = new Map<string, HeaderRecord>();
   private readonly leases = new Map<string, LeaseState>();
   /** Last fencing token handed out per run; survives release so tokens only ever grow. */
   private readonly tokens = new Map<string, number>();
@@ -117,6 +119,8 @@ export class MemoryAdapter implements StorageAdapter {
       this.runs.set(record.runId, ids);
     }
     ids.add(record.id);
+    const head = this.heads.get(record.runId);
+    if (!head || isNewer(record, head)) this.heads.set(record.runId, record);
   }
 
   async getHeader(id: string): Promise<HeaderRecord | null> {
@@ -159,9 +163,10 @@ export class MemoryAdapter implements StorageAdapter {
       const header = this.headers.get(id);
       if (!header) continue;
       this.headers.delete(id);
-      const run = this.runs.get(header.runId);
-      run?.delete(id);
-      if (run && run.size === 0) this.runs.delete(header.runId);
+      const run = this.runs.get(header.runId)!;
+      run.delete(id);
+      if (run.size === 0) this.runs.delete(header.runId);
+      if (this.heads.get(header.runId)?.id === id) this.recomputeHead(header.runId);
       deleted += 1;
     }
     return deleted;
@@ -201,12 +206,17 @@ export class MemoryAdapter implements StorageAdapter {
   // ---- internals ----------------------------------------------------------------------------
 
   private headOf(runId: string): string | null {
+    return this.heads.get(runId)?.id ?? null;
+  }
+
+  private recomputeHead(runId: string): void {
     let head: HeaderRecord | undefined;
     for (const id of this.runs.get(runId) ?? []) {
       const h = this.headers.get(id)!;
-      if (!head || h.seq > head.seq || (h.seq === head.seq && h.id > head.id)) head = h;
+      if (!head || isNewer(h, head)) head = h;
     }
-    return head ? head.id : null;
+    if (head) this.heads.set(runId, head);
+    else this.heads.delete(runId);
   }
 
   private checkLease(runId: string, lease: Lease | undefined): void {
@@ -252,6 +262,11 @@ function copyHeader(h: HeaderRecord): HeaderRecord {
     updatedAt: h.updatedAt,
     body: h.body,
   };
+}
+
+/** Head order inside a run: higher seq wins; equal seqs (which the store never writes) fall back to the id. */
+function isNewer(a: HeaderRecord, b: HeaderRecord): boolean {
+  return a.seq > b.seq || (a.seq === b.seq && a.id > b.id);
 }
 
 function compareStrings(a: string, b: string): number {

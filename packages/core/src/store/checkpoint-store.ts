@@ -273,7 +273,7 @@ export class CheckpointStore {
     for (;;) {
       const page = await this.adapter.queryHeaders({ runId, limit: PAGE });
       if (page.length === 0) break;
-      await this.adapter.deleteHeaders(page.map((h) => h.id));
+      if ((await this.adapter.deleteHeaders(page.map((h) => h.id))) === 0) break; // never spin on a broken adapter
     }
     this.known.delete(runId);
     await this.adapter.deleteBlobsExcept(runId, new Set());

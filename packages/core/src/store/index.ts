@@ -10,4 +10,4 @@ export {
   type TenantOption,
 } from './checkpoint-store.js';
 export { BlobCipher } from './encryption.js';
-export { DEFAULT_TUNING, segmentSizes, type TreeTuning } from './blob-tree.js';
+export { DEFAULT_TUNING, hashOf, segmentSizes, type TreeTuning } from './blob-tree.js';

@@ -3,7 +3,7 @@ import { MemoryAdapter } from '../../src/adapters/memory-adapter.js';
 import { CorruptCheckpointError, NotFoundError } from '../../src/errors.js';
 import { hashOf } from '../../src/store/blob-tree.js';
 import { CheckpointStore } from '../../src/store/checkpoint-store.js';
-import { checkpoint, interceptingAdapter, node } from './helpers.js';
+import { checkpoint, interceptingAdapter, node, rejection } from './helpers.js';
 
 async function setup() {
   const inner = new MemoryAdapter();
@@ -28,7 +28,7 @@ describe('corruption is detected on load', () => {
       found.set(hash, data.replace(/t/, 'T'));
       tampered = true;
     };
-    const error = await reader.load(cp.id).catch((e: unknown) => e as Error);
+    const error = await rejection(reader.load(cp.id));
     expect(tampered).toBe(true);
     expect(CorruptCheckpointError.isInstance(error)).toBe(true);
     expect(error.message).toContain(cp.id);
@@ -50,7 +50,7 @@ describe('corruption is detected on load', () => {
       calls += 1;
       if (calls === 2) found.delete([...found.keys()][0]!);
     };
-    const error = await reader.load(cp.id).catch((e: unknown) => e as Error);
+    const error = await rejection(reader.load(cp.id));
     expect(CorruptCheckpointError.isInstance(error)).toBe(true);
     expect(error.message).toMatch(new RegExp(`Checkpoint ${cp.id} is corrupt: blob .* is missing`));
   });
@@ -59,7 +59,7 @@ describe('corruption is detected on load', () => {
     const { hooks, reader, cp } = await setup();
     for (const body of ['{not json', '{}', 'null', JSON.stringify({ f: 1, id: 'other' }), JSON.stringify({ f: 99 })]) {
       hooks.header = (record) => ({ ...record, body });
-      const error = await reader.load(cp.id).catch((e: unknown) => e as Error);
+      const error = await rejection(reader.load(cp.id));
       expect(CorruptCheckpointError.isInstance(error)).toBe(true);
       expect(error.message).toContain(cp.id);
     }

@@ -88,3 +88,13 @@ export function interceptingAdapter<A extends StorageAdapter>(inner: A) {
   const remaining = async (runId: string) => (await inner.getBlobs(runId, [...(hashesByRun.get(runId) ?? [])])).size;
   return { adapter, written, hooks, remaining, hashesByRun };
 }
+
+/** The error a promise rejects with (fails the test when it resolves). */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the promise to reject');
+}

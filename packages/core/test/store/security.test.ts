@@ -4,7 +4,7 @@ import { MemoryAdapter } from '../../src/adapters/memory-adapter.js';
 import { REDACTED } from '../../src/codec/index.js';
 import { CorruptCheckpointError, InvalidArgumentError } from '../../src/errors.js';
 import { CheckpointStore } from '../../src/store/checkpoint-store.js';
-import { checkpoint, interceptingAdapter, next, node } from './helpers.js';
+import { checkpoint, interceptingAdapter, next, node, rejection } from './helpers.js';
 
 const SECRET = 'sk-live-0123456789abcdef';
 
@@ -110,7 +110,7 @@ describe('encryption', () => {
 
     // without k1, what k1 encrypted cannot be read: the error names the missing key
     const k2Only = new CheckpointStore(adapter, { encryption: { keys: [k2] } });
-    const error = await k2Only.load(cp.id).catch((e: unknown) => e as Error);
+    const error = await rejection(k2Only.load(cp.id));
     expect(CorruptCheckpointError.isInstance(error)).toBe(true);
     expect(error.message).toMatch(/key 'k1'/);
     expect(error.message).toContain(cp.id);
@@ -123,7 +123,7 @@ describe('encryption', () => {
     const wrong = new CheckpointStore(adapter, { encryption: { keys: [{ id: 'k1', key: randomBytes(32) }] } });
     await expect(wrong.load(cp.id)).rejects.toThrow(/could not be decrypted with key 'k1'/);
     const none = new CheckpointStore(adapter);
-    const error = await none.load(cp.id).catch((e: unknown) => e as Error);
+    const error = await rejection(none.load(cp.id));
     expect(CorruptCheckpointError.isInstance(error)).toBe(true);
     expect(error.message).toMatch(/has no encryption keys configured.*'k1'/);
     await expect(none.listByFlow(cp.flowId)).rejects.toThrow(CorruptCheckpointError);
