@@ -85,7 +85,7 @@ describe('corruption is detected on load', () => {
       await inner.putBlobs(cp.runId, [{ hash, data }]);
       const id = `${cp.id}-bad${(k += 1)}`;
       await inner.putHeader({ ...record, id, seq: record.seq + k, body: JSON.stringify({ ...body, id, nodes: { agent: hash } }) });
-      const error = await new CheckpointStore(inner).load(id).catch((e: unknown) => e as Error);
+      const error = await rejection(new CheckpointStore(inner).load(id));
       expect(CorruptCheckpointError.isInstance(error)).toBe(true);
       expect(error.message).toContain(message);
       expect(error.message).toContain(id);
