@@ -8,44 +8,45 @@ import { FileBackend } from '@savepoint/backend-file';
 import { SqliteBackend } from '@savepoint/backend-sqlite';
 import { describeEngineInvariants } from '../../../packages/core/test/engine/engine-invariants.suite';
 
-const dirs = new Map<StorageAdapter, string>();
+/** A backend living in its own temp directory, removed after each test. */
+function inTempDir(name: string, open: (dir: string) => StorageAdapter, corrupt: (dir: string, runId: string, hash: string) => void) {
+  const dirs = new Map<StorageAdapter, string>();
+  describeEngineInvariants(name, {
+    async create() {
+      const dir = mkdtempSync(join(tmpdir(), `savepoint-inv-${name}-`));
+      const backend = open(dir);
+      dirs.set(backend, dir);
+      return backend;
+    },
+    async destroy(adapter) {
+      await adapter.close?.();
+      rmSync(dirs.get(adapter)!, { recursive: true, force: true });
+      dirs.delete(adapter);
+    },
+    async corruptBlob(adapter, runId, hash) {
+      corrupt(dirs.get(adapter)!, runId, hash);
+    },
+  });
+}
 
-describeEngineInvariants('file', {
-  async create() {
-    const dir = mkdtempSync(join(tmpdir(), 'savepoint-inv-file-'));
-    const backend = new FileBackend({ dir });
-    dirs.set(backend, dir);
-    return backend;
-  },
-  async destroy(adapter) {
-    await adapter.close?.();
-    rmSync(dirs.get(adapter)!, { recursive: true, force: true });
-    dirs.delete(adapter);
-  },
-  async corruptBlob(adapter, runId, hash) {
+inTempDir(
+  'file',
+  (dir) => new FileBackend({ dir }),
+  (dir, runId, hash) => {
     // A torn write: the blob file loses its second half.
-    const file = join(dirs.get(adapter)!, 'runs', runId, 'blobs', hash);
+    const file = join(dir, 'runs', runId, 'blobs', hash);
     const data = readFileSync(file);
     writeFileSync(file, data.subarray(0, Math.floor(data.length / 2)));
   },
-});
+);
 
-describeEngineInvariants('sqlite', {
-  async create() {
-    const dir = mkdtempSync(join(tmpdir(), 'savepoint-inv-sqlite-'));
-    const backend = new SqliteBackend({ path: join(dir, 'runs.db') });
-    dirs.set(backend, dir);
-    return backend;
-  },
-  async destroy(adapter) {
-    await adapter.close?.();
-    rmSync(dirs.get(adapter)!, { recursive: true, force: true });
-    dirs.delete(adapter);
-  },
-  async corruptBlob(adapter, runId, hash) {
+inTempDir(
+  'sqlite',
+  (dir) => new SqliteBackend({ path: join(dir, 'runs.db') }),
+  (dir, runId, hash) => {
     // Another connection to the same file, as a disk fault seen by every process would be.
-    const db = new Database(join(dirs.get(adapter)!, 'runs.db'));
+    const db = new Database(join(dir, 'runs.db'));
     db.prepare('UPDATE savepoint_blobs SET data = substr(data, 1, length(data) / 2) WHERE run_id = ? AND hash = ?').run(runId, hash);
     db.close();
   },
-});
+);
