@@ -16,6 +16,7 @@ module.exports = function preset(packageDir, overrides = {}) {
     coverageReporters: ['text-summary'],
     coverageThreshold: { global: { lines: 90 } },
     testTimeout: 30000,
+    reporters: ['default', path.join(__dirname, 'scripts/jest-results-reporter.cjs')],
     ...overrides,
   };
 };

@@ -14,7 +14,10 @@ export type SavepointErrorCode =
   | 'CHECKPOINT_WRITE_FAILED'
   | 'BACKEND_UNAVAILABLE'
   | 'NODE_FAILED'
-  | 'RUN_CANCELED';
+  | 'RUN_CANCELED'
+  | 'STEP_LIMIT_EXCEEDED'
+  | 'ITERATION_FAILED'
+  | 'LLM_REQUEST_FAILED';
 
 export interface SavepointErrorOptions {
   cause?: unknown;
@@ -80,3 +83,13 @@ export class NodeFailedError extends codedError('NODE_FAILED') {
 }
 /** The run was canceled through its AbortSignal. */
 export class RunCanceledError extends codedError('RUN_CANCELED') {}
+/** An agent reached `maxLoops`, or a graph orchestrator `maxSteps`, without finishing. */
+export class StepLimitError extends codedError('STEP_LIMIT_EXCEEDED') {}
+/** Map iterations failed; `failures` lists each by index and nodePath. Resume re-runs only those. */
+export class IterationFailedError extends codedError('ITERATION_FAILED') {
+  failures: Array<{ index: number; nodePath: string; error: { name: string; message: string; code?: string } }> = [];
+}
+/** An LLM endpoint refused the request or kept failing after the bounded retries; `status` is the HTTP status (0 = no response). */
+export class LLMRequestError extends codedError('LLM_REQUEST_FAILED') {
+  status = 0;
+}
