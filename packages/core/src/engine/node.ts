@@ -13,6 +13,8 @@ export interface NodeOptions<I = unknown> {
   when?: (input: I, ctx: NodeContext) => Awaitable<boolean>;
   /** Run only when the `Choice` this node depends on chose this key. */
   branch?: string;
+  /** What the node does, in a sentence; an `Agent` shows it to the LLM when the node is one of its tools. */
+  description?: string;
 }
 
 /**
@@ -24,6 +26,7 @@ export abstract class Node<I = any, O = any> {
   readonly id: string;
   readonly dependsOn: readonly string[];
   readonly branch: string | undefined;
+  readonly description: string | undefined;
   /** Short type name stored in checkpoints, e.g. `function`, `choice`, `human_input`. */
   abstract readonly nodeType: string;
   /** Version of the shape this node saves with `saveProgress`; bump it and implement `migrateState`. */
@@ -37,6 +40,7 @@ export abstract class Node<I = any, O = any> {
     this.id = options.id;
     this.dependsOn = (options.dependsOn ?? []).map((dep) => (typeof dep === 'string' ? dep : dep.id));
     this.branch = options.branch;
+    this.description = options.description;
     this.condition = options.when;
   }
 
@@ -59,4 +63,9 @@ export abstract class Node<I = any, O = any> {
   inputSchemaFor(_subPath: string): z.ZodType | undefined {
     return undefined;
   }
+}
+
+/** What `node` saved in an earlier attempt, migrated through `migrateState` when its `stateVersion` differs. */
+export function migratedState(node: Node, saved: unknown, savedVersion: number | undefined): unknown {
+  return saved === undefined || savedVersion === node.stateVersion ? saved : node.migrateState(saved, savedVersion ?? 0);
 }
