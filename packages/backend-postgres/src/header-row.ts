@@ -11,13 +11,14 @@ export interface HeaderRow {
   flow_id: string;
   workflow_id: string | null;
   run_id: string;
-  seq: number;
+  seq: number | string;
   parent_id: string | null;
   status: string;
   tenant_id: string | null;
   pending_input: boolean;
-  created_at: number;
-  updated_at: number;
+  /** Numbers, unless the caller's pool parses numeric types differently (hence `Number()` below). */
+  created_at: number | string;
+  updated_at: number | string;
   body: string;
 }
 
@@ -38,8 +39,8 @@ export function fromRow(row: HeaderRow): HeaderRecord {
     status: row.status as CheckpointStatus,
     tenantId: row.tenant_id,
     pendingInput: row.pending_input,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
     body: row.body,
   };
 }

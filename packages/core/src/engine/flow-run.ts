@@ -1,10 +1,9 @@
 import { NodeFailedError, RunCanceledError, SavepointError } from '../errors.js';
 import type { CheckpointStatus, NodeCheckpointState, NodeError } from '../models/checkpoint.js';
-import type { CheckpointWriter } from './checkpoint-writer.js';
 import type { EventBus } from './event-bus.js';
 import type { Flow } from './flow.js';
 import type { InputBroker } from './input-broker.js';
-import type { Node } from './node.js';
+import { migratedState, type Node } from './node.js';
 import type { NodeContext } from './node-context.js';
 import { PendingInputSignal } from './pending-input-signal.js';
 import type { RunStatus } from './run-result.js';
@@ -20,24 +19,37 @@ export interface CheckpointPolicy {
   sync: boolean;
 }
 
+/** Commits the run's state: the `CheckpointWriter` at the top level, the parent's `saveProgress` for a nested flow. */
+export interface Committer {
+  /** Resolves once a commit that started after this call has finished. */
+  request(): Promise<void>;
+  flush(): Promise<void>;
+  /** Set when the run must stop (a lost lease, a failed write in `fail` mode). */
+  readonly error: Error | undefined;
+}
+
 export interface FlowRunOptions {
   flow: Flow;
   workflowId: string;
   runId: string;
   input: unknown;
   state: RunState;
-  broker: InputBroker;
-  events: EventBus;
+  broker: Pick<InputBroker, 'request'>;
+  events: Pick<EventBus, 'emit'>;
   /** Absent when checkpointing is off: then nothing touches storage. */
-  writer?: CheckpointWriter;
+  writer?: Committer;
   policy: CheckpointPolicy;
   signal?: AbortSignal;
+  /** Prepended to node ids to form their nodePaths when the flow runs inside a node (e.g. `map[3]/`). */
+  pathPrefix?: string;
 }
 
 export interface FlowRunOutcome {
   status: RunStatus;
   output: unknown;
   error?: Error;
+  /** The first input a node waits for (status `pending_input`); a nested flow rethrows it. */
+  waitingOn?: PendingInputSignal;
 }
 
 const CHECKPOINT_STATUS: Record<RunStatus, CheckpointStatus> = {
@@ -60,6 +72,7 @@ export class FlowRun {
   /** Nodes that ended this attempt without completing (failed, waiting, canceled). */
   private readonly stopped = new Set<string>();
   private failure: NodeFailedError | undefined;
+  private waitingOn: PendingInputSignal | undefined;
   private canceled = false;
   private finished = false;
 
@@ -112,13 +125,13 @@ export class FlowRun {
       if (this.finished) return;
       if (skipReason !== undefined) {
         state.nodeStates[node.id] = { ...base(node, previous?.attempt ?? 0), status: 'skip', completedAt: new Date() };
-        events.emit('node_skipped', runId, { reason: skipReason }, node.id);
+        events.emit('node_skipped', runId, { reason: skipReason }, this.pathOf(node));
       } else {
         this.markRunning(node, input, previous, attempt, ctx.isResumed);
         const output = await node.execute(input, ctx);
         if (this.finished) return;
         state.nodeStates[node.id] = { ...state.nodeStates[node.id]!, status: 'success', output, completedAt: new Date() };
-        events.emit('node_completed', runId, { output, attempt }, node.id);
+        events.emit('node_completed', runId, { output, attempt }, this.pathOf(node));
       }
       await this.commitCompletion(node);
       this.available.add(node.id);
@@ -159,16 +172,14 @@ export class FlowRun {
       startedAt: new Date(),
       ...(previous?.internalState === undefined ? {} : { internalState: previous.internalState, stateVersion: previous.stateVersion }),
     };
-    events.emit('node_started', runId, { attempt, isResumed }, node.id);
+    events.emit('node_started', runId, { attempt, isResumed }, this.pathOf(node));
   }
 
   private contextFor(node: Node, previous: NodeCheckpointState | undefined, attempt: number, signal: AbortSignal): NodeContext {
     const { runId, flow, workflowId, broker, events } = this.options;
-    const nodePath = node.id;
+    const nodePath = this.pathOf(node);
     const idempotencyKey = `${runId}:${nodePath}`;
-    const saved = previous?.internalState;
-    const resumeState =
-      saved === undefined || previous!.stateVersion === node.stateVersion ? saved : node.migrateState(saved, previous!.stateVersion ?? 0);
+    const resumeState = migratedState(node, previous?.internalState, previous?.stateVersion);
     return {
       runId,
       flowId: flow.id,
@@ -182,8 +193,8 @@ export class FlowRun {
       resumeState,
       stepKey: (step) => `${idempotencyKey}:${step}`,
       saveProgress: (progress) => this.saveProgress(node, progress),
-      emit: (type, data) => events.emit(type, runId, data, node.id),
-      requestInput: (request) => broker.request(request, node.id, signal),
+      emit: (type, data) => events.emit(type, runId, data, nodePath),
+      requestInput: (request) => broker.request(request, nodePath, signal),
     };
   }
 
@@ -213,6 +224,7 @@ export class FlowRun {
     const current = state.nodeStates[node.id] ?? base(node, attempt);
     if (PendingInputSignal.isInstance(error)) {
       state.nodeStates[node.id] = { ...current, status: 'pending_input' };
+      this.waitingOn ??= error;
       return;
     }
     if (signal?.aborted) {
@@ -221,13 +233,17 @@ export class FlowRun {
     }
     const nodeError = toNodeError(error);
     state.nodeStates[node.id] = { ...current, status: 'failure', error: nodeError, completedAt: new Date() };
-    events.emit('node_failed', runId, { error: nodeError, attempt }, node.id);
+    events.emit('node_failed', runId, { error: nodeError, attempt }, this.pathOf(node));
     if (this.failure) return;
     this.failure = new NodeFailedError(
-      `Node "${node.id}" failed: ${nodeError.message}. Fix the cause and resume the run (runId ${runId}); completed nodes will not run again.`,
+      `Node "${this.pathOf(node)}" failed: ${nodeError.message}. Fix the cause and resume the run (runId ${runId}); completed nodes will not run again.`,
       { cause: error },
     );
     this.failure.nodeId = node.id;
+  }
+
+  private pathOf(node: Node): string {
+    return (this.options.pathPrefix ?? '') + node.id;
   }
 
   private cancel(): void {
@@ -245,7 +261,7 @@ export class FlowRun {
       ? 'canceled'
       : this.failure
         ? 'failure'
-        : state.pending.size > 0
+        : this.waitingOn || state.pending.size > 0
           ? 'pending_input'
           : 'success';
     state.status = CHECKPOINT_STATUS[status];
@@ -253,6 +269,7 @@ export class FlowRun {
     await writer?.flush();
     if (writer?.error) return { status: 'failure', output: undefined, error: writer.error };
     if (status === 'success') return { status, output: flow.outputOf(state.nodeStates) };
+    if (status === 'pending_input') return { status, output: undefined, ...(this.waitingOn ? { waitingOn: this.waitingOn } : {}) };
     const error =
       this.failure ??
       (this.canceled ? new RunCanceledError(`Run ${runId} was canceled; resume it to continue where it stopped.`) : undefined);
