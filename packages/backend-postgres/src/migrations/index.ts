@@ -1,0 +1,7 @@
+import { initialSchema } from './0001-initial-schema.js';
+import type { Migration } from './migration.js';
+
+export type { Migration } from './migration.js';
+
+/** Every schema step, oldest first. Append only: one file per migration. */
+export const migrations: readonly Migration[] = [initialSchema];

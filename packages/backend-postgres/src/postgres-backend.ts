@@ -1,0 +1,418 @@
+import {
+  BackendUnavailableError,
+  CheckpointConflictError,
+  InvalidArgumentError,
+  LeaseLostError,
+  RunLockedError,
+  type AdapterCapabilities,
+  type BlobRecord,
+  type HeaderQuery,
+  type HeaderRecord,
+  type Lease,
+  type PutHeaderOptions,
+  type StorageAdapter,
+} from '@savepoint/core';
+import { Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely';
+import pg from 'pg';
+import { headerQuery } from './header-query.js';
+import { HEADER_COLUMNS, fromRow, headerValues, type HeaderRow } from './header-row.js';
+import { migrations } from './migrations/index.js';
+import { migrate } from './migrator.js';
+import { constraintOf, sqlState, toSavepointError } from './pg-errors.js';
+import { tableNames, type TableNames } from './table-names.js';
+import { transaction } from './transaction.js';
+
+interface CommonOptions {
+  /** Schema holding every table (created by `setup()` when missing). Default `public`. */
+  schema?: string;
+  /** Prefix of every table and index name. Default `savepoint_`. Letters, digits and `_` only. */
+  tablePrefix?: string;
+  /**
+   * Table recording applied migrations, in `schema`. Default `<tablePrefix>migrations`, so backends with
+   * different prefixes in one schema each migrate their own tables.
+   */
+  migrationTable?: string;
+}
+
+export type PostgresBackendOptions =
+  /**
+   * A connection string: the backend creates (and `close()` ends) its own `pg.Pool`, with
+   * `connectionTimeoutMillis` (default 5000) so an unreachable server fails fast with `BackendUnavailableError`.
+   */
+  | (CommonOptions & {
+      connectionString: string;
+      /** Extra `pg.Pool` settings (`max`, `ssl`, `idleTimeoutMillis`, `query_timeout`...). */
+      poolConfig?: Omit<pg.PoolConfig, 'connectionString'>;
+      /** How long getting a connection may take before `BackendUnavailableError`. Default 5000 ms. */
+      connectionTimeoutMillis?: number;
+      pool?: undefined;
+      db?: undefined;
+    })
+  /**
+   * A pool the caller owns: `close()` leaves it open. Give it `connectionTimeoutMillis` (pg waits forever by
+   * default) and an `'error'` listener (pg emits idle connections' errors on the pool).
+   */
+  | (CommonOptions & { pool: pg.Pool; connectionString?: undefined; db?: undefined })
+  /** A Kysely instance (PostgreSQL dialect) the caller owns: `close()` leaves it open; its plugins are bypassed. */
+  | (CommonOptions & { db: Kysely<any>; connectionString?: undefined; pool?: undefined });
+
+interface LeaseRow {
+  owner: string;
+  token: string | number;
+  /** Epoch ms of the expiry, by the database clock. */
+  expires_ms: number;
+}
+
+interface FenceRow {
+  owner: string;
+  token: string | number;
+  live: boolean;
+}
+
+const DEFAULT_CONNECTION_TIMEOUT_MS = 5000;
+// Blob batches are split so that no single statement carries an unbounded payload.
+const BLOB_CHUNK_ROWS = 1000;
+const BLOB_CHUNK_CHARS = 16 * 1024 * 1024;
+
+const ignore = () => undefined;
+
+/**
+ * Savepoint storage on PostgreSQL: durable, queryable, shared by any number of worker processes on any hosts.
+ *
+ * Lease expiry is judged by the database server's clock (`clock_timestamp()`), never a worker's, so workers on
+ * hosts whose clocks disagree still agree on who holds a run; `Lease.expiresAt` is that server time.
+ */
+export class PostgresBackend implements StorageAdapter {
+  readonly name = 'postgres';
+  readonly capabilities: AdapterCapabilities = { multiProcess: true, leases: true };
+
+  private readonly tables: TableNames;
+  private readonly t: TableNames['sql'];
+  /** The instance queries run on: the caller's (plugins bypassed) or one over our/their pool. */
+  private db: Kysely<any> | undefined;
+  /** The Kysely instance this backend created (over its own pool or the caller's), destroyed by `close()`. */
+  private readonly created: Kysely<any> | undefined;
+  private setupPromise: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(options: PostgresBackendOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidArgumentError('PostgresBackend needs { connectionString }, { pool } (a pg.Pool) or { db } (a Kysely instance).');
+    }
+    const { schema = 'public', tablePrefix = 'savepoint_', migrationTable = `${tablePrefix}migrations` } = options;
+    this.tables = tableNames(schema, tablePrefix, migrationTable);
+    this.t = this.tables.sql;
+    if (options.db !== undefined) {
+      if (typeof options.db.connection !== 'function' || typeof options.db.withoutPlugins !== 'function') {
+        throw new InvalidArgumentError('PostgresBackend option db must be a Kysely instance.');
+      }
+      this.db = options.db.withoutPlugins();
+    } else if (options.pool !== undefined) {
+      if (typeof options.pool.connect !== 'function') throw new InvalidArgumentError('PostgresBackend option pool must be a pg.Pool.');
+      this.db = this.created = new Kysely({ dialect: new PostgresDialect({ pool: guard(options.pool, false) }) });
+    } else if (typeof options.connectionString === 'string' && options.connectionString.length > 0) {
+      const timeout = options.connectionTimeoutMillis ?? DEFAULT_CONNECTION_TIMEOUT_MS;
+      if (!Number.isInteger(timeout) || timeout <= 0) {
+        throw new InvalidArgumentError(`PostgresBackend option connectionTimeoutMillis must be a positive integer, got ${String(timeout)}.`);
+      }
+      const pool = new pg.Pool({
+        application_name: 'savepoint',
+        ...options.poolConfig,
+        connectionString: options.connectionString,
+        connectionTimeoutMillis: timeout,
+      });
+      // pg reports a broken idle connection (server restart, pg_terminate_backend) as an 'error' event on the
+      // pool, which crashes the process when nobody listens. The pool drops that connection; the next query
+      // opens another.
+      pool.on('error', ignore);
+      this.db = this.created = new Kysely({ dialect: new PostgresDialect({ pool: guard(pool, true) }) });
+    } else {
+      throw new InvalidArgumentError(
+        'PostgresBackend needs { connectionString } (e.g. postgres://user@host:5432/db), { pool } (a pg.Pool) or { db } (a Kysely instance).',
+      );
+    }
+  }
+
+  /** Creates the schema and tables, or brings them up to date. Idempotent, and safe when processes race. */
+  setup(): Promise<void> {
+    if (!this.setupPromise) {
+      this.setupPromise = this.use('set up its tables', (db) => migrate(db, this.tables, migrations)).then(
+        ignore,
+        (error: unknown) => {
+          this.setupPromise = undefined;
+          throw error;
+        },
+      );
+    }
+    return this.setupPromise;
+  }
+
+  /** Ends the pool this backend created; a pool or Kysely instance the caller passed stays open. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db = undefined;
+    await this.created?.destroy();
+  }
+
+  // ---- blobs ------------------------------------------------------------------------------
+
+  async putBlobs(runId: string, blobs: readonly BlobRecord[]): Promise<void> {
+    if (blobs.length === 0) return;
+    const chunks = chunkBlobs(blobs);
+    const insert = (db: Kysely<any>, chunk: readonly BlobRecord[]) =>
+      sql`INSERT INTO ${this.t.blobs} (run_id, hash, data)
+          SELECT ${runId}, hash, data FROM unnest(${chunk.map((b) => b.hash)}::text[], ${chunk.map((b) => b.data)}::text[]) AS b(hash, data)
+          ON CONFLICT DO NOTHING`.execute(db);
+    await this.use('write blobs', async (db) => {
+      if (chunks.length === 1) {
+        await insert(db, chunks[0]!);
+        return;
+      }
+      // A huge batch: several statements, one commit.
+      await transaction(db, async (trx) => {
+        for (const chunk of chunks) await insert(trx, chunk);
+      });
+    });
+  }
+
+  async getBlobs(runId: string, hashes: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    if (hashes.length === 0) return found;
+    const { rows } = await this.use('read blobs', (db) =>
+      sql<{ hash: string; data: string }>`SELECT hash, data FROM ${this.t.blobs} WHERE run_id = ${runId} AND hash = ANY(${[...hashes]}::text[])`.execute(db),
+    );
+    for (const row of rows) found.set(row.hash, row.data);
+    return found;
+  }
+
+  async deleteBlobsExcept(runId: string, keep: ReadonlySet<string>): Promise<number> {
+    const result = await this.use('delete blobs', (db) =>
+      sql`DELETE FROM ${this.t.blobs} WHERE run_id = ${runId} AND NOT (hash = ANY(${[...keep]}::text[]))`.execute(db),
+    );
+    return Number(result.numAffectedRows ?? 0);
+  }
+
+  // ---- headers ----------------------------------------------------------------------------
+
+  /**
+   * One transaction: the fencing check locks the run's lease row (so the lease cannot change hands before the
+   * commit), the compare-and-set locks the head row (or inserts it when the run must be empty), then the header
+   * is inserted and the head moved. The caller's encoding happened before: no connection is held meanwhile.
+   */
+  async putHeader(header: HeaderRecord, options: PutHeaderOptions = {}): Promise<void> {
+    const { runId } = header;
+    const { expectedHead, lease } = options;
+    await this.use('write a checkpoint header', (db) =>
+      transaction(db, async (trx) => {
+        await this.checkFence(trx, runId, lease);
+        if (expectedHead === null) {
+          const { rows } = await sql`INSERT INTO ${this.t.heads} (run_id, checkpoint_id, seq) VALUES (${runId}, ${header.id}, ${header.seq})
+            ON CONFLICT (run_id) DO NOTHING RETURNING run_id`.execute(trx);
+          if (rows.length === 0) throw moved(runId, await this.headOf(trx, runId), expectedHead);
+          await this.insertHeader(trx, header);
+          return;
+        }
+        if (expectedHead !== undefined) {
+          const head = await this.headOf(trx, runId, true);
+          if (head !== expectedHead) throw moved(runId, head, expectedHead);
+        }
+        await this.insertHeader(trx, header);
+        // The head is the highest seq written, whatever the order in which writers commit.
+        await sql`INSERT INTO ${this.t.heads} AS h (run_id, checkpoint_id, seq) VALUES (${runId}, ${header.id}, ${header.seq})
+          ON CONFLICT (run_id) DO UPDATE SET checkpoint_id = excluded.checkpoint_id, seq = excluded.seq
+          WHERE excluded.seq > h.seq`.execute(trx);
+      }),
+    );
+  }
+
+  async getHeader(id: string): Promise<HeaderRecord | null> {
+    const { rows } = await this.use('read a checkpoint header', (db) =>
+      sql<HeaderRow>`SELECT ${HEADER_COLUMNS} FROM ${this.t.headers} WHERE id = ${id}`.execute(db),
+    );
+    return rows[0] === undefined ? null : fromRow(rows[0]);
+  }
+
+  async getHead(runId: string): Promise<string | null> {
+    return this.use('read a run head', (db) => this.headOf(db, runId));
+  }
+
+  async queryHeaders(query: HeaderQuery): Promise<HeaderRecord[]> {
+    const { rows } = await this.use('query checkpoint headers', (db) => headerQuery(this.t.headers, query).execute(db));
+    return rows.map(fromRow);
+  }
+
+  /**
+   * Deletes the headers and moves each affected run's head down to its highest remaining seq (or removes it).
+   * The head rows are locked first, so a header committed meanwhile by a writer is never hidden by a stale head.
+   */
+  async deleteHeaders(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const list = [...new Set(ids)];
+    return this.use('delete checkpoint headers', (db) =>
+      transaction(db, async (trx) => {
+        const { rows: runs } = await sql<{ run_id: string }>`SELECT DISTINCT run_id FROM ${this.t.headers} WHERE id = ANY(${list}::text[])`.execute(trx);
+        if (runs.length === 0) return 0;
+        const runIds = runs.map((row) => row.run_id).sort();
+        await sql`SELECT run_id FROM ${this.t.heads} WHERE run_id = ANY(${runIds}::text[]) ORDER BY run_id FOR UPDATE`.execute(trx);
+        const deleted = await sql`DELETE FROM ${this.t.headers} WHERE id = ANY(${list}::text[])`.execute(trx);
+        await sql`UPDATE ${this.t.heads} AS h SET checkpoint_id = top.id, seq = top.seq
+          FROM (SELECT DISTINCT ON (run_id) run_id, id, seq FROM ${this.t.headers} WHERE run_id = ANY(${runIds}::text[]) ORDER BY run_id, seq DESC) AS top
+          WHERE h.run_id = top.run_id AND h.checkpoint_id <> top.id`.execute(trx);
+        await sql`DELETE FROM ${this.t.heads} AS h WHERE h.run_id = ANY(${runIds}::text[])
+          AND NOT EXISTS (SELECT 1 FROM ${this.t.headers} AS x WHERE x.run_id = h.run_id)`.execute(trx);
+        return Number(deleted.numAffectedRows ?? 0);
+      }),
+    );
+  }
+
+  // ---- leases (database clock) ------------------------------------------------------------
+
+  async acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | null> {
+    // One statement: take a free or expired lease (the token moves forward), or extend one's own live lease
+    // (the token stays); a live lease of another owner leaves the row untouched and returns nothing.
+    const { rows } = await this.use('acquire a lease', (db) =>
+      sql<LeaseRow>`INSERT INTO ${this.t.leases} AS l (run_id, owner, token, expires_at)
+        VALUES (${runId}, ${owner}, 1, clock_timestamp() + ${ttlMs}::float8 * interval '1 millisecond')
+        ON CONFLICT (run_id) DO UPDATE SET
+          owner = excluded.owner,
+          token = CASE WHEN l.owner = excluded.owner AND l.expires_at > clock_timestamp() THEN l.token ELSE l.token + 1 END,
+          expires_at = excluded.expires_at
+        WHERE l.expires_at <= clock_timestamp() OR l.owner = excluded.owner
+        RETURNING owner, token, ${EXPIRES_MS}`.execute(db),
+    );
+    return rows[0] === undefined ? null : toLease(runId, rows[0]);
+  }
+
+  async renewLease(lease: Lease, ttlMs: number): Promise<Lease | null> {
+    // Same token means nobody acquired the run since, so even a just-expired lease may be extended.
+    const { rows } = await this.use('renew a lease', (db) =>
+      sql<LeaseRow>`UPDATE ${this.t.leases}
+        SET expires_at = clock_timestamp() + ${ttlMs}::float8 * interval '1 millisecond'
+        WHERE run_id = ${lease.runId} AND owner = ${lease.owner} AND token = ${lease.token} AND expires_at <> '-infinity'
+        RETURNING owner, token, ${EXPIRES_MS}`.execute(db),
+    );
+    return rows[0] === undefined ? null : toLease(lease.runId, rows[0]);
+  }
+
+  async releaseLease(lease: Lease): Promise<void> {
+    await this.use('release a lease', (db) =>
+      sql`UPDATE ${this.t.leases} SET expires_at = '-infinity'
+        WHERE run_id = ${lease.runId} AND owner = ${lease.owner} AND token = ${lease.token}`.execute(db),
+    );
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  /** Runs `fn` on the open instance and types any failure. */
+  private async use<T>(action: string, fn: (db: Kysely<any>) => Promise<T>): Promise<T> {
+    const db = this.db;
+    if (db === undefined) {
+      throw new BackendUnavailableError('This PostgresBackend was closed; create a new one to keep using the database.');
+    }
+    try {
+      return await fn(db);
+    } catch (error) {
+      throw toSavepointError(error, action);
+    }
+  }
+
+  /**
+   * Locks the run's lease row for the rest of the transaction: acquiring, renewing or releasing it waits, so the
+   * lease checked here is the lease in force at the commit. Without a row there is no lease to check.
+   */
+  private async checkFence(trx: Kysely<any>, runId: string, lease: Lease | undefined): Promise<void> {
+    const { rows } = await sql<FenceRow>`SELECT owner, token, expires_at > clock_timestamp() AS live
+      FROM ${this.t.leases} WHERE run_id = ${runId} FOR UPDATE`.execute(trx);
+    const current = rows[0];
+    if (lease !== undefined) {
+      if (current?.owner === lease.owner && Number(current.token) === lease.token && current.live) return;
+      throw new LeaseLostError(
+        `The lease of ${lease.owner} on run ${runId} (token ${lease.token}) ` +
+          (current === undefined || Number(current.token) === lease.token
+            ? 'expired or was released'
+            : `was taken over by ${current.owner} (token ${String(current.token)})`) +
+          '; this worker must stop writing to the run.',
+      );
+    }
+    if (current?.live) {
+      throw new RunLockedError(`Run ${runId} is leased by ${current.owner}; acquire the lease before writing to it.`);
+    }
+  }
+
+  private async insertHeader(trx: Kysely<any>, header: HeaderRecord): Promise<void> {
+    try {
+      await sql`INSERT INTO ${this.t.headers} (${HEADER_COLUMNS}) VALUES ${headerValues(header)}`.execute(trx);
+    } catch (error) {
+      if (sqlState(error) !== '23505') throw error;
+      if (constraintOf(error) === `${this.tables.headers}_run_seq`) {
+        throw new CheckpointConflictError(
+          `Run ${header.runId} already has a checkpoint with seq ${header.seq}; another writer got there first. Reload the run head and retry.`,
+          { cause: error },
+        );
+      }
+      throw new CheckpointConflictError(`Checkpoint ${header.id} already exists; checkpoints are immutable, write a new id.`, {
+        cause: error,
+      });
+    }
+  }
+
+  private async headOf(db: Kysely<any>, runId: string, forUpdate = false): Promise<string | null> {
+    const lock = forUpdate ? sql` FOR UPDATE` : sql``;
+    const { rows } = await sql<{ checkpoint_id: string }>`SELECT checkpoint_id FROM ${this.t.heads} WHERE run_id = ${runId}${lock}`.execute(db);
+    return rows[0]?.checkpoint_id ?? null;
+  }
+}
+
+/**
+ * The pool as Kysely sees it. Every connection checked out gets a no-op 'error' listener: pg emits a connection
+ * that breaks between two statements of a transaction as an 'error' event on the client, which would crash the
+ * process, while the statement that follows fails anyway (and is reported as `BackendUnavailableError`).
+ * `end()` ends only a pool this backend created, so destroying Kysely never closes the caller's pool.
+ */
+function guard(pool: pg.Pool, owned: boolean) {
+  const guarded = new WeakSet<pg.PoolClient>();
+  return {
+    async connect() {
+      const client = await pool.connect();
+      if (!guarded.has(client)) {
+        guarded.add(client);
+        client.on('error', ignore);
+      }
+      return client;
+    },
+    end: () => (owned ? pool.end() : Promise.resolve()),
+  };
+}
+
+/** The expiry as epoch milliseconds by the server clock (float8 comes back as a JS number). */
+const EXPIRES_MS: RawBuilder<unknown> = sql`floor(extract(epoch FROM expires_at) * 1000)::float8 AS expires_ms`;
+
+function toLease(runId: string, row: LeaseRow): Lease {
+  return { runId, owner: row.owner, token: Number(row.token), expiresAt: row.expires_ms };
+}
+
+function moved(runId: string, head: string | null, expected: string | null): CheckpointConflictError {
+  return new CheckpointConflictError(
+    `Run ${runId} moved: its head is ${head ?? 'empty'}, not ${expected ?? 'empty'} as expected. Reload the run head and retry.`,
+  );
+}
+
+/** Splits a batch by row count and by size, keeping order. */
+function chunkBlobs(blobs: readonly BlobRecord[]): BlobRecord[][] {
+  const chunks: BlobRecord[][] = [];
+  let current: BlobRecord[] = [];
+  let chars = 0;
+  for (const blob of blobs) {
+    const size = blob.hash.length + blob.data.length;
+    if (current.length > 0 && (current.length >= BLOB_CHUNK_ROWS || chars + size > BLOB_CHUNK_CHARS)) {
+      chunks.push(current);
+      current = [];
+      chars = 0;
+    }
+    current.push(blob);
+    chars += size;
+  }
+  chunks.push(current);
+  return chunks;
+}

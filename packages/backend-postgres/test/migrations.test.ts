@@ -1,0 +1,161 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { BackendUnavailableError, InvalidArgumentError } from '@savepoint/core';
+import { Kysely, PostgresDialect } from 'kysely';
+import { PostgresBackend } from '../src/index.js';
+import { migrations } from '../src/migrations/index.js';
+import { headerQuery } from '../src/header-query.js';
+import { tableNames } from '../src/table-names.js';
+import { header } from './headers.js';
+import { DATABASE_URL, describePg, dropSchema, testPool, uniqueSchema } from './server.js';
+
+const pool = testPool();
+// Only compiles queries (never connects through this instance).
+const kyselyCompiler = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+const schemas: string[] = [];
+const schemaFor = (tag: string) => {
+  const schema = uniqueSchema(tag);
+  schemas.push(schema);
+  return schema;
+};
+
+const tablesOf = async (schema: string) =>
+  (await pool.query('SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename', [schema])).rows.map((r) => r.tablename);
+
+afterAll(async () => {
+  for (const schema of schemas) await dropSchema(pool, schema).catch(() => undefined);
+  await pool.end();
+});
+
+describePg('migrations', () => {
+  it('create the schema, run once, are recorded, and a second setup (or a second backend) changes nothing', async () => {
+    const schema = schemaFor('once');
+    const first = new PostgresBackend({ pool, schema });
+    await first.setup();
+    await first.setup();
+    await first.putHeader(header({ id: 'cp-1', runId: 'run-1', seq: 1 }));
+    const second = new PostgresBackend({ pool, schema });
+    await second.setup();
+
+    const recorded = await pool.query(`SELECT name, applied_at FROM "${schema}".savepoint_migrations ORDER BY name`);
+    expect(recorded.rows.map((row) => row.name)).toEqual(migrations.map((m) => m.name));
+    expect(recorded.rows[0].applied_at).toBeInstanceOf(Date);
+    expect(await tablesOf(schema)).toEqual([
+      'savepoint_blobs',
+      'savepoint_headers',
+      'savepoint_heads',
+      'savepoint_leases',
+      'savepoint_migrations',
+    ]);
+    expect(await second.getHead('run-1')).toBe('cp-1');
+    await Promise.all([first.close(), second.close()]);
+  });
+
+  it('two processes running setup() at once on a fresh schema both succeed (advisory lock)', async () => {
+    const schema = schemaFor('race');
+    // Separate pools, as separate processes would have: the setups really run concurrently on the server.
+    const backends = Array.from({ length: 4 }, () => new PostgresBackend({ connectionString: DATABASE_URL, schema }));
+    const results = await Promise.allSettled(backends.map((backend) => backend.setup()));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    const recorded = await pool.query(`SELECT name FROM "${schema}".savepoint_migrations`);
+    expect(recorded.rows.map((row) => row.name)).toEqual(migrations.map((m) => m.name));
+    await Promise.all(backends.map((backend) => backend.close()));
+  });
+
+  it('different prefixes creating the same fresh schema at once all succeed', async () => {
+    const schema = schemaFor('prefixes');
+    const backends = ['a_', 'b_', 'c_'].map((tablePrefix) => new PostgresBackend({ connectionString: DATABASE_URL, schema, tablePrefix }));
+    await Promise.all(backends.map((backend) => backend.setup()));
+    expect(await tablesOf(schema)).toEqual(
+      expect.arrayContaining(['a_headers', 'a_migrations', 'b_headers', 'b_migrations', 'c_headers', 'c_migrations']),
+    );
+    await Promise.all(backends.map((backend) => backend.close()));
+  });
+
+  it('honour a custom migration table (in the schema) and table prefix, side by side with the defaults', async () => {
+    const schema = schemaFor('custom');
+    const custom = new PostgresBackend({ pool, schema, tablePrefix: 'App_', migrationTable: 'app_schema_versions' });
+    const standard = new PostgresBackend({ pool, schema });
+    await custom.setup();
+    await standard.setup();
+    await custom.putHeader(header({ id: 'cp-1', runId: 'run-1', seq: 1 }));
+
+    expect(await tablesOf(schema)).toEqual([
+      'App_blobs',
+      'App_headers',
+      'App_heads',
+      'App_leases',
+      'app_schema_versions',
+      'savepoint_blobs',
+      'savepoint_headers',
+      'savepoint_heads',
+      'savepoint_leases',
+      'savepoint_migrations',
+    ]);
+    expect((await pool.query(`SELECT count(*)::int AS n FROM "${schema}".app_schema_versions`)).rows[0].n).toBe(migrations.length);
+    expect(await standard.getHead('run-1')).toBeNull();
+    expect(await custom.getHead('run-1')).toBe('cp-1');
+  });
+
+  it('refuse a schema migrated by a newer release', async () => {
+    const schema = schemaFor('newer');
+    await new PostgresBackend({ pool, schema }).setup();
+    await pool.query(`INSERT INTO "${schema}".savepoint_migrations (name) VALUES ('9999-from-the-future')`);
+
+    const older = new PostgresBackend({ pool, schema });
+    await expect(older.setup()).rejects.toThrow(BackendUnavailableError);
+    // A failed setup is not cached: the next call tries again (and fails the same way).
+    await expect(older.setup()).rejects.toThrow(/9999-from-the-future.*upgrade/);
+  });
+
+  it('without setup(), calls fail with a hint to run it', async () => {
+    const backend = new PostgresBackend({ pool, schema: schemaFor('nosetup') });
+    await expect(backend.getHead('run-1')).rejects.toThrow(BackendUnavailableError);
+    await expect(backend.getHead('run-1')).rejects.toThrow(/setup\(\)/);
+  });
+
+  it('create an index for every header query the store makes', async () => {
+    const schema = schemaFor('indexes');
+    await new PostgresBackend({ pool, schema }).setup();
+    const t = tableNames(schema, 'savepoint_', 'savepoint_migrations');
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      // On an empty table the planner would rightly scan it; forbid that to see which index serves each shape.
+      await client.query('SET LOCAL enable_seqscan = off');
+      await client.query('SET LOCAL enable_bitmapscan = off');
+      const plan = async (query: Parameters<typeof headerQuery>[1]) => {
+        const compiled = headerQuery(t.sql.headers, query).compile(kyselyCompiler);
+        const { rows } = await client.query(`EXPLAIN ${compiled.sql}`, [...compiled.parameters]);
+        return rows.map((row) => row['QUERY PLAN']).join('\n');
+      };
+      expect(await plan({ flowId: 'f', order: 'desc', limit: 10 })).toMatch(/savepoint_headers_flow/);
+      expect(await plan({ runId: 'r', order: 'desc', limit: 500 })).toMatch(/savepoint_headers_run_seq/);
+      expect(await plan({ runId: 'r', beforeSeq: 3 })).toMatch(/savepoint_headers_run_seq/);
+      expect(await plan({ statuses: ['failed'], limit: 10 })).toMatch(/savepoint_headers_status/);
+      expect(await plan({ tenantId: 'acme', limit: 10 })).toMatch(/savepoint_headers_tenant/);
+      expect(await plan({ pendingInput: true, order: 'desc', limit: 500 })).toMatch(/savepoint_headers_pending_input/);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+
+  it('reject names that are not plain identifiers', () => {
+    expect(() => new PostgresBackend({ pool, schema: 'bad-schema' })).toThrow(InvalidArgumentError);
+    expect(() => new PostgresBackend({ pool, tablePrefix: 'x"; DROP TABLE y; --' })).toThrow(InvalidArgumentError);
+    expect(() => new PostgresBackend({ pool, tablePrefix: 'p'.repeat(43) })).toThrow(/at most 42/);
+    expect(() => new PostgresBackend({ pool, migrationTable: '1st' })).toThrow(InvalidArgumentError);
+    expect(() => new PostgresBackend({ pool, tablePrefix: 'p'.repeat(42) })).not.toThrow();
+  });
+});
+
+describe('PostgresBackend options', () => {
+  it('need a connection string, a pool or a Kysely instance', () => {
+    expect(() => new PostgresBackend({} as never)).toThrow(InvalidArgumentError);
+    expect(() => new PostgresBackend(undefined as never)).toThrow(InvalidArgumentError);
+    expect(() => new PostgresBackend({ connectionString: '' })).toThrow(InvalidArgumentError);
+    expect(() => new PostgresBackend({ pool: {} as never })).toThrow(/pg.Pool/);
+    expect(() => new PostgresBackend({ db: {} as never })).toThrow(/Kysely/);
+    expect(() => new PostgresBackend({ connectionString: DATABASE_URL, connectionTimeoutMillis: 0 })).toThrow(/connectionTimeoutMillis/);
+  });
+});
