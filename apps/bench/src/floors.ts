@@ -1,5 +1,5 @@
 // The cheapest durable write each backend could possibly do on this machine: the "storage floor" that
-// DESIGN §9 compares a small checkpoint against.
+// DESIGN §9 compares a small checkpoint against. See README.md for what each floor includes.
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -7,7 +7,7 @@ import { summarize, type Summary } from './stats.js';
 
 const PAYLOAD = JSON.stringify({ id: 'x'.repeat(36), seq: 1, status: 'active', nodes: { fetch: 'h'.repeat(43) } });
 
-/** write + fsync + rename + directory fsync of one small file. */
+/** Create + write + fsync + rename + directory fsync of one small file (synchronous calls: no event-loop hops). */
 export function fileFloor(dir: string, samples: number): Summary {
   const floorDir = join(dir, 'floor');
   mkdirSync(floorDir, { recursive: true });
@@ -28,17 +28,25 @@ export function fileFloor(dir: string, samples: number): Summary {
   return summarize(times);
 }
 
-/** One committed INSERT in WAL mode with the backend's default synchronous level. */
-export function sqliteFloor(dir: string, samples: number): Summary {
-  const db = new Database(join(dir, 'floor.db'));
+/** Opens a database with the pragmas `SqliteBackend` uses by default (WAL, synchronous NORMAL). */
+export function openSqlite(path: string): Database.Database {
+  const db = new Database(path);
+  db.pragma('busy_timeout = 5000');
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
+  return db;
+}
+
+/** One commit: a `BEGIN IMMEDIATE` transaction holding one small INSERT, with the backend's pragmas. */
+export function sqliteFloor(dir: string, samples: number): Summary {
+  const db = openSqlite(join(dir, 'floor.db'));
   db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)');
   const insert = db.prepare('INSERT INTO t (body) VALUES (?)');
+  const commit = db.transaction((body: string) => insert.run(body));
   const times: number[] = [];
   for (let i = 0; i < samples; i++) {
     const t = performance.now();
-    insert.run(PAYLOAD);
+    commit.immediate(PAYLOAD);
     times.push(performance.now() - t);
   }
   db.close();

@@ -1,66 +1,86 @@
-// Measures what DESIGN §9 targets, prints a table and writes results/latest.json:
+// Measures what DESIGN §9 targets, prints a table and writes results/latest.json (see README.md):
 // - small save / load latency per backend, next to that backend's storage floor on this machine;
-// - 200 agent loops appending 2 KB each: total bytes written and the cost of the 200th save vs the first.
+// - 200 agent loops appending 2 KB each: bytes written and on disk, and the cost of the 200th save vs the first;
+// - the same two workloads on LangGraph.js's SQLite checkpointer, with Savepoint-on-SQLite / LangGraph ratios.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointStore, MemoryAdapter, type StorageAdapter } from '@savepoint/core';
 import { FileBackend } from '@savepoint/backend-file';
 import { SqliteBackend } from '@savepoint/backend-sqlite';
-import { checkpoint, message, nodeState } from './fixtures.js';
 import { fileFloor, sqliteFloor } from './floors.js';
-import { summarize, type Summary } from './stats.js';
-
-const SMALL_SAVES = Number(process.env.BENCH_SAVES ?? 300);
-const AGENT_LOOPS = 200;
+import { langGraphAgent, langGraphSmallSaves } from './langgraph.js';
+import type { Summary } from './stats.js';
+import { AGENT_LOOPS, SMALL_SAVES, agentHistory, diskBytes, smallSaves, type AgentResult, type SmallResult } from './workloads.js';
 
 interface BackendCase {
   name: string;
   create(dir: string): StorageAdapter;
   floor?(dir: string, samples: number): Summary;
+  /** Whether the backend keeps its data under `dir` (so its size on disk can be measured). */
+  onDisk: boolean;
 }
 
 const cases: BackendCase[] = [
-  { name: 'memory', create: () => new MemoryAdapter() },
-  { name: 'file', create: (dir) => new FileBackend({ dir: join(dir, 'file') }), floor: fileFloor },
-  { name: 'sqlite', create: (dir) => new SqliteBackend({ path: join(dir, 'bench.db') }), floor: sqliteFloor },
+  { name: 'memory', create: () => new MemoryAdapter(), onDisk: false },
+  { name: 'file', create: (dir) => new FileBackend({ dir }), floor: fileFloor, onDisk: true },
+  { name: 'sqlite', create: (dir) => new SqliteBackend({ path: join(dir, 'bench.db') }), floor: sqliteFloor, onDisk: true },
 ];
 
-async function smallSaves(store: CheckpointStore, runId: string) {
-  const saves: number[] = [];
-  const loads: number[] = [];
-  let parent: string | null = null;
-  for (let seq = 1; seq <= SMALL_SAVES; seq++) {
-    const cp = checkpoint(runId, seq, parent, { fetch: nodeState('fetch', { seq, docs: ['a', 'b'] }) });
-    let t = performance.now();
-    await store.save(cp, { expectedHead: parent });
-    saves.push(performance.now() - t);
-    t = performance.now();
-    await store.load(cp.id);
-    loads.push(performance.now() - t);
-    parent = cp.id;
-  }
-  return { save: summarize(saves), load: summarize(loads) };
+interface CaseResult {
+  small: SmallResult;
+  floor: Summary | null;
+  saveOverFloor: number | null;
+  agent: AgentResult;
 }
 
-async function agentHistory(store: CheckpointStore, runId: string) {
-  const messages: Array<Readonly<{ role: string; content: string }>> = [];
-  const times: number[] = [];
-  let bytes = 0;
-  let parent: string | null = null;
-  for (let loop = 1; loop <= AGENT_LOOPS; loop++) {
-    messages.push(message(loop));
-    const state = nodeState('agent', undefined, { loop, messages: [...messages] });
-    const cp = checkpoint(runId, loop, parent, { agent: { ...state, status: 'running' } });
-    const t = performance.now();
-    const result = await store.save(cp, { expectedHead: parent });
-    times.push(performance.now() - t);
-    bytes += result.bytesWritten;
-    parent = cp.id;
+async function withStore<T>(c: BackendCase, dir: string, work: (store: CheckpointStore) => Promise<T>): Promise<T> {
+  mkdirSync(dir, { recursive: true });
+  const adapter = c.create(dir);
+  const store = new CheckpointStore(adapter);
+  await store.setup();
+  try {
+    return await work(store);
+  } finally {
+    await adapter.close?.();
   }
-  const first = summarize(times.slice(0, 10)).p50;
-  const last = summarize(times.slice(-10)).p50;
-  return { loops: AGENT_LOOPS, totalBytes: bytes, firstSaveMs: first, lastSaveMs: last, lastOverFirst: last / first };
+}
+
+async function runCase(c: BackendCase, root: string): Promise<CaseResult> {
+  const small = await withStore(c, join(root, 'small'), (store) => smallSaves(store, 'small-run'));
+  // The agent history gets a storage of its own so its size on disk is the history's alone.
+  const agentDir = join(root, 'agent');
+  const agent = await withStore(c, agentDir, (store) => agentHistory(store, 'agent-run'));
+  const floor = c.floor?.(root, SMALL_SAVES) ?? null;
+  return {
+    small,
+    floor,
+    saveOverFloor: floor ? small.save.p50 / floor.p50 : null,
+    agent: { ...agent, fileBytes: c.onDisk ? diskBytes(agentDir) : null },
+  };
+}
+
+async function runLangGraph(root: string): Promise<{ small: SmallResult; agent: AgentResult } | { error: string }> {
+  try {
+    mkdirSync(join(root, 'small'), { recursive: true });
+    mkdirSync(join(root, 'agent'), { recursive: true });
+    return { small: await langGraphSmallSaves(join(root, 'small')), agent: await langGraphAgent(join(root, 'agent')) };
+  } catch (error) {
+    return { error: String((error as Error)?.stack ?? error) };
+  }
+}
+
+const ms = (x: number) => `${x.toFixed(3)} ms`;
+const kib = (x: number | null) => (x === null ? '-' : `${(x / 1024).toFixed(0)} KiB`);
+const ratio = (x: number) => `${x.toFixed(2)}x`;
+
+function printRow(name: string, r: { small: SmallResult; agent: AgentResult; floor?: Summary | null }): void {
+  const { small, agent } = r;
+  const floor = r.floor ? ` | floor p50 ${ms(r.floor.p50)} (save/floor ${ratio(small.save.p50 / r.floor.p50)})` : '';
+  console.log(
+    `${name.padEnd(16)} save p50 ${ms(small.save.p50)} p99 ${ms(small.save.p99)} | load p50 ${ms(small.load.p50)} p99 ${ms(small.load.p99)}${floor}` +
+      ` | agent ${AGENT_LOOPS} loops: ${kib(agent.totalBytes)} written, ${kib(agent.fileBytes)} on disk, 200th/1st save ${ratio(agent.lastOverFirst)}`,
+  );
 }
 
 async function main() {
@@ -68,20 +88,28 @@ async function main() {
   const results: Record<string, unknown> = {};
   try {
     for (const c of cases) {
-      const dir = join(root, c.name);
-      mkdirSync(dir, { recursive: true });
-      const adapter = c.create(dir);
-      const store = new CheckpointStore(adapter);
-      await store.setup();
-      const small = await smallSaves(store, 'small-run');
-      const agent = await agentHistory(store, 'agent-run');
-      const floor = c.floor?.(dir, SMALL_SAVES);
-      await adapter.close?.();
-      results[c.name] = { small, floor, saveOverFloor: floor ? small.save.p50 / floor.p50 : null, agent };
+      const result = await runCase(c, join(root, c.name));
+      results[c.name] = result;
+      printRow(c.name, result);
+    }
+    const langgraph = await runLangGraph(join(root, 'langgraph'));
+    results['langgraph-sqlite'] = langgraph;
+    if ('error' in langgraph) {
+      console.log(`langgraph-sqlite could not run: ${langgraph.error.split('\n')[0]}`);
+    } else {
+      printRow('langgraph-sqlite', langgraph);
+      const ours = results.sqlite as CaseResult;
+      const vs = {
+        saveP50: ours.small.save.p50 / langgraph.small.save.p50,
+        loadP50: ours.small.load.p50 / langgraph.small.load.p50,
+        agentBytesWritten: ours.agent.totalBytes / langgraph.agent.totalBytes,
+        agentBytesOnDisk: ours.agent.fileBytes! / langgraph.agent.fileBytes!,
+        agentLastSave: ours.agent.lastSaveMs / langgraph.agent.lastSaveMs,
+      };
+      results['sqlite-vs-langgraph'] = vs;
       console.log(
-        `${c.name.padEnd(7)} save p50 ${small.save.p50.toFixed(3)} ms p99 ${small.save.p99.toFixed(3)} ms | load p50 ${small.load.p50.toFixed(3)} ms p99 ${small.load.p99.toFixed(3)} ms` +
-          (floor ? ` | floor p50 ${floor.p50.toFixed(3)} ms (save/floor ${(small.save.p50 / floor.p50).toFixed(2)}x)` : '') +
-          ` | agent ${AGENT_LOOPS} loops: ${(agent.totalBytes / 1024).toFixed(0)} KiB written, 200th/1st save ${agent.lastOverFirst.toFixed(2)}x`,
+        `savepoint sqlite / langgraph sqlite: small save p50 ${ratio(vs.saveP50)}, load p50 ${ratio(vs.loadP50)}, ` +
+          `agent bytes written ${ratio(vs.agentBytesWritten)}, on disk ${ratio(vs.agentBytesOnDisk)}, 200th save ${ratio(vs.agentLastSave)}`,
       );
     }
   } finally {

@@ -9,16 +9,22 @@ export function isTempName(name: string): boolean {
   return name.startsWith('.') && name.endsWith(TEMP_SUFFIX);
 }
 
+/** Pid of the process that made a temp file (it is in the name), or null for a name not made here. */
+export function tempOwner(name: string): number | null {
+  const match = /\.(\d+)\.[0-9a-f]{12}\.tmp$/.exec(name);
+  return match ? Number(match[1]) : null;
+}
+
 /**
- * Writes `data` to a new temp file next to `path` and fsyncs it, so that a later rename or link
- * publishes complete bytes only. Returns the temp path; the caller publishes or removes it.
+ * Writes `data` to a new temp file next to `path` and (unless `sync` is false) fsyncs it, so that a later
+ * rename or link publishes complete bytes only. Returns the temp path; the caller publishes or removes it.
  */
-export async function writeDurableTemp(path: string, data: string): Promise<string> {
+export async function writeDurableTemp(path: string, data: string, sync = true): Promise<string> {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
   const handle = await open(temp, 'wx');
   try {
     await handle.writeFile(data);
-    await handle.sync();
+    if (sync) await handle.sync();
   } catch (error) {
     await handle.close();
     await removeQuietly(temp);
@@ -38,16 +44,28 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Temp file + fsync + rename + directory fsync: readers see the old file or the new one, never a torn one. */
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
-  const temp = await writeDurableTemp(path, data);
+/**
+ * Temp file + fsync + rename + directory fsync: readers see the old file or the new one, never a torn one.
+ * With `durable: false` both fsyncs are skipped: still atomic for readers, but a machine crash may lose it.
+ */
+export async function writeFileAtomic(path: string, data: string, { durable = true } = {}): Promise<void> {
+  const temp = await writeDurableTemp(path, data, durable);
   try {
     await rename(temp, path);
   } catch (error) {
     await removeQuietly(temp);
     throw error;
   }
-  await fsyncDir(dirname(path));
+  if (durable) await fsyncDir(dirname(path));
+}
+
+/** `fsyncDir` for a directory that may not exist yet (nothing in it to make durable then). */
+export async function fsyncDirIfExists(dir: string): Promise<void> {
+  try {
+    await fsyncDir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
 }
 
 /** Best-effort cleanup on an error path, where the original error is the one worth reporting. */

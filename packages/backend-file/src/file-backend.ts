@@ -1,4 +1,4 @@
-import { link, mkdir, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import {
   assertSafeId,
@@ -14,12 +14,13 @@ import {
   type PutHeaderOptions,
   type StorageAdapter,
 } from '@savepoint/core';
-import { fsyncDir, isTempName, removeQuietly, writeDurableTemp, writeFileAtomic } from './atomic-write.js';
+import { fsyncDir, fsyncDirIfExists, isTempName, removeQuietly, tempOwner, writeDurableTemp, writeFileAtomic } from './atomic-write.js';
 import { errorCode, isMissing, toBackendError } from './fs-errors.js';
 import { matchesQuery } from './header-filter.js';
 import { parseHeader, parseHeaderFileName, serializeHeader } from './header-file.js';
+import { currentBootId, formatHeadPointer, isAbove, parseHeadPointer, type HeadPointer } from './head-pointer.js';
 import { RunLayout } from './run-layout.js';
-import { RunLock } from './run-lock.js';
+import { isAlive, RunLock } from './run-lock.js';
 
 export interface FileBackendOptions {
   /** Directory holding every checkpoint; created if missing. */
@@ -30,9 +31,10 @@ export interface FileBackendOptions {
   lockTimeoutMs?: number;
 }
 
-interface HeadPointer {
-  id: string;
-  seq: number;
+/** The run head and whether the `HEAD` file disagrees with it (untrusted or missing while headers exist). */
+interface HeadState {
+  head: HeadPointer | null;
+  stale: boolean;
 }
 
 /** `owner: null` marks a released lease; the token stays so the next owner's token is higher. */
@@ -57,6 +59,8 @@ export class FileBackend implements StorageAdapter {
   readonly dir: string;
   private readonly layout: RunLayout;
   private readonly lock: RunLock;
+  /** Directories known to exist: the backend never removes one, so each is created (and synced) once. */
+  private readonly dirs = new Set<string>();
 
   constructor(options: FileBackendOptions) {
     if (typeof options?.dir !== 'string' || options.dir.length === 0) {
@@ -69,7 +73,7 @@ export class FileBackend implements StorageAdapter {
 
   async setup(): Promise<void> {
     await this.guard('create its directories', async () => {
-      for (const path of [this.layout.runsDir, this.layout.idsDir, this.layout.flowsDir]) await this.ensureDir(path);
+      await Promise.all([this.layout.runsDir, this.layout.idsDir, this.layout.flowsDir].map((path) => this.ensureDir(path)));
     });
   }
 
@@ -82,21 +86,21 @@ export class FileBackend implements StorageAdapter {
     await this.guard('write blobs', async () => {
       const dir = this.layout.blobsDir(runId);
       await this.ensureDir(dir);
-      const written = await Promise.all(blobs.map((blob) => this.putBlob(`${dir}/${blob.hash}`, blob.data)));
-      if (written.some(Boolean)) await fsyncDir(dir);
+      // A blob's bytes are fsynced before its name appears. The names themselves become durable with the next
+      // putHeader of the run, which fsyncs this directory before its commit point: no header can survive a
+      // crash that loses a blob it names, and a save pays for one directory fsync, not two.
+      await Promise.all(blobs.map((blob) => this.putBlob(`${dir}/${blob.hash}`, blob.data)));
     });
   }
 
   /** Insert-or-ignore: `link` fails on an existing name, so a concurrent writer of the same hash is harmless. */
-  private async putBlob(path: string, data: string): Promise<boolean> {
-    if (await exists(path)) return false;
+  private async putBlob(path: string, data: string): Promise<void> {
+    if (await exists(path)) return;
     const temp = await writeDurableTemp(path, data);
     try {
       await link(temp, path);
-      return true;
     } catch (error) {
-      if (errorCode(error) === 'EEXIST') return false;
-      throw error;
+      if (errorCode(error) !== 'EEXIST') throw error;
     } finally {
       await removeQuietly(temp);
     }
@@ -129,47 +133,54 @@ export class FileBackend implements StorageAdapter {
     assertSafeId(header.id, 'checkpoint id');
     assertSafeId(header.runId, 'runId');
     assertSafeId(header.flowId, 'flowId');
+    const { runId } = header;
     await this.guard('write a checkpoint header', async () => {
-      for (const dir of [this.layout.headersDir(header.runId), this.layout.idsDir, this.layout.flowDir(header.flowId)]) {
-        await this.ensureDir(dir);
+      await Promise.all([this.layout.headersDir(runId), this.layout.idsDir, this.layout.flowDir(header.flowId)].map((dir) => this.ensureDir(dir)));
+      // The header's bytes are written and fsynced while the run lock is taken and the checks run.
+      const pending = writeDurableTemp(this.layout.headerPath(runId, header.seq, header.id), serializeHeader(header));
+      pending.catch(() => undefined); // its failure is reported where it is awaited, not as an unhandled rejection
+      let committed = false;
+      try {
+        await this.lock.run(this.layout.lockPath(runId), async (recovered) => {
+          if (recovered) await this.repairRun(runId);
+          const [existing, lease, { head, stale }] = await Promise.all([
+            this.readCommitted(this.layout.idLink(header.id)),
+            this.readLease(runId),
+            this.readHead(runId),
+          ]);
+          if (existing !== null) throw alreadyExists(header.id);
+          assertFencing(runId, lease, options.lease);
+          if (options.expectedHead !== undefined && (head?.id ?? null) !== options.expectedHead) {
+            throw new CheckpointConflictError(
+              `Run ${runId} moved on: its head is ${head?.id ?? 'empty'}, not ${options.expectedHead ?? 'empty'}. ` +
+                'Reload the latest checkpoint and retry.',
+            );
+          }
+          await this.commitHeader(header, await pending);
+          committed = true;
+          const next = head === null || isAbove(header, head) ? { id: header.id, seq: header.seq } : head;
+          await Promise.all([
+            fsyncDir(this.layout.headersDir(runId)), // makes the commit durable
+            next !== head || stale ? this.writeHead(runId, next) : undefined,
+          ]);
+        });
+      } finally {
+        if (!committed) await pending.then(removeQuietly, () => undefined);
       }
-      await this.lock.run(this.layout.lockPath(header.runId), async (recovered) => {
-        if (recovered) await this.repairRun(header.runId);
-        if ((await this.readCommitted(this.layout.idLink(header.id))) !== null) throw alreadyExists(header.id);
-        await this.checkFencing(header.runId, options.lease);
-        const head = await this.readHead(header.runId);
-        if (options.expectedHead !== undefined && (head?.id ?? null) !== options.expectedHead) {
-          throw new CheckpointConflictError(
-            `Run ${header.runId} moved on: its head is ${head?.id ?? 'empty'}, not ${options.expectedHead ?? 'empty'}. ` +
-              'Reload the latest checkpoint and retry.',
-          );
-        }
-        await this.commitHeader(header);
-        if (head === null || isAbove(header, head)) await this.writeHead(header.runId, { id: header.id, seq: header.seq });
-      });
     });
   }
 
   /**
    * The index links go in first and the rename into `headers/` is the commit point: a crash before it
-   * leaves only dangling links, which readers ignore because the header file is missing.
+   * leaves only dangling links, which readers ignore because the header file is missing. One parallel round
+   * of directory fsyncs makes the links and the run's blob names durable before that rename.
    */
-  private async commitHeader(header: HeaderRecord): Promise<void> {
-    const headerPath = this.layout.headerPath(header.runId, header.seq, header.id);
-    const idLink = this.layout.idLink(header.id);
+  private async commitHeader(header: HeaderRecord, temp: string): Promise<void> {
     const flowLink = this.layout.flowLink(header.flowId, header.id);
-    const temp = await writeDurableTemp(headerPath, serializeHeader(header));
-    try {
-      await this.linkId(temp, idLink, header.id);
-      await linkReplacing(temp, flowLink);
-      await fsyncDir(this.layout.idsDir);
-      await fsyncDir(dirname(flowLink));
-      await rename(temp, headerPath);
-    } catch (error) {
-      await removeQuietly(temp);
-      throw error;
-    }
-    await fsyncDir(dirname(headerPath));
+    await this.linkId(temp, this.layout.idLink(header.id), header.id);
+    await linkReplacing(temp, flowLink);
+    await Promise.all([fsyncDir(this.layout.idsDir), fsyncDir(dirname(flowLink)), fsyncDirIfExists(this.layout.blobsDir(header.runId))]);
+    await rename(temp, this.layout.headerPath(header.runId, header.seq, header.id));
   }
 
   private async linkId(temp: string, idLink: string, id: string): Promise<void> {
@@ -190,7 +201,7 @@ export class FileBackend implements StorageAdapter {
 
   async getHead(runId: string): Promise<string | null> {
     assertSafeId(runId, 'runId');
-    return this.guard('read a run head', async () => (await this.readHead(runId))?.id ?? null);
+    return this.guard('read a run head', async () => (await this.readHead(runId)).head?.id ?? null);
   }
 
   async queryHeaders(query: HeaderQuery): Promise<HeaderRecord[]> {
@@ -293,34 +304,50 @@ export class FileBackend implements StorageAdapter {
       await unlinkIfExists(this.layout.flowLink(header.flowId, header.id));
       await unlinkIfExists(this.layout.idLink(header.id));
     }
-    const head = await this.readHead(runId);
-    if (head !== null && headers.some((header) => header.id === head.id)) await this.rebuildHead(runId);
+    const { head, stale } = await this.readHead(runId);
+    if (stale || (head !== null && headers.some((header) => header.id === head.id))) await this.rebuildHead(runId);
     return deleted;
   }
 
   // ---- head -----------------------------------------------------------------------------------
 
-  private async readHead(runId: string): Promise<HeadPointer | null> {
+  /** `HEAD` when it can be trusted (see head-pointer.ts), else the highest seq among the committed headers. */
+  private async readHead(runId: string): Promise<HeadState> {
     const text = await readIfExists(this.layout.headPath(runId));
-    return text === null ? null : (JSON.parse(text) as HeadPointer);
+    const pointer = text === null ? null : parseHeadPointer(text);
+    if (pointer !== null) return { head: pointer, stale: false };
+    const head = await this.scanHead(runId);
+    return { head, stale: head !== null || text !== null };
   }
 
+  /** Unsynced and in place where a boot id tells a crash apart (see head-pointer.ts), else atomic and fsynced. */
   private async writeHead(runId: string, head: HeadPointer): Promise<void> {
-    await writeFileAtomic(this.layout.headPath(runId), `${JSON.stringify(head)}\n`);
+    const boot = currentBootId();
+    const path = this.layout.headPath(runId);
+    const text = formatHeadPointer(head, boot);
+    if (boot === null || !(await overwriteInPlace(path, text))) await writeFileAtomic(path, text, { durable: boot === null });
   }
 
   /** The head is the highest seq among committed headers. */
-  private async rebuildHead(runId: string): Promise<void> {
+  private async scanHead(runId: string): Promise<HeadPointer | null> {
     const keys = (await listDir(this.layout.headersDir(runId))).map(parseHeaderFileName).filter((key) => key !== null);
-    const top = keys.reduce<HeadPointer | undefined>((best, key) => (best === undefined || isAbove(key, best) ? key : best), undefined);
-    if (top === undefined) await unlinkIfExists(this.layout.headPath(runId));
+    return keys.reduce<HeadPointer | null>((best, key) => (best === null || isAbove(key, best) ? key : best), null);
+  }
+
+  private async rebuildHead(runId: string): Promise<void> {
+    const top = await this.scanHead(runId);
+    if (top === null) await unlinkIfExists(this.layout.headPath(runId));
     else await this.writeHead(runId, { id: top.id, seq: top.seq });
   }
 
-  /** A writer that died holding the lock may have committed a header without moving HEAD, or left a temp file. */
+  /**
+   * A writer that died holding the lock may have committed a header without moving HEAD, or left a temp file.
+   * Live writers prepare their header temp file before taking the lock, so only a dead process's temps go.
+   */
   private async repairRun(runId: string): Promise<void> {
     const dir = this.layout.headersDir(runId);
-    for (const name of (await listDir(dir)).filter(isTempName)) await unlinkIfExists(`${dir}/${name}`);
+    const orphans = (await listDir(dir)).filter((name) => isTempName(name) && !isAlive(tempOwner(name)));
+    await Promise.all(orphans.map((name) => unlinkIfExists(`${dir}/${name}`)));
     await this.rebuildHead(runId);
   }
 
@@ -374,45 +401,47 @@ export class FileBackend implements StorageAdapter {
     return text === null ? null : (JSON.parse(text) as StoredLease);
   }
 
-  private async checkFencing(runId: string, lease: Lease | undefined): Promise<void> {
-    const current = await this.readLease(runId);
-    const now = Date.now();
-    if (lease !== undefined) {
-      if (lease.runId === runId && isSameLease(current, lease) && current!.expiresAt > now) return;
-      throw new LeaseLostError(
-        `The lease of ${lease.owner} on run ${runId} (token ${lease.token}) expired or was taken over; ` +
-          'stop this worker and let the current owner continue.',
-      );
-    }
-    if (current !== null && current.owner !== null && current.expiresAt > now) {
-      throw new RunLockedError(
-        `Run ${runId} is leased by ${current.owner} until ${new Date(current.expiresAt).toISOString()}; ` +
-          'write with that lease, or wait for it to be released or expire.',
-      );
-    }
-  }
-
   // ---- plumbing -------------------------------------------------------------------------------
 
   private async ensureDir(path: string): Promise<void> {
+    if (this.dirs.has(path)) return;
     const created = await mkdir(path, { recursive: true });
-    if (created === undefined) return;
     // New directory entries are durable only once their parent is synced, up to the first that existed.
-    for (let dir = path; dir.length >= created.length; dir = dirname(dir)) await fsyncDir(dirname(dir));
+    for (let dir = path; created !== undefined && dir.length >= created.length; dir = dirname(dir)) await fsyncDir(dirname(dir));
+    this.dirs.add(path);
   }
 
-  private async guard<T>(action: string, work: () => Promise<T>): Promise<T> {
+  private async guard<T>(action: string, work: () => Promise<T>, retried = false): Promise<T> {
     try {
       return await work();
     } catch (error) {
+      // A directory was removed under us (expected ENOENTs are handled where they happen): forget the
+      // directories known to exist and retry once, which recreates them. Write paths commit in their last
+      // step, so a retry redoes only uncommitted work.
+      if (isMissing(error) && !retried) {
+        this.dirs.clear();
+        return this.guard(action, work, true);
+      }
       throw toBackendError(error, action, this.dir);
     }
   }
 }
 
-/** Head order: higher seq wins; equal seqs (only concurrent writers without CAS make them) go to the higher id. */
-function isAbove(candidate: HeadPointer, head: HeadPointer): boolean {
-  return candidate.seq > head.seq || (candidate.seq === head.seq && candidate.id > head.id);
+function assertFencing(runId: string, current: StoredLease | null, lease: Lease | undefined): void {
+  const now = Date.now();
+  if (lease !== undefined) {
+    if (lease.runId === runId && isSameLease(current, lease) && current.expiresAt > now) return;
+    throw new LeaseLostError(
+      `The lease of ${lease.owner} on run ${runId} (token ${lease.token}) expired or was taken over; ` +
+        'stop this worker and let the current owner continue.',
+    );
+  }
+  if (current !== null && current.owner !== null && current.expiresAt > now) {
+    throw new RunLockedError(
+      `Run ${runId} is leased by ${current.owner} until ${new Date(current.expiresAt).toISOString()}; ` +
+        'write with that lease, or wait for it to be released or expire.',
+    );
+  }
 }
 
 function alreadyExists(id: string): CheckpointConflictError {
@@ -463,6 +492,23 @@ async function unlinkIfExists(path: string): Promise<boolean> {
     if (isMissing(error)) return false;
     throw error;
   }
+}
+
+/** Writes `text` over the start of an existing file (same length every time, so no truncation); false when it is missing. */
+async function overwriteInPlace(path: string, text: string): Promise<boolean> {
+  let handle;
+  try {
+    handle = await open(path, 'r+');
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
+  }
+  try {
+    await handle.write(text, 0, 'utf8');
+  } finally {
+    await handle.close();
+  }
+  return true;
 }
 
 /** Hard-links `target` at `path`, replacing a leftover entry there. */

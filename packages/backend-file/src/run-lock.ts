@@ -130,7 +130,9 @@ function parseLock(raw: string): LockContent | null {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists (null: unknown, treated as dead). */
+export function isAlive(pid: number | null): boolean {
+  if (pid === null) return false;
   try {
     process.kill(pid, 0);
     return true;

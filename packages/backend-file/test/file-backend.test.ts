@@ -44,7 +44,7 @@ describe('FileBackend on disk', () => {
     expect(onDisk).toMatchObject({ id: checkpoint.id, runId: 'run-1', flowId: 'flow-a', seq: 3 });
     expect(typeof onDisk.body).toBe('object');
     expect(JSON.stringify(onDisk.body)).toContain('read me');
-    expect(JSON.parse(await readFile(join(backend.dir, 'runs', 'run-1', 'HEAD'), 'utf8'))).toEqual({ id: checkpoint.id, seq: 3 });
+    expect(JSON.parse(await readFile(join(backend.dir, 'runs', 'run-1', 'HEAD'), 'utf8'))).toMatchObject({ id: checkpoint.id, seq: 3 });
   });
 
   it('keeps a body that is not canonical JSON as text, byte for byte', async () => {

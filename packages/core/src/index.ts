@@ -9,3 +9,4 @@ export * from './store/index.js';
 export * from './adapters/index.js';
 export * from './engine/index.js';
 export * from './nodes/index.js';
+export * from './llm/index.js';

@@ -89,7 +89,7 @@ describe.each(BACKENDS)('%s shared by worker processes', (kind) => {
 
   test('a worker SIGKILLed inside a node: after its lease expires another worker resumes the run and finishes it; completed nodes never run again', async () => {
     const runId = 'killed-1';
-    const victim = spawnWorker({ ...storage.worker, mode: 'run', runId, input: 5, holdIn: 'b', holdMs: 120_000, leaseTtlMs: 3000 });
+    const victim = spawnWorker({ ...storage.worker, mode: 'run', runId, input: 5, holdIn: 'b', holdMs: 120_000, leaseTtlMs: 4000 });
     await until('the victim to be inside node b', () => victim.events.find((e) => e.event === 'entered' && e.node === 'b'), [victim]);
     victim.signal('SIGKILL');
     expect(await victim.exited).toEqual({ code: null, signal: 'SIGKILL' });

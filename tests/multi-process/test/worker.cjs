@@ -44,8 +44,9 @@ function open() {
   if (kind === 'postgres') {
     const pg = require('pg');
     const { PostgresBackend } = require('@savepoint/backend-postgres');
-    const backend = new PostgresBackend({ connectionString: config.url, schema: config.schema, tablePrefix: 'sp_' });
-    const pool = new pg.Pool({ connectionString: config.url, max: 4, connectionTimeoutMillis: 5000 });
+    // Small pools: several test packages share the server's connection slots while CI runs them in parallel.
+    const backend = new PostgresBackend({ connectionString: config.url, schema: config.schema, tablePrefix: 'sp_', poolConfig: { max: 5 } });
+    const pool = new pg.Pool({ connectionString: config.url, max: 2, connectionTimeoutMillis: 5000 });
     pool.on('error', () => undefined);
     return {
       backend,

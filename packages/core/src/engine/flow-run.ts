@@ -1,10 +1,11 @@
-import { NodeFailedError, RunCanceledError, SavepointError } from '../errors.js';
-import type { CheckpointStatus, NodeCheckpointState, NodeError } from '../models/checkpoint.js';
+import { NodeFailedError, RunCanceledError } from '../errors.js';
+import type { CheckpointStatus, NodeCheckpointState } from '../models/checkpoint.js';
 import type { EventBus } from './event-bus.js';
 import type { Flow } from './flow.js';
 import type { InputBroker } from './input-broker.js';
 import { migratedState, type Node } from './node.js';
 import type { NodeContext } from './node-context.js';
+import { toNodeError } from './node-error.js';
 import { PendingInputSignal } from './pending-input-signal.js';
 import type { RunStatus } from './run-result.js';
 import type { RunState } from './run-state.js';
@@ -279,12 +280,4 @@ export class FlowRun {
 
 function base(node: Node, attempt: number): Pick<NodeCheckpointState, 'nodeId' | 'nodeType' | 'attempt'> {
   return { nodeId: node.id, nodeType: node.nodeType, attempt };
-}
-
-function toNodeError(error: unknown): NodeError {
-  if (error instanceof Error) {
-    const code = SavepointError.isInstance(error) ? error.code : (error as { code?: unknown }).code;
-    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
-  }
-  return { name: 'Error', message: String(error) };
 }

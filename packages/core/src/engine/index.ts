@@ -6,3 +6,4 @@ export { Flow, type FlowOptions } from './flow.js';
 export { Workflow, type WorkflowOptions, type RunOptions, type ResumeOptions, type PendingInput } from './workflow.js';
 export type { RunResult, RunStatus, RunWarning } from './run-result.js';
 export { EventBus, type WorkflowEvent, type WorkflowEventType, type WorkflowEventListener } from './event-bus.js';
+export { childContext, executeChild, type ChildOptions, type ChildProgress } from './child-context.js';

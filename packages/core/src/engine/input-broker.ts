@@ -14,6 +14,8 @@ export interface InputBrokerOptions {
   /** Requests recorded by the checkpoint resumed from: a re-asked prompt keeps its request time. */
   previous?: readonly PendingInputContext[];
   channel?: HumanInputChannel;
+  /** Commits a checkpoint (absent when checkpointing is off). */
+  commit?: () => Promise<void>;
 }
 
 /** Serves `ctx.requestInput`: a resume answer, else a live channel's answer, else a pause. */
@@ -37,16 +39,38 @@ export class InputBroker {
     const earlier = this.previous.get(request.nodePath);
     const pending = this.describe(request, earlier);
     events.emit('approval_requested', runId, { ...pending, isResumed: earlier !== undefined }, nodeId);
+    state.pending.set(pending.nodePath, pending);
     if (channel) {
-      const answer = await channel.request(pending, { runId, schema: request.schema, signal });
-      const parsed = answer.answered ? request.schema.safeParse(answer.value) : undefined;
+      const parsed = await this.waitLive(channel, pending, request.schema, signal);
       if (parsed?.success) {
         events.emit('approval_received', runId, { nodePath: request.nodePath, value: parsed.data }, nodeId);
         return parsed.data as z.output<S>;
       }
     }
-    state.pending.set(pending.nodePath, pending);
     throw new PendingInputSignal(pending);
+  }
+
+  /**
+   * The request is committed as pending before the wait, so a process that dies while a human thinks
+   * leaves a checkpoint naming the prompt: any worker can resume and re-ask it with its request time.
+   */
+  private async waitLive(
+    channel: HumanInputChannel,
+    pending: PendingInputContext,
+    schema: z.ZodType,
+    signal: AbortSignal,
+  ): Promise<z.ZodSafeParseResult<unknown> | undefined> {
+    const { state, runId, commit } = this.options;
+    try {
+      await commit?.();
+      const answer = await channel.request(pending, { runId, schema, signal });
+      const parsed = answer.answered ? schema.safeParse(answer.value) : undefined;
+      if (parsed?.success) state.pending.delete(pending.nodePath);
+      return parsed;
+    } catch (error) {
+      state.pending.delete(pending.nodePath);
+      throw error;
+    }
   }
 
   private describe(request: InputRequest, earlier: PendingInputContext | undefined): PendingInputContext {

@@ -15,6 +15,8 @@ export interface NodeOptions<I = unknown> {
   branch?: string;
   /** What the node does, in a sentence; an `Agent` shows it to the LLM when the node is one of its tools. */
   description?: string;
+  /** The arguments an `Agent`'s model must pass when this node is one of its tools: shown as JSON Schema, validated before the call. */
+  argsSchema?: z.ZodType;
 }
 
 /**
@@ -27,6 +29,7 @@ export abstract class Node<I = any, O = any> {
   readonly dependsOn: readonly string[];
   readonly branch: string | undefined;
   readonly description: string | undefined;
+  readonly argsSchema: z.ZodType | undefined;
   /** Short type name stored in checkpoints, e.g. `function`, `choice`, `human_input`. */
   abstract readonly nodeType: string;
   /** Version of the shape this node saves with `saveProgress`; bump it and implement `migrateState`. */
@@ -41,6 +44,7 @@ export abstract class Node<I = any, O = any> {
     this.dependsOn = (options.dependsOn ?? []).map((dep) => (typeof dep === 'string' ? dep : dep.id));
     this.branch = options.branch;
     this.description = options.description;
+    this.argsSchema = options.argsSchema;
     this.condition = options.when;
   }
 

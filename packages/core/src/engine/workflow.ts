@@ -286,14 +286,6 @@ export class Workflow<I = unknown, O = unknown> {
       plan.nodeStates,
       plan.pendingInputs,
     );
-    const broker = new InputBroker({
-      runId,
-      state,
-      events: this.events,
-      answers: plan.answers,
-      previous: plan.pendingInputs,
-      ...(options.inputChannel ? { channel: options.inputChannel } : {}),
-    });
     const writer =
       this.store && lease
         ? new CheckpointWriter({
@@ -318,6 +310,15 @@ export class Workflow<I = unknown, O = unknown> {
             warnings,
           })
         : undefined;
+    const broker = new InputBroker({
+      runId,
+      state,
+      events: this.events,
+      answers: plan.answers,
+      previous: plan.pendingInputs,
+      ...(options.inputChannel ? { channel: options.inputChannel } : {}),
+      ...(writer ? { commit: () => writer.request() } : {}),
+    });
     const outcome = await new FlowRun({
       flow: this.flow,
       workflowId: this.id,

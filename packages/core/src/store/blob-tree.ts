@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { TAG, type Codec, type EncodeHooks, type JsonObject, type JsonValue, type RedactRules } from '../codec/codec.js';
 import { CorruptCheckpointError } from '../errors.js';
 import { openStored, type BlobCipher } from './encryption.js';
@@ -28,8 +28,11 @@ export interface TreeTuning {
 
 export const DEFAULT_TUNING: TreeTuning = { blobThreshold: 384, chunkThreshold: 16, leafSize: 16 };
 
+// One-shot `crypto.hash` (Node >= 20.12) skips the Hash object a small blob would otherwise pay for.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string }).hash;
+
 export function hashOf(stored: string): string {
-  return createHash('sha256').update(stored, 'utf8').digest('base64url');
+  return oneShot ? oneShot('sha256', stored, 'base64url') : crypto.createHash('sha256').update(stored, 'utf8').digest('base64url');
 }
 
 /** Segment sizes of an array of length n, largest first (binary decomposition). */

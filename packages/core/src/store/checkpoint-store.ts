@@ -10,8 +10,8 @@ import {
 } from '../errors.js';
 import type { EncryptionConfig, RedactConfig } from '../models/checkpoint-config.js';
 import {
-  FlowCheckpoint,
   type CheckpointStatus,
+  type FlowCheckpoint,
   type NodeCheckpointState,
   type PendingInputContext,
   type TraceContext,
@@ -19,6 +19,7 @@ import {
 import { uuidv7 } from '../util/uuidv7.js';
 import { DEFAULT_TUNING, TreeCaches, TreeReader, TreeWriter, type TreeTuning } from './blob-tree.js';
 import { BlobCipher, isSealed, openStored } from './encryption.js';
+import { validateCheckpoint } from './checkpoint-validation.js';
 import { assertSafeId } from './safe-id.js';
 import type { HeaderQuery, HeaderRecord, Lease, StorageAdapter } from './storage-adapter.js';
 
@@ -176,7 +177,7 @@ export class CheckpointStore {
         throw new InvalidArgumentError(`The lease is for run ${options.lease.runId}, not ${cp.runId}.`);
       }
     }
-    await this.setup();
+    // Encoded before the first await, so what is stored is the state as it was when save() was called.
     const writer = new TreeWriter({
       codec: this.codec,
       redact: this.redactRules,
@@ -203,6 +204,7 @@ export class CheckpointStore {
     const blobs = [...writer.out].map(([hash, data]) => ({ hash, data }));
     let bytes = Buffer.byteLength(header.body, 'utf8');
     for (const blob of blobs) bytes += Buffer.byteLength(blob.data, 'utf8');
+    await this.setup();
     if (blobs.length > 0) await this.adapter.putBlobs(cp.runId, blobs);
     const putOptions: { expectedHead?: string | null; lease?: Lease } = {};
     if (options.expectedHead !== undefined) putOptions.expectedHead = options.expectedHead;
@@ -752,34 +754,6 @@ export class CheckpointStore {
     }
     return out;
   }
-}
-
-function validateCheckpoint(checkpoint: FlowCheckpoint): FlowCheckpoint {
-  const states = (checkpoint as { nodeStates?: unknown } | null)?.nodeStates;
-  if (states !== null && typeof states === 'object' && Object.hasOwn(states, '__proto__')) {
-    // zod cannot validate (and would drop) this key; refuse it rather than store something unchecked
-    throw new InvalidArgumentError("Invalid checkpoint: '__proto__' cannot be a node id in nodeStates.");
-  }
-  const parsed = FlowCheckpoint.safeParse(checkpoint);
-  if (!parsed.success) {
-    const issues = parsed.error.issues;
-    const error = new InvalidArgumentError(
-      `Invalid checkpoint: ${issues
-        .slice(0, 5)
-        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-        .join('; ')}${issues.length > 5 ? ` (+${issues.length - 5} more)` : ''}`,
-    );
-    (error as InvalidArgumentError & { issues: unknown }).issues = issues;
-    throw error;
-  }
-  const cp = parsed.data;
-  assertSafeId(cp.id, 'checkpoint id');
-  assertSafeId(cp.runId, 'runId');
-  assertSafeId(cp.flowId, 'flowId');
-  if (cp.workflowId !== undefined) assertSafeId(cp.workflowId, 'workflowId');
-  if (cp.tenantId !== undefined) assertSafeId(cp.tenantId, 'tenantId');
-  if (cp.parentCheckpointId !== null) assertSafeId(cp.parentCheckpointId, 'parentCheckpointId');
-  return cp;
 }
 
 function assertOwner(owner: unknown): asserts owner is string {

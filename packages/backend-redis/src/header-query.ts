@@ -1,0 +1,48 @@
+import type { HeaderQuery, HeaderRecord } from '@savepoint/core';
+import type { KeySpace } from './key-space.js';
+
+/** Where a query reads its candidates from, before every filter is checked on the headers themselves. */
+export type QueryPlan =
+  /** A run's seq index: ordered by seq. */
+  | { kind: 'run'; runId: string; exact: boolean }
+  /** The smallest of these cross-run indexes: ordered by id. */
+  | { kind: 'index'; keys: string[]; exact: boolean };
+
+/**
+ * Picks the indexes a query can read. `exact` says the chosen index alone answers the query, so a page can
+ * be exactly as long as the limit; otherwise pages are larger and the other filters drop candidates.
+ */
+export function planQuery(keys: KeySpace, query: HeaderQuery): QueryPlan {
+  if (query.runId !== undefined) {
+    const residual = [query.flowId, query.statuses, query.tenantId, query.pendingInput, query.beforeId, query.createdBefore];
+    return { kind: 'run', runId: query.runId, exact: residual.every((filter) => filter === undefined) };
+  }
+  const indexed: string[] = [];
+  if (query.flowId !== undefined) indexed.push(keys.flow(query.flowId));
+  if (query.statuses?.length === 1) indexed.push(keys.status(query.statuses[0]!));
+  if (query.tenantId !== undefined) indexed.push(keys.tenant(query.tenantId));
+  if (query.pendingInput === true) indexed.push(keys.pending);
+  const unindexed =
+    (query.statuses !== undefined && query.statuses.length !== 1) ||
+    query.pendingInput === false ||
+    query.beforeSeq !== undefined ||
+    query.createdBefore !== undefined;
+  return {
+    kind: 'index',
+    keys: indexed.length > 0 ? indexed : [keys.all],
+    exact: indexed.length <= 1 && !unindexed,
+  };
+}
+
+/** Every filter of a query, checked on a header (filters are ANDed). */
+export function matchesQuery(header: HeaderRecord, query: HeaderQuery): boolean {
+  if (query.runId !== undefined && header.runId !== query.runId) return false;
+  if (query.flowId !== undefined && header.flowId !== query.flowId) return false;
+  if (query.statuses !== undefined && !query.statuses.includes(header.status)) return false;
+  if (query.tenantId !== undefined && header.tenantId !== query.tenantId) return false;
+  if (query.pendingInput !== undefined && header.pendingInput !== query.pendingInput) return false;
+  if (query.beforeSeq !== undefined && !(header.seq < query.beforeSeq)) return false;
+  if (query.beforeId !== undefined && !(header.id < query.beforeId)) return false;
+  if (query.createdBefore !== undefined && !(header.createdAt < query.createdBefore)) return false;
+  return true;
+}

@@ -1,0 +1,172 @@
+/**
+ * The Lua scripts behind every write. A script runs atomically on the server, so each check-then-write
+ * (fencing, compare-and-set, insert-if-absent, garbage collection) is one indivisible step that other
+ * clients cannot interleave with. ioredis caches them: EVALSHA, falling back to EVAL once per connection.
+ *
+ * Convention: KEYS[1..4] are always the run's keys (lease, headers, seq, blobs), so `touch` can refresh the
+ * TTL of everything the run owns. Numbers come back as integer replies; status replies as `{ code, detail }`.
+ */
+
+// Shared helpers, prepended to every write script.
+const PRELUDE = `
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function headIsPending()
+  local top = redis.call('ZRANGE', KEYS[3], 0, 0, 'REV')
+  if #top == 0 then return false end
+  local json = redis.call('HGET', KEYS[2], top[1])
+  return json ~= false and cjson.decode(json).pendingInput == true
+end
+
+-- A run whose head waits for human input never expires: the human may answer after any delay.
+local function touch(ttlMs)
+  if ttlMs <= 0 then return end
+  local keep = headIsPending()
+  for i = 1, 4 do
+    if keep then redis.call('PERSIST', KEYS[i]) else redis.call('PEXPIRE', KEYS[i], ttlMs) end
+  end
+end
+`;
+
+/**
+ * KEYS: 1-4 run, 5 ids, 6 all, 7 flow, 8 status, 9 tenant, 10 pending.
+ * ARGV: 1 id, 2 runId, 3 seq, 4 header JSON, 5 index member, 6 pendingInput ('1'|'0'),
+ * 7 compare-and-set ('' = none, else '=' .. expected head id, '=' alone = the run must be empty),
+ * 8 lease owner ('' = no lease), 9 lease token, 10 ttl ms (0 = none).
+ */
+const PUT_HEADER = `${PRELUDE}
+local lease = redis.call('HMGET', KEYS[1], 'owner', 'token', 'expiresAt')
+local live = lease[3] ~= false and tonumber(lease[3]) > nowMs()
+if ARGV[8] ~= '' then
+  if not live or lease[1] ~= ARGV[8] or lease[2] ~= ARGV[9] then return {'LEASE_LOST', lease[1] or ''} end
+elseif live then
+  return {'RUN_LOCKED', lease[1]}
+end
+if ARGV[7] ~= '' then
+  local head = redis.call('ZRANGE', KEYS[3], 0, 0, 'REV')[1] or ''
+  if '=' .. head ~= ARGV[7] then return {'HEAD_MOVED', head} end
+end
+if redis.call('HSETNX', KEYS[5], ARGV[1], ARGV[2]) == 0 then return {'DUPLICATE', redis.call('HGET', KEYS[5], ARGV[1])} end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+for i = 6, 9 do redis.call('ZADD', KEYS[i], 0, ARGV[5]) end
+if ARGV[6] == '1' then redis.call('ZADD', KEYS[10], 0, ARGV[5]) end
+touch(tonumber(ARGV[10]))
+return {'OK', ''}
+`;
+
+/** Same KEYS as PUT_HEADER. ARGV: 1 id, 2 index member, 3 ttl ms. Returns 1 when deleted, 0 when absent. */
+const DELETE_HEADER = `${PRELUDE}
+if redis.call('HDEL', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[5], ARGV[1])
+for i = 6, 10 do redis.call('ZREM', KEYS[i], ARGV[2]) end
+touch(tonumber(ARGV[3]))
+return 1
+`;
+
+/** KEYS: 1-4 run. ARGV: 1 ttl ms, then hash, data pairs. Insert-or-ignore per blob. */
+const PUT_BLOBS = `${PRELUDE}
+for i = 2, #ARGV, 2 do redis.call('HSETNX', KEYS[4], ARGV[i], ARGV[i + 1]) end
+touch(tonumber(ARGV[1]))
+return 0
+`;
+
+/** KEYS: 1-4 run. ARGV: 1 ttl ms, then the hashes to keep. Returns how many blobs were deleted. */
+const DELETE_BLOBS_EXCEPT = `${PRELUDE}
+local keep = {}
+for i = 2, #ARGV do keep[ARGV[i]] = true end
+local deleted = 0
+for _, hash in ipairs(redis.call('HKEYS', KEYS[4])) do
+  if not keep[hash] then deleted = deleted + redis.call('HDEL', KEYS[4], hash) end
+end
+touch(tonumber(ARGV[1]))
+return deleted
+`;
+
+/**
+ * KEYS: 1-4 run. ARGV: 1 owner, 2 lease ttl ms, 3 run ttl ms. Returns {token, expiresAt} or nil when another
+ * owner holds a live lease. The token is an INCR on the lease hash, which release keeps: it only grows.
+ */
+const ACQUIRE_LEASE = `${PRELUDE}
+local now = nowMs()
+local current = redis.call('HMGET', KEYS[1], 'owner', 'token', 'expiresAt')
+local token
+if current[3] ~= false and tonumber(current[3]) > now then
+  if current[1] ~= ARGV[1] then return false end
+  token = tonumber(current[2])
+else
+  token = redis.call('HINCRBY', KEYS[1], 'token', 1)
+end
+local expiresAt = now + tonumber(ARGV[2])
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'expiresAt', expiresAt)
+touch(tonumber(ARGV[3]))
+return {token, expiresAt}
+`;
+
+/**
+ * KEYS: 1-4 run. ARGV: 1 owner, 2 token, 3 lease ttl ms, 4 run ttl ms. Returns the new expiresAt, or nil when
+ * the lease was released or changed hands. An expired lease nobody took over keeps its token and may be renewed.
+ */
+const RENEW_LEASE = `${PRELUDE}
+local current = redis.call('HMGET', KEYS[1], 'owner', 'token', 'expiresAt')
+if current[1] ~= ARGV[1] or current[2] ~= ARGV[2] or current[3] == '0' then return false end
+local expiresAt = nowMs() + tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], 'expiresAt', expiresAt)
+touch(tonumber(ARGV[4]))
+return expiresAt
+`;
+
+/** KEYS: 1-4 run. ARGV: 1 owner, 2 token, 3 run ttl ms. Keeps the token so the next owner's is higher. */
+const RELEASE_LEASE = `${PRELUDE}
+local current = redis.call('HMGET', KEYS[1], 'owner', 'token')
+if current[1] == ARGV[1] and current[2] == ARGV[2] then
+  redis.call('HSET', KEYS[1], 'expiresAt', 0)
+  touch(tonumber(ARGV[3]))
+end
+return 0
+`;
+
+/**
+ * KEYS: 1 ids. ARGV: 1 id, 2 and 3 the header hash key around the runId. One round trip for a lookup by id;
+ * the second key is built in the script, which standalone Redis allows (see the README on Cluster).
+ */
+const GET_HEADER = `
+local runId = redis.call('HGET', KEYS[1], ARGV[1])
+if not runId then return false end
+return redis.call('HGET', ARGV[2] .. runId .. ARGV[3], ARGV[1])
+`;
+
+/**
+ * KEYS: 1 an index, 2 ids. ARGV: 1 index member, 2 id, 3 runId. Drops an index entry whose header expired
+ * with its run; the id map entry goes too unless the id was reused since.
+ */
+const FORGET_ENTRY = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+if redis.call('HGET', KEYS[2], ARGV[2]) == ARGV[3] then redis.call('HDEL', KEYS[2], ARGV[2]) end
+return 0
+`;
+
+export interface ScriptDefinition {
+  lua: string;
+  numberOfKeys: number;
+  readOnly?: boolean;
+}
+
+/** Registered on the client with `defineCommand` under these names. */
+export const SCRIPTS = {
+  savepointPutHeader: { lua: PUT_HEADER, numberOfKeys: 10 },
+  savepointDeleteHeader: { lua: DELETE_HEADER, numberOfKeys: 10 },
+  savepointPutBlobs: { lua: PUT_BLOBS, numberOfKeys: 4 },
+  savepointDeleteBlobsExcept: { lua: DELETE_BLOBS_EXCEPT, numberOfKeys: 4 },
+  savepointAcquireLease: { lua: ACQUIRE_LEASE, numberOfKeys: 4 },
+  savepointRenewLease: { lua: RENEW_LEASE, numberOfKeys: 4 },
+  savepointReleaseLease: { lua: RELEASE_LEASE, numberOfKeys: 4 },
+  savepointGetHeader: { lua: GET_HEADER, numberOfKeys: 1, readOnly: true },
+  savepointForgetEntry: { lua: FORGET_ENTRY, numberOfKeys: 2 },
+} satisfies Record<string, ScriptDefinition>;
+
+export type ScriptName = keyof typeof SCRIPTS;

@@ -1,0 +1,51 @@
+import { Redis } from 'ioredis';
+
+export type RedisArgument = string | number | Buffer;
+
+/** The part of an ioredis pipeline the backend uses. */
+export interface RedisPipelineLike {
+  call(command: string, ...args: RedisArgument[]): unknown;
+  exec(): Promise<Array<[error: Error | null, result: unknown]> | null>;
+}
+
+/**
+ * The part of an ioredis `Redis` client the backend uses, typed structurally so a client from another copy
+ * or version of ioredis (5 or 6) is accepted as it is.
+ */
+export interface RedisClientLike {
+  /** ioredis connection status: `wait`, `connecting`, `connect`, `ready`, `reconnecting`, `close`, `end`. */
+  readonly status: string;
+  readonly options?: { keyPrefix?: string | undefined };
+  readonly isCluster?: boolean;
+  connect(): Promise<unknown>;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+  call(command: string, ...args: RedisArgument[]): Promise<unknown>;
+  pipeline(): RedisPipelineLike;
+  defineCommand(name: string, definition: { lua: string; numberOfKeys?: number; readOnly?: boolean }): void;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  once(event: 'ready' | 'end', listener: () => void): unknown;
+  removeListener(event: 'ready' | 'end', listener: () => void): unknown;
+}
+
+/**
+ * Options of the clients the backend creates from a URL, recommended for clients you pass in: a call never hangs. No offline queue (a command is
+ * sent only on a ready connection, so a failed call never runs later behind the caller's back), one retry of
+ * a command caught by a disconnect, a 5 s connect timeout, a 10 s command timeout, and reconnection with a
+ * backoff capped at 2 s so the backend recovers by itself when the server comes back.
+ */
+export const RECOMMENDED_CLIENT_OPTIONS = {
+  lazyConnect: true,
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  connectTimeout: 5_000,
+  commandTimeout: 10_000,
+  retryStrategy: (attempt: number) => Math.min(100 * attempt, 2_000),
+} as const;
+
+export function createRedisClient(url: string): RedisClientLike {
+  const client = new Redis(url, RECOMMENDED_CLIENT_OPTIONS);
+  // Failures reach callers through their commands; without a listener ioredis would also log each one.
+  client.on('error', () => undefined);
+  return client;
+}

@@ -1,0 +1,41 @@
+import { BackendUnavailableError, SavepointError } from '@savepoint/core';
+
+// Connection-level failures from ioredis and Node sockets: the server could not be used right now.
+const CONNECTION =
+  /Connection is closed|Stream isn't writeable|Command timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|socket/i;
+// Redis error replies that mean "not now" rather than "this call was wrong".
+const SERVER_BUSY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|OOM|NOREPLICAS)\b/;
+
+function messageOf(error: unknown): string {
+  return typeof error === 'object' && error !== null ? String((error as { message?: unknown }).message) : String(error);
+}
+
+/** Whether an ioredis failure means the server cannot be reached or used at the moment. */
+export function isUnavailable(error: unknown): boolean {
+  const name = typeof error === 'object' && error !== null ? (error as { name?: unknown }).name : undefined;
+  const message = messageOf(error);
+  return name === 'MaxRetriesPerRequestError' || CONNECTION.test(message) || SERVER_BUSY.test(message);
+}
+
+/**
+ * Maps an ioredis failure to the typed error a user can act on. Typed Savepoint errors pass through;
+ * anything unrecognised (a bug, a WRONGTYPE from a prefix shared with other data) is rethrown untouched.
+ */
+export function toSavepointError(error: unknown, action: string, server: string): unknown {
+  if (SavepointError.isInstance(error) || !isUnavailable(error)) return error;
+  return new BackendUnavailableError(
+    `Redis could not ${action} (${messageOf(error)}) on ${server}: check that the server is running and reachable; the call can be retried once it is.`,
+    { cause: error },
+  );
+}
+
+/** A URL fit for messages: the password is masked. */
+export function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'the Redis URL given';
+  }
+}

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { InvalidArgumentError } from '../errors.js';
+import { Node, type NodeOptions } from '../engine/node.js';
+import type { NodeContext } from '../engine/node-context.js';
+import { pathBelongsTo } from '../engine/node-path.js';
+import type { LLM, ToolSpec } from '../llm/types.js';
+import { AgentRun } from './agent-run.js';
+
+export interface AgentOptions<I> extends NodeOptions<I> {
+  llm: LLM;
+  /** Nodes the model may call: `tool({...})` functions, `HumanInput`, other agents, any node. Named by their id. */
+  tools?: readonly Node[];
+  /** The system message. */
+  system?: string;
+  /** Turns the input into the first user message; default: a string as is, `{ task }` its task, anything else as JSON. */
+  prompt?: (input: I) => string;
+  /** LLM calls allowed before the agent gives up with `StepLimitError` (default 10). */
+  maxLoops?: number;
+  /**
+   * What a tool that throws does: `'fail'` (default) fails the agent, and a resume calls that tool again;
+   * `'report'` sends the error to the model as the tool's result and lets it carry on.
+   */
+  onToolError?: 'fail' | 'report';
+}
+
+/**
+ * A tool-calling (ReAct) loop over an `LLM`. Its state (messages, loop index, finished tool calls, the
+ * pending tool call) is saved after every LLM answer and every tool result, so a resume continues at the
+ * next step: a finished loop is never asked again, and a finished tool call is never run again.
+ * Output: the final answer's text.
+ */
+export class Agent<I = any> extends Node<I, string> {
+  readonly nodeType = 'agent';
+  readonly llm: LLM;
+  readonly tools: ReadonlyMap<string, Node>;
+  readonly toolSpecs: readonly ToolSpec[];
+  readonly system: string | undefined;
+  readonly maxLoops: number;
+  readonly onToolError: 'fail' | 'report';
+  private readonly prompt: (input: I) => string;
+
+  constructor(options: AgentOptions<I>) {
+    super({ argsSchema: AGENT_ARGS, ...options });
+    const maxLoops = options.maxLoops ?? 10;
+    if (!Number.isInteger(maxLoops) || maxLoops < 1) {
+      throw new InvalidArgumentError(`Agent "${options.id}": maxLoops must be a positive integer, got ${maxLoops}.`);
+    }
+    this.llm = options.llm;
+    this.system = options.system;
+    this.maxLoops = maxLoops;
+    this.onToolError = options.onToolError ?? 'fail';
+    this.prompt = options.prompt ?? defaultPrompt;
+    const tools = new Map<string, Node>();
+    for (const node of options.tools ?? []) {
+      if (tools.has(node.id)) throw new InvalidArgumentError(`Agent "${options.id}": two tools are named "${node.id}"; tool names must be unique.`);
+      tools.set(node.id, node);
+    }
+    this.tools = tools;
+    this.toolSpecs = [...tools.values()].map(toolSpec);
+  }
+
+  execute(input: I, ctx: NodeContext): Promise<string> {
+    return new AgentRun(this, ctx, () => this.prompt(input)).execute();
+  }
+
+  /** `/tool:<name>…` addresses input awaited by a tool (or below it, for an agent used as a tool). */
+  override inputSchemaFor(subPath: string): z.ZodType | undefined {
+    const match = /^\/tool:(.*)$/.exec(subPath);
+    if (!match) return undefined;
+    const tool = [...this.tools.values()].find((t) => pathBelongsTo(match[1]!, t.id));
+    return tool?.inputSchemaFor(match[1]!.slice(tool.id.length));
+  }
+}
+
+/** What the model passes when an agent is another agent's tool. */
+const AGENT_ARGS = z.object({ task: z.string().describe('What to do, with everything needed to do it') });
+
+function defaultPrompt(input: unknown): string {
+  if (typeof input === 'string') return input;
+  const task = (input as { task?: unknown } | null)?.task;
+  return typeof task === 'string' ? task : JSON.stringify(input);
+}
+
+function toolSpec(node: Node): ToolSpec {
+  return {
+    name: node.id,
+    description: node.description ?? `Runs "${node.id}".`,
+    parameters: node.argsSchema
+      ? (z.toJSONSchema(node.argsSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>)
+      : { type: 'object', additionalProperties: true },
+  };
+}

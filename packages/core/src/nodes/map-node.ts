@@ -1,0 +1,184 @@
+import type { z } from 'zod';
+import { InvalidArgumentError, IterationFailedError } from '../errors.js';
+import { executeChild, type ChildProgress } from '../engine/child-context.js';
+import { Flow } from '../engine/flow.js';
+import { Node, type Awaitable, type NodeOptions } from '../engine/node.js';
+import type { NodeContext } from '../engine/node-context.js';
+import { toNodeError } from '../engine/node-error.js';
+import { pathBelongsTo } from '../engine/node-path.js';
+import { PendingInputSignal } from '../engine/pending-input-signal.js';
+import type { NodeError } from '../models/checkpoint.js';
+import { Subflow } from './subflow.js';
+
+export interface MapOptions<I, T> extends NodeOptions<I> {
+  /** Runs once per item; a `Flow` runs as a `Subflow` (paths `map[i]/flowId/nodeId`). */
+  inner: Node<T> | Flow;
+  /** The list to map over; default: the input itself (which must then be an array). Must give the same list on every attempt. */
+  items?: (input: I, ctx: NodeContext) => Awaitable<readonly T[]>;
+  /** Iterations running at once (default 4). */
+  concurrency?: number;
+  /**
+   * `'fail-fast'` (default): the first failure stops new iterations and aborts running ones;
+   * `'collect'`: every iteration runs, then the map fails listing all failures. Either way the
+   * finished ones are kept and a resume runs only the failed and unfinished ones.
+   */
+  onError?: 'fail-fast' | 'collect';
+}
+
+/** One iteration as a map records it; `progress` is what its node saved (an agent's loop, a subflow's nodes). */
+export interface IterationRecord {
+  status: 'success' | 'failure' | 'running' | 'pending_input';
+  attempt: number;
+  output?: unknown;
+  error?: NodeError;
+  progress?: ChildProgress;
+}
+
+/** What a map saves: one record per item (null: never started), in input order. */
+export interface MapState {
+  iterations: ReadonlyArray<IterationRecord | null>;
+}
+
+/**
+ * Runs a node (or flow) over a list with bounded concurrency. Every finished iteration is a mid-node
+ * checkpoint (group-committed when several finish together); a resume runs only unfinished and failed
+ * iterations. Output: the outputs in input order. Iterations waiting for human input (`map[i]/...`)
+ * wait together: the map pauses once all others are done.
+ */
+export class MapNode<I = any, T = any, O = any> extends Node<I, O[]> {
+  readonly nodeType = 'map';
+  readonly inner: Node<T, O>;
+  readonly concurrency: number;
+  readonly onError: 'fail-fast' | 'collect';
+  private readonly items: MapOptions<I, T>['items'];
+
+  constructor(options: MapOptions<I, T>) {
+    super(options);
+    const concurrency = options.concurrency ?? 4;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new InvalidArgumentError(`Map "${options.id}": concurrency must be a positive integer, got ${concurrency}.`);
+    }
+    this.inner = options.inner instanceof Flow ? new Subflow({ flow: options.inner }) : options.inner;
+    this.concurrency = concurrency;
+    this.onError = options.onError ?? 'fail-fast';
+    this.items = options.items;
+  }
+
+  async execute(input: I, ctx: NodeContext): Promise<O[]> {
+    const items = this.items ? await this.items(input, ctx) : input;
+    if (!Array.isArray(items)) {
+      throw new InvalidArgumentError(`Map "${ctx.nodePath}" needs an array: pass one as its input or give it an items(input) function.`);
+    }
+    const saved = (ctx.resumeState as MapState | undefined)?.iterations;
+    if (saved && saved.length !== items.length) {
+      throw new InvalidArgumentError(
+        `Map "${ctx.nodePath}" had ${saved.length} items and now has ${items.length}; items must be the same on every attempt. Start a new run.`,
+      );
+    }
+    return new MapRun(this, ctx, items as readonly T[], saved ? [...saved] : items.map(() => null)).execute();
+  }
+
+  /** `[i]/<inner path>` addresses input awaited inside iteration i. */
+  override inputSchemaFor(subPath: string): z.ZodType | undefined {
+    const rest = /^\[\d+\]\/(.*)$/.exec(subPath)?.[1];
+    if (rest === undefined || !pathBelongsTo(rest, this.inner.id)) return undefined;
+    return this.inner.inputSchemaFor(rest.slice(this.inner.id.length));
+  }
+}
+
+/** One execution of a map over its records. */
+class MapRun<T, O> {
+  private readonly abort = new AbortController();
+  private readonly failures: IterationFailedError['failures'] = [];
+  private waitingOn: PendingInputSignal | undefined;
+
+  constructor(
+    private readonly map: MapNode<any, T, O>,
+    private readonly ctx: NodeContext,
+    private readonly items: readonly T[],
+    private readonly records: Array<IterationRecord | null>,
+  ) {}
+
+  async execute(): Promise<O[]> {
+    const { ctx, map, records } = this;
+    const onAbort = () => this.abort.abort(ctx.signal.reason);
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    const todo = records.flatMap((record, i) => (record?.status === 'success' ? [] : [i]));
+    let next = 0;
+    const worker = async () => {
+      while (next < todo.length && !this.abort.signal.aborted) await this.iterate(todo[next++]!);
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(map.concurrency, todo.length) }, worker));
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
+    }
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    if (this.failures.length > 0 || this.waitingOn) await this.save();
+    if (this.failures.length > 0) {
+      const list = this.failures.map((f) => `[${f.index}] ${f.error.message}`).join('; ');
+      const error = new IterationFailedError(
+        `Map "${ctx.nodePath}": ${this.failures.length} of ${records.length} iterations failed (${list}). Fix the cause and resume: only failed and unfinished iterations run again.`,
+      );
+      error.failures = this.failures;
+      throw error;
+    }
+    if (this.waitingOn) throw this.waitingOn;
+    return records.map((record) => record!.output as O);
+  }
+
+  private async iterate(index: number): Promise<void> {
+    const { ctx, map, records } = this;
+    const previous = records[index];
+    const attempt = (previous?.attempt ?? 0) + 1;
+    const progress = previous?.progress;
+    this.set(index, { status: 'running', attempt, ...(progress ? { progress } : {}) });
+    try {
+      const output = await executeChild(
+        ctx,
+        {
+          node: map.inner,
+          nodePath: `${ctx.nodePath}[${index}]/${map.inner.id}`,
+          attempt,
+          isResumed: previous !== null,
+          previous: progress,
+          signal: this.abort.signal,
+          save: (saved) => {
+            this.set(index, { ...records[index]!, progress: saved });
+            return this.save();
+          },
+        },
+        this.items[index],
+      );
+      this.set(index, { status: 'success', attempt, output });
+      await this.save();
+    } catch (error) {
+      this.recordStop(index, error);
+    }
+  }
+
+  private recordStop(index: number, error: unknown): void {
+    const { ctx, map, records } = this;
+    const current = records[index]!;
+    if (PendingInputSignal.isInstance(error)) {
+      this.set(index, { ...current, status: 'pending_input' });
+      this.waitingOn ??= error;
+      return;
+    }
+    // Aborted because the run was canceled or a sibling failed fast: it stays `running` and runs again.
+    if (this.abort.signal.aborted) return;
+    const nodeError = toNodeError(error);
+    this.set(index, { ...current, status: 'failure', error: nodeError });
+    this.failures.push({ index, nodePath: `${ctx.nodePath}[${index}]/${map.inner.id}`, error: nodeError });
+    if (map.onError === 'fail-fast') this.abort.abort(error);
+  }
+
+  /** Records are replaced, never changed, and frozen: a save re-encodes only the iterations that moved. */
+  private set(index: number, record: IterationRecord): void {
+    this.records[index] = Object.freeze(record);
+  }
+
+  private save(): Promise<void> {
+    return this.ctx.saveProgress(Object.freeze({ iterations: Object.freeze([...this.records]) }) satisfies MapState);
+  }
+}

@@ -1,0 +1,19 @@
+import type { z } from 'zod';
+import type { Awaitable } from '../engine/node.js';
+import type { NodeContext } from '../engine/node-context.js';
+import { FunctionNode } from './function-node.js';
+
+export interface ToolOptions<S extends z.ZodType, O> {
+  /** The name the model calls it by (a safe id: letters, digits, `.`, `_`, `:`, `-`). */
+  name: string;
+  description: string;
+  /** The arguments' schema: the model sees its JSON Schema; invalid arguments are reported back to it. */
+  schema: S;
+  /** `ctx.idempotencyKey` is unique per tool call and stable across resumes: pass it to side-effecting APIs. */
+  run: (args: z.output<S>, ctx: NodeContext) => Awaitable<O>;
+}
+
+/** A function an `Agent` may call: a `FunctionNode` with a description and an argument schema. */
+export function tool<S extends z.ZodType, O>(options: ToolOptions<S, O>): FunctionNode<z.output<S>, O> {
+  return new FunctionNode({ id: options.name, description: options.description, argsSchema: options.schema, run: options.run });
+}

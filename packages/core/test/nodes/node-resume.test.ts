@@ -1,0 +1,4 @@
+import { MemoryAdapter } from '../../src/adapters/memory-adapter.js';
+import { describeNodeResume } from './node-resume.suite.js';
+
+describeNodeResume('MemoryAdapter', { create: async () => new MemoryAdapter() });
