@@ -2,7 +2,7 @@ import { BackendUnavailableError, SavepointError } from '@savepoint/core';
 
 // Connection-level failures from ioredis and Node sockets: the server could not be used right now.
 const CONNECTION =
-  /Connection is closed|Stream isn't writeable|Command timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|socket/i;
+  /Connection is closed|Stream isn't writeable|Command timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|Socket closed|socket hang up/;
 // Redis error replies that mean "not now" rather than "this call was wrong".
 const SERVER_BUSY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|OOM|NOREPLICAS)\b/;
 

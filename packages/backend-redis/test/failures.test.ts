@@ -33,7 +33,7 @@ describe('RedisBackend without a server', () => {
   });
 
   it('fails at once on a client whose connection ended, or ends while the backend waits', async () => {
-    const ending = testClient({ port: 1, lazyConnect: false });
+    const ending = testClient({ lazyConnect: false }, NOWHERE);
     const backend = new RedisBackend({ client: ending });
     expect(ending.status).toBe('connecting');
     await expect(backend.getHead('run-1')).rejects.toThrow(/ended while the backend waited/);

@@ -71,7 +71,7 @@ describeRedis('RedisBackend on Redis', () => {
       '{run-1}:lease',
       '{run-1}:seq',
     ]);
-    expect(await admin.zrange(`${prefix}idx:flow:flow-a`, 0, -1)).toEqual([`${checkpoint.id} run-1`]);
+    expect(await admin.zrange(`${prefix}idx:flow:flow-a`, '0', '-1')).toEqual([`${checkpoint.id} run-1`]);
     expect(await admin.hget(`${prefix}idx:ids`, checkpoint.id)).toBe('run-1');
     expect(await admin.hgetall(`${prefix}{run-1}:lease`)).toEqual({ owner: 'worker-a', token: '1', expiresAt: String(lease.expiresAt) });
   });

@@ -92,7 +92,7 @@ describeRedis('RedisBackend TTL', () => {
     expect(await redis.getHeader(done[0]!.id)).toBeNull();
     expect(await redis.getHead('run-done')).toBeNull();
     expect((await store.listByFlow('flow-a')).map((summary) => summary.id)).toEqual([waiting.id]);
-    expect(await admin.zrange(`${prefix}idx:flow:flow-a`, 0, -1)).toEqual([`${waiting.id} run-waiting`]);
+    expect(await admin.zrange(`${prefix}idx:flow:flow-a`, '0', '-1')).toEqual([`${waiting.id} run-waiting`]);
     expect(await admin.hkeys(`${prefix}idx:ids`)).toEqual([waiting.id]);
     expect(await redis.queryHeaders({ statuses: ['completed'] })).toEqual([]);
     expect(await admin.zcard(`${prefix}idx:status:completed`)).toBe(0);

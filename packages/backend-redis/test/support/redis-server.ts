@@ -32,8 +32,8 @@ export function uniquePrefix(tag: string): string {
 }
 
 /** A client for the tests themselves: a missing server fails fast, and it never reconnects on its own. */
-export function testClient(options: RedisOptions = {}): Redis {
-  const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: () => null, ...options });
+export function testClient(options: RedisOptions = {}, url = REDIS_URL): Redis {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: () => null, ...options });
   client.on('error', () => undefined);
   return client;
 }
