@@ -5,6 +5,7 @@ import {
   CheckpointConflictError,
   InvalidArgumentError,
   LeaseLostError,
+  matchesHeaderQuery,
   RunLockedError,
   type AdapterCapabilities,
   type BlobRecord,
@@ -16,7 +17,6 @@ import {
 } from '@savepoint/core';
 import { fsyncDir, fsyncDirIfExists, isTempName, removeQuietly, tempOwner, writeDurableTemp, writeFileAtomic } from './atomic-write.js';
 import { errorCode, isMissing, toBackendError } from './fs-errors.js';
-import { matchesQuery } from './header-filter.js';
 import { parseHeader, parseHeaderFileName, serializeHeader } from './header-file.js';
 import { currentBootId, formatHeadPointer, isAbove, parseHeadPointer, type HeadPointer } from './head-pointer.js';
 import { RunLayout } from './run-layout.js';
@@ -260,7 +260,7 @@ export class FileBackend implements StorageAdapter {
     for (let i = 0; i < paths.length && found.length < limit; i += READ_BATCH) {
       const batch = await Promise.all(paths.slice(i, i + READ_BATCH).map(read));
       for (const header of batch) {
-        if (header !== null && matchesQuery(header, query) && found.length < limit) found.push(header);
+        if (header !== null && matchesHeaderQuery(header, query) && found.length < limit) found.push(header);
       }
     }
     return found;

@@ -34,15 +34,3 @@ export function planQuery(keys: KeySpace, query: HeaderQuery): QueryPlan {
   };
 }
 
-/** Every filter of a query, checked on a header (filters are ANDed). */
-export function matchesQuery(header: HeaderRecord, query: HeaderQuery): boolean {
-  if (query.runId !== undefined && header.runId !== query.runId) return false;
-  if (query.flowId !== undefined && header.flowId !== query.flowId) return false;
-  if (query.statuses !== undefined && !query.statuses.includes(header.status)) return false;
-  if (query.tenantId !== undefined && header.tenantId !== query.tenantId) return false;
-  if (query.pendingInput !== undefined && header.pendingInput !== query.pendingInput) return false;
-  if (query.beforeSeq !== undefined && !(header.seq < query.beforeSeq)) return false;
-  if (query.beforeId !== undefined && !(header.id < query.beforeId)) return false;
-  if (query.createdBefore !== undefined && !(header.createdAt < query.createdBefore)) return false;
-  return true;
-}

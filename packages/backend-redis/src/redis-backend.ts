@@ -2,6 +2,7 @@ import {
   CheckpointConflictError,
   InvalidArgumentError,
   LeaseLostError,
+  matchesHeaderQuery,
   RunLockedError,
   type AdapterCapabilities,
   type BlobRecord,
@@ -12,7 +13,7 @@ import {
   type StorageAdapter,
 } from '@savepoint/core';
 import { decodeHeader, encodeHeader } from './header-json.js';
-import { matchesQuery, planQuery } from './header-query.js';
+import { planQuery } from './header-query.js';
 import { indexMember, KeySpace, parseIndexMember } from './key-space.js';
 import { createRedisClient, type RedisClientLike, type RedisPipelineLike } from './redis-client.js';
 import { RedisConnection } from './redis-connection.js';
@@ -200,7 +201,7 @@ export class RedisBackend implements StorageAdapter {
         const remaining = limit - out.length;
         const page = await read(plan.exact ? Math.min(remaining, PAGE) : PAGE);
         for (const header of page.headers) {
-          if (out.length < limit && matchesQuery(header, query)) out.push(header);
+          if (out.length < limit && matchesHeaderQuery(header, query)) out.push(header);
         }
         if (page.done || out.length >= limit) return out;
       }

@@ -1,4 +1,5 @@
 import { CheckpointConflictError, InvalidArgumentError, LeaseLostError, RunLockedError } from '../errors.js';
+import { matchesHeaderQuery } from '../store/header-query.js';
 import type {
   AdapterCapabilities,
   BlobRecord,
@@ -137,19 +138,7 @@ export class MemoryAdapter implements StorageAdapter {
       query.runId !== undefined
         ? [...(this.runs.get(query.runId) ?? [])].map((id) => this.headers.get(id)!)
         : this.headers.values();
-    const statuses = query.statuses ? new Set(query.statuses) : undefined;
-    const matches: HeaderRecord[] = [];
-    for (const h of source) {
-      if (query.flowId !== undefined && h.flowId !== query.flowId) continue;
-      if (query.runId !== undefined && h.runId !== query.runId) continue;
-      if (statuses && !statuses.has(h.status)) continue;
-      if (query.tenantId !== undefined && h.tenantId !== query.tenantId) continue;
-      if (query.pendingInput !== undefined && h.pendingInput !== query.pendingInput) continue;
-      if (query.beforeSeq !== undefined && !(h.seq < query.beforeSeq)) continue;
-      if (query.beforeId !== undefined && !(h.id < query.beforeId)) continue;
-      if (query.createdBefore !== undefined && !(h.createdAt < query.createdBefore)) continue;
-      matches.push(h);
-    }
+    const matches = [...source].filter((h) => matchesHeaderQuery(h, query));
     const bySeq = query.runId !== undefined;
     matches.sort((a, b) => (bySeq && a.seq !== b.seq ? a.seq - b.seq : compareStrings(a.id, b.id)));
     if ((query.order ?? 'desc') === 'desc') matches.reverse();

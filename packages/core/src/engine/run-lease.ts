@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { LeaseLostError } from '../errors.js';
 import type { CheckpointStore } from '../store/checkpoint-store.js';
 import type { Lease } from '../store/storage-adapter.js';
 import { uuidv7 } from '../util/uuidv7.js';
@@ -44,10 +45,11 @@ export class RunLease {
     try {
       const renewed = await this.store.renewLease(this.lease, ttlMs);
       if (!this.released) this.lease = renewed;
-    } catch {
+    } catch (error) {
       // Lost: stop renewing. The next header write carries the stale fencing token and is refused,
-      // which ends the run; nothing this worker does afterwards can commit.
-      clearInterval(this.timer);
+      // which ends the run; nothing this worker does afterwards can commit. Any other failure (a
+      // backend blip) is retried at the next tick: the lease may well outlive a short outage.
+      if (LeaseLostError.isInstance(error)) clearInterval(this.timer);
     }
   }
 }

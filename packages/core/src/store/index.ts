@@ -11,3 +11,4 @@ export {
 } from './checkpoint-store.js';
 export { BlobCipher } from './encryption.js';
 export { DEFAULT_TUNING, hashOf, segmentSizes, type TreeTuning } from './blob-tree.js';
+export { matchesHeaderQuery } from './header-query.js';

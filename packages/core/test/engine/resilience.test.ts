@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  BackendUnavailableError,
   CheckpointConflictError,
   CorruptCheckpointError,
   Flow,
@@ -7,6 +8,7 @@ import {
   LeaseLostError,
   MemoryAdapter,
   Workflow,
+  type Lease,
   type StorageAdapter,
 } from '../../src/index.js';
 
@@ -96,6 +98,29 @@ describe('engine resilience', () => {
     expect(LeaseLostError.isInstance(result.error)).toBe(true);
     expect(renewals).toBe(1);
     expect(await memory.getHead(runId)).toBeNull();
+  });
+
+  it('keeps renewing through a backend blip, so a short outage does not cost the lease', async () => {
+    const memory = new MemoryAdapter();
+    let renewals = 0;
+    const adapter = withOverrides(memory, {
+      renewLease: async (lease: Lease, ttlMs: number) => {
+        renewals += 1;
+        if (renewals === 1) throw new BackendUnavailableError('blip');
+        return memory.renewLease(lease, ttlMs);
+      },
+    });
+    const slow = new FunctionNode({
+      id: 'slow',
+      run: async () => {
+        while (renewals < 3) await new Promise((r) => setTimeout(r, 5));
+        return 'done';
+      },
+    });
+    const workflow = new Workflow({ flow: new Flow({ id: 'blip', nodes: [slow] }), checkpoint: { enabled: true, backend: adapter, leaseTtlMs: 30 } });
+    const result = await workflow.run(null);
+    expect(result.status).toBe('success');
+    expect(renewals).toBeGreaterThanOrEqual(3);
   });
 
   it('keeps running when an event listener throws', async () => {

@@ -1,7 +1,10 @@
-import type { HeaderQuery, HeaderRecord } from '@savepoint/core';
+import type { HeaderQuery, HeaderRecord } from './storage-adapter.js';
 
-/** The filters of a query that need the header's content (ordering and `beforeSeq`/`beforeId` are applied to file names). */
-export function matchesQuery(header: HeaderRecord, query: HeaderQuery): boolean {
+/**
+ * The contract's filter semantics in one place (filters are ANDed), for adapters that filter in
+ * JavaScript rather than in their storage engine's own query language.
+ */
+export function matchesHeaderQuery(header: HeaderRecord, query: HeaderQuery): boolean {
   if (query.runId !== undefined && header.runId !== query.runId) return false;
   if (query.flowId !== undefined && header.flowId !== query.flowId) return false;
   if (query.statuses !== undefined && !query.statuses.includes(header.status)) return false;
