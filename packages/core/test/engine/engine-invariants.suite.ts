@@ -16,6 +16,7 @@ import {
   Workflow,
   type CheckpointConfigInput,
   type HeaderRecord,
+  type Lease,
   type Node,
   type StorageAdapter,
   type WorkflowEvent,
@@ -400,8 +401,12 @@ export function describeEngineInvariants(name: string, backend: EngineInvariants
     });
 
     it('a stale writer whose lease expired and was taken over cannot commit', async () => {
-      // Renewals that never land: the worker believes it still holds the run (a long GC pause, a partition).
-      const { adapter } = instrument(storage, { renewLease: async (lease) => lease });
+      // Once `slow` starts, renewals stop landing: the worker believes it still holds the run (a long GC
+      // pause, a partition). Until then they are real, so a slow disk cannot expire the lease early.
+      let stalled = false;
+      const { adapter } = instrument(storage, {
+        renewLease: async (lease: Lease, ttlMs: number) => (stalled ? lease : storage.renewLease(lease, ttlMs)),
+      });
       const takenOver = deferred();
       const slow = new FunctionNode({
         id: 'slow',
@@ -412,12 +417,13 @@ export function describeEngineInvariants(name: string, backend: EngineInvariants
         },
       });
       const first = new FunctionNode({ id: 'first', run: () => 'early' });
-      const workflow = new Workflow({ flow: new Flow({ id: 'stale', nodes: [first, slow] }), checkpoint: config({ leaseTtlMs: 40 }, adapter) });
+      const workflow = new Workflow({ flow: new Flow({ id: 'stale', nodes: [first, slow] }), checkpoint: config({ leaseTtlMs: 600 }, adapter) });
       const runId = 'stale-run-1';
       const heads: string[] = [];
       workflow.on('checkpoint_created', (e) => heads.push((e.data as { checkpointId: string }).checkpointId));
       workflow.on('node_started', (e) => {
         if (e.nodeId !== 'slow') return;
+        stalled = true;
         void (async () => {
           while (!(await storage.acquireLease(runId, 'thief', 60_000))) await new Promise((r) => setTimeout(r, 10));
           takenOver.resolve();
