@@ -93,7 +93,6 @@ export class PostgresBackend implements StorageAdapter {
   /** The Kysely instance this backend created (over its own pool or the caller's), destroyed by `close()`. */
   private readonly created: Kysely<any> | undefined;
   private setupPromise: Promise<void> | undefined;
-  private closed = false;
 
   constructor(options: PostgresBackendOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -149,8 +148,7 @@ export class PostgresBackend implements StorageAdapter {
 
   /** Ends the pool this backend created; a pool or Kysely instance the caller passed stays open. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.db === undefined) return;
     this.db = undefined;
     await this.created?.destroy();
   }

@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import { CorruptCheckpointError, InvalidArgumentError, UnserializableStateError } from '../errors.js';
 
 /**
@@ -112,9 +113,11 @@ function describe(value: unknown): string {
   return `an instance of ${ctor || 'an unknown class'}`;
 }
 
+// Objects from another realm (a vm context, jest's sandbox, structuredClone there) have another
+// Object.prototype: a prototype that is itself a root is what makes an object plain data.
 function isPlainObject(value: object): boolean {
   const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+  return proto === null || Object.getPrototypeOf(proto) === null;
 }
 
 function toBase64(view: ArrayBufferView | ArrayBuffer): string {
@@ -279,7 +282,7 @@ export class Codec {
       return this.leave({ [TAG]: 'custom', t: type.name, v: inner }, undefined, false, ctx);
     }
 
-    if (obj instanceof Date) {
+    if (types.isDate(obj)) {
       const time = obj.getTime();
       return { [TAG]: 'Date', v: Number.isNaN(time) ? null : obj.toISOString() };
     }
@@ -292,7 +295,7 @@ export class Codec {
       if (TYPED_ARRAYS[name]) return this.leave({ [TAG]: 'TypedArray', t: name, v: toBase64(obj) }, undefined, false, ctx);
     }
     if (obj instanceof ArrayBuffer) return this.leave({ [TAG]: 'ArrayBuffer', v: toBase64(obj) }, undefined, false, ctx);
-    if (obj instanceof Map) {
+    if (types.isMap(obj)) {
       ctx.ancestors.set(obj, ctx.segs.length);
       const pairs: JsonValue[] = [];
       let index = 0;
@@ -307,7 +310,7 @@ export class Codec {
       const list = this.leave(pairs, undefined, false, ctx);
       return this.leave({ [TAG]: 'Map', v: list }, undefined, false, ctx);
     }
-    if (obj instanceof Set) {
+    if (types.isSet(obj)) {
       ctx.ancestors.set(obj, ctx.segs.length);
       const items: JsonValue[] = [];
       let index = 0;

@@ -1,6 +1,7 @@
 import { Codec, defaultCodec, type JsonObject, type JsonValue } from '../codec/codec.js';
 import { compileRedaction } from '../codec/redaction.js';
 import {
+  BackendUnavailableError,
   CheckpointConflictError,
   CorruptCheckpointError,
   InvalidArgumentError,
@@ -21,7 +22,7 @@ import { DEFAULT_TUNING, TreeCaches, TreeReader, TreeWriter, type TreeTuning } f
 import { BlobCipher, isSealed, openStored } from './encryption.js';
 import { validateCheckpoint } from './checkpoint-validation.js';
 import { assertSafeId } from './safe-id.js';
-import type { HeaderQuery, HeaderRecord, Lease, StorageAdapter } from './storage-adapter.js';
+import type { HeaderQuery, HeaderRecord, Lease, PutHeaderOptions, StorageAdapter } from './storage-adapter.js';
 
 export interface CheckpointStoreOptions {
   /** Keys (case-insensitive) and string patterns replaced by `[REDACTED]` before anything is encoded. */
@@ -206,12 +207,27 @@ export class CheckpointStore {
     for (const blob of blobs) bytes += Buffer.byteLength(blob.data, 'utf8');
     await this.setup();
     if (blobs.length > 0) await this.adapter.putBlobs(cp.runId, blobs);
-    const putOptions: { expectedHead?: string | null; lease?: Lease } = {};
+    const putOptions: PutHeaderOptions = {};
     if (options.expectedHead !== undefined) putOptions.expectedHead = options.expectedHead;
     if (options.lease) putOptions.lease = options.lease;
-    await this.adapter.putHeader(header, putOptions);
+    await this.commitHeader(header, putOptions);
     this.remember(cp.runId, cp.id, writer.reach);
     return { id: cp.id, blobsWritten: blobs.length, bytesWritten: bytes };
+  }
+
+  /**
+   * A header write whose answer was lost (a dropped connection after the commit, a client that resent
+   * the command) is committed all the same: when the stored header is this very header, the save
+   * succeeded, and reporting a conflict would stop a run that is fine.
+   */
+  private async commitHeader(header: HeaderRecord, options: PutHeaderOptions): Promise<void> {
+    try {
+      await this.adapter.putHeader(header, options);
+    } catch (error) {
+      if (!CheckpointConflictError.isInstance(error) && !BackendUnavailableError.isInstance(error)) throw error;
+      const stored = await this.adapter.getHeader(header.id).catch(() => null);
+      if (!stored || !sameHeader(stored, header)) throw error;
+    }
   }
 
   async load(id: string, options: TenantOption = {}): Promise<FlowCheckpoint> {
@@ -774,4 +790,12 @@ function pathKey(base: string, key: string): string {
 
 function defineKey(target: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function sameHeader(a: HeaderRecord, b: HeaderRecord): boolean {
+  return (
+    a.id === b.id && a.runId === b.runId && a.flowId === b.flowId && a.seq === b.seq && a.parentCheckpointId === b.parentCheckpointId &&
+    a.status === b.status && a.tenantId === b.tenantId && a.workflowId === b.workflowId && a.pendingInput === b.pendingInput &&
+    a.createdAt === b.createdAt && a.updatedAt === b.updatedAt && a.body === b.body
+  );
 }

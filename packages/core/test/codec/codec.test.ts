@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Socket } from 'node:net';
+import { runInNewContext } from 'node:vm';
 import { Codec, compileRedaction, defaultCodec, formatPath, REDACTED, TAG, type JsonValue } from '../../src/codec/index.js';
 import { CorruptCheckpointError, InvalidArgumentError, UnserializableStateError } from '../../src/errors.js';
 
@@ -35,6 +36,17 @@ describe('Codec round trips', () => {
     const value = { a: 1, b: 'two', c: [true, false, null], d: { e: 1.5, f: [] }, g: '' };
     expect(defaultCodec.encode(value)).toEqual(value);
     expect(roundTrip(value)).toEqual(value);
+  });
+
+  it('accepts plain data made in another realm (a vm context, a sandbox) and restores it in this one', () => {
+    const foreign = runInNewContext('({ a: [1, { b: 2 }], d: new Date(0), m: new Map([["k", 1]]), s: new Set([3]) })');
+    expect(Object.getPrototypeOf(foreign)).not.toBe(Object.prototype);
+    const out = roundTrip(foreign) as { a: unknown[]; d: Date; m: Map<string, number>; s: Set<number> };
+    expect(out.a).toEqual([1, { b: 2 }]);
+    expect(out.d).toBeInstanceOf(Date);
+    expect(out.d.getTime()).toBe(0);
+    expect(out.m.get('k')).toBe(1);
+    expect(out.s.has(3)).toBe(true);
   });
 
   it('restores Date (valid and invalid)', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { MemoryAdapter } from '../../src/adapters/memory-adapter.js';
-import { CheckpointConflictError, InvalidArgumentError, LeaseLostError, RunLockedError } from '../../src/errors.js';
+import { BackendUnavailableError, CheckpointConflictError, InvalidArgumentError, LeaseLostError, RunLockedError } from '../../src/errors.js';
 import { CheckpointStore } from '../../src/store/checkpoint-store.js';
 import type { StorageAdapter } from '../../src/store/storage-adapter.js';
 import { checkpoint, next } from './helpers.js';
@@ -16,7 +16,9 @@ describe('compare-and-set and leases', () => {
     await store.save(a, { expectedHead: root.id });
     await expect(store.save(b, { expectedHead: root.id })).rejects.toThrow(CheckpointConflictError);
     expect(await store.getHead(root.runId)).toBe(a.id);
-    await expect(store.save(a)).rejects.toThrow(CheckpointConflictError); // same id twice
+    // The same checkpoint again is a retry, not a conflict: it resolves and changes nothing.
+    await expect(store.save(a)).resolves.toMatchObject({ id: a.id });
+    expect(await store.getHead(root.runId)).toBe(a.id);
   });
 
   it('wraps leases: RunLockedError, LeaseLostError, fencing of saves', async () => {
@@ -45,6 +47,41 @@ describe('compare-and-set and leases', () => {
     await expect(store.acquireLease(root.runId, '', 100)).rejects.toThrow(InvalidArgumentError);
     await expect(store.acquireLease(root.runId, 'x', 0)).rejects.toThrow(InvalidArgumentError);
     await expect(store.renewLease(taken, Number.NaN)).rejects.toThrow(InvalidArgumentError);
+  });
+});
+
+describe('a header write whose answer was lost', () => {
+  /** Commits the header, then fails as a dropped connection (or a resent command) would. */
+  function losingReplies(inner: MemoryAdapter, failure: () => Error): StorageAdapter {
+    return new Proxy(inner, {
+      get(target, prop, receiver) {
+        if (prop !== 'putHeader') return Reflect.get(target, prop, receiver);
+        return async (...args: Parameters<StorageAdapter['putHeader']>) => {
+          await target.putHeader(...args);
+          throw failure();
+        };
+      },
+    });
+  }
+
+  it.each([
+    ['the connection dropped after the commit', () => new BackendUnavailableError('connection reset')],
+    ['the client resent the command', () => new CheckpointConflictError('duplicate id')],
+  ])('counts as committed when %s', async (_case, failure) => {
+    const memory = new MemoryAdapter();
+    const store = new CheckpointStore(losingReplies(memory, failure));
+    const cp = checkpoint();
+    await expect(store.save(cp, { expectedHead: null })).resolves.toMatchObject({ id: cp.id });
+    expect(await memory.getHead(cp.runId)).toBe(cp.id);
+  });
+
+  it('still reports a conflict when the stored header with that id is another one', async () => {
+    const memory = new MemoryAdapter();
+    const store = new CheckpointStore(memory);
+    const cp = checkpoint();
+    await store.save(cp);
+    const impostor = { ...cp, metadata: { other: true } };
+    await expect(store.save(impostor)).rejects.toThrow(CheckpointConflictError);
   });
 });
 
