@@ -52,6 +52,36 @@ export interface StorageAdapter {
   /** Releases the lease if it is still held with this token; otherwise a no-op. */
   releaseLease(lease: Lease): Promise<void>;
 
+  // ---- runtime bridge: event log, input inbox, change notification (see capabilities) ---------
+  /**
+   * Appends events to the run's log and returns them with their `seq`: per run, strictly increasing
+   * from 1, gap-free, assigned by the storage so concurrent appenders (several processes) never clash.
+   * Keeps at most `maxEventsPerRun` (adapter option) newest events per run.
+   */
+  appendEvents?(runId: string, events: readonly NewEventRecord[]): Promise<EventRecord[]>;
+  /** Events with `seq > afterSeq`, oldest first, at most `limit`. */
+  readEvents?(runId: string, afterSeq: number, limit?: number): Promise<EventRecord[]>;
+  /**
+   * Stores an answer for the run once per `key` (the client's idempotency key). Returns the stored
+   * record and whether this call created it; a repeated key returns the first record untouched.
+   */
+  putInput?(runId: string, input: NewInputRecord): Promise<{ created: boolean; record: InputRecord }>;
+  /**
+   * Atomically marks every unconsumed input of the run as consumed by `consumer` and returns them,
+   * oldest first: each input is consumed exactly once, whichever process asks.
+   */
+  takeInputs?(runId: string, consumer: string): Promise<InputRecord[]>;
+  /** Looks an input up by idempotency key (consumed or not), for replying to a retried request. */
+  getInput?(runId: string, key: string): Promise<InputRecord | null>;
+  /**
+   * Calls `listener` when another writer touches the run (`channel` is a runId or `*` for all), so
+   * waiters need not poll. Returns an unsubscribe function. Adapters without a native mechanism leave
+   * this out and the runtime polls.
+   */
+  subscribe?(channel: string, listener: (message: ChangeMessage) => void): Promise<() => Promise<void>>;
+  /** Publishes a change to subscribers of the run's channel and of `*`, in every process. */
+  publish?(message: ChangeMessage): Promise<void>;
+
   /** Creates tables/directories/migrations. Idempotent; the store calls it once before first use. */
   setup?(): Promise<void>;
   /** Frees what the adapter created (never a client/pool the user passed in). */
@@ -65,6 +95,48 @@ export interface AdapterCapabilities {
   leases: boolean;
   /** Records expire on their own (Redis TTL). */
   ttl?: boolean;
+  /** `appendEvents` / `readEvents` are implemented. */
+  events?: boolean;
+  /** `putInput` / `takeInputs` / `getInput` are implemented. */
+  inbox?: boolean;
+  /** `subscribe` / `publish` reach other processes (in-process only for embedded adapters). */
+  notify?: 'cross-process' | 'in-process';
+}
+
+export interface NewEventRecord {
+  type: string;
+  /** JSON text. */
+  data: string;
+  /** Epoch milliseconds. */
+  ts: number;
+}
+
+export interface EventRecord extends NewEventRecord {
+  runId: string;
+  seq: number;
+}
+
+export interface NewInputRecord {
+  /** Idempotency key: the same key is stored once. */
+  key: string;
+  nodePath: string;
+  /** JSON text of the (already validated) answer. */
+  value: string;
+  /** Epoch milliseconds. */
+  createdAt: number;
+}
+
+export interface InputRecord extends NewInputRecord {
+  runId: string;
+  consumedBy: string | null;
+  consumedAt: number | null;
+}
+
+export interface ChangeMessage {
+  runId: string;
+  kind: 'event' | 'input' | 'checkpoint' | 'lease';
+  /** For `event`: the newest seq appended. */
+  seq?: number;
 }
 
 export interface BlobRecord {
