@@ -10,13 +10,14 @@ import { FileBackend } from '@savepoint/backend-file';
 import { SqliteBackend } from '@savepoint/backend-sqlite';
 import { fileFloor, sqliteFloor } from './floors.js';
 import { langGraphAgent, langGraphSmallSaves } from './langgraph.js';
+import { reachableServerCases } from './servers.js';
 import type { Summary } from './stats.js';
 import { AGENT_LOOPS, SMALL_SAVES, agentHistory, diskBytes, smallSaves, type AgentResult, type SmallResult } from './workloads.js';
 
 interface BackendCase {
   name: string;
   create(dir: string): StorageAdapter;
-  floor?(dir: string, samples: number): Summary;
+  floor?(dir: string, samples: number): Summary | Promise<Summary>;
   /** Whether the backend keeps its data under `dir` (so its size on disk can be measured). */
   onDisk: boolean;
 }
@@ -51,7 +52,7 @@ async function runCase(c: BackendCase, root: string): Promise<CaseResult> {
   // The agent history gets a storage of its own so its size on disk is the history's alone.
   const agentDir = join(root, 'agent');
   const agent = await withStore(c, agentDir, (store) => agentHistory(store, 'agent-run'));
-  const floor = c.floor?.(root, SMALL_SAVES) ?? null;
+  const floor = (await c.floor?.(root, SMALL_SAVES)) ?? null;
   return {
     small,
     floor,
@@ -91,6 +92,18 @@ async function main() {
       const result = await runCase(c, join(root, c.name));
       results[c.name] = result;
       printRow(c.name, result);
+    }
+    const servers = await reachableServerCases();
+    for (const skipped of servers.skipped) console.log(`skipped ${skipped}`);
+    for (const server of servers.cases) {
+      try {
+        const c: BackendCase = { name: server.name, create: () => server.create(), floor: (_dir, n) => server.floor(n), onDisk: false };
+        const result = await runCase(c, join(root, c.name));
+        results[c.name] = result;
+        printRow(c.name, result);
+      } finally {
+        await server.dispose();
+      }
     }
     const langgraph = await runLangGraph(join(root, 'langgraph'));
     results['langgraph-sqlite'] = langgraph;

@@ -9,9 +9,9 @@ const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'savepoint-demo-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('pnpm demo', () => {
+describe('pnpm --filter @savepoint/demo walkthrough', () => {
   it('crashes a worker, resumes without paying twice, refuses a bad answer and completes', async () => {
-    const { stdout } = await run(process.execPath, [join(__dirname, '..', 'dist', 'main.js')], {
+    const { stdout } = await run(process.execPath, [join(__dirname, '..', 'dist', 'walkthrough.js')], {
       env: { ...process.env, SAVEPOINT_DEMO_DB: join(dir, 'demo.db') },
     });
     expect(stdout).toContain('died: SIGKILL');

@@ -1,10 +1,17 @@
-import type { StorageAdapter } from '@savepoint/core';
+import type { AdapterCapabilities, StorageAdapter } from '@savepoint/core';
 
 export interface ConformanceCapabilities {
   /** Several processes may share the storage; checked against `adapter.capabilities`. */
   multiProcess?: boolean;
   /** The adapter enforces leases; when false the lease and fencing tests are not registered. Default true. */
   leases?: boolean;
+  /**
+   * The runtime-bridge storage the adapter implements. Each must equal `adapter.capabilities` (absent =
+   * not implemented), and registers its section of the suite: the event log, the input inbox, notification.
+   */
+  events?: boolean;
+  inbox?: boolean;
+  notify?: AdapterCapabilities['notify'];
 }
 
 /** What a backend hands to `runConformanceSuite`. */
@@ -18,4 +25,16 @@ export interface ConformanceInitializer<A extends StorageAdapter = StorageAdapte
   capabilities?: ConformanceCapabilities;
   /** Truncates or alters one stored blob in place, below the adapter API (a file, a row, a key). */
   corruptBlob?(adapter: A, runId: string, hash: string): Promise<void>;
+  /**
+   * A second, set-up adapter instance on the same storage as `adapter` (same directory, database or key
+   * prefix), standing in for another process. With `multiProcess`, the suite races the two instances
+   * (event seqs, input consumption) and, with `notify: 'cross-process'`, publishes through one to
+   * subscribers of the other. The suite calls `sibling.close?.()` after the test, before `destroy`.
+   */
+  createSibling?(adapter: A): Promise<A>;
+  /**
+   * The `maxEventsPerRun` the adapters from `create()` were configured with. When given, the suite checks
+   * that older events are trimmed; keep it small (at least 40) so the test stays quick.
+   */
+  maxEventsPerRun?: number;
 }

@@ -3,8 +3,11 @@ import { CheckpointStore, type StorageAdapter } from '@savepoint/core';
 import type { ConformanceInitializer } from './conformance-initializer.js';
 import { adapterContractTests } from './sections/adapter-contract.js';
 import { blobIntegrityTests } from './sections/blob-integrity.js';
+import { changeNotificationTests } from './sections/change-notification.js';
 import { concurrencyAndLeaseTests } from './sections/concurrency-and-leases.js';
+import { eventLogTests } from './sections/event-log.js';
 import { hostileIdTests } from './sections/hostile-ids.js';
+import { inputInboxTests } from './sections/input-inbox.js';
 import { storeQueryTests } from './sections/store-queries.js';
 import { storeRoundTripTests } from './sections/store-round-trip.js';
 import type { SuiteContext } from './suite-context.js';
@@ -16,6 +19,7 @@ import type { SuiteContext } from './suite-context.js';
 export function runConformanceSuite<A extends StorageAdapter>(init: ConformanceInitializer<A>): void {
   describe(`savepoint conformance: ${init.name}`, () => {
     let current: A | undefined;
+    let siblings: A[] = [];
 
     beforeEach(async () => {
       current = await init.create();
@@ -24,6 +28,9 @@ export function runConformanceSuite<A extends StorageAdapter>(init: ConformanceI
     afterEach(async () => {
       const adapter = current;
       current = undefined;
+      const opened = siblings;
+      siblings = [];
+      for (const sibling of opened) await sibling.close?.();
       if (adapter === undefined) return;
       if (init.destroy) await init.destroy(adapter);
       else await adapter.close?.();
@@ -38,6 +45,12 @@ export function runConformanceSuite<A extends StorageAdapter>(init: ConformanceI
       store(adapter?: StorageAdapter) {
         return new CheckpointStore(adapter ?? this.adapter());
       },
+      async sibling() {
+        if (!init.createSibling) throw new Error(`The initializer ${init.name} has no createSibling.`);
+        const sibling = await init.createSibling(this.adapter());
+        siblings.push(sibling);
+        return sibling;
+      },
     };
     const shared = ctx as unknown as SuiteContext;
 
@@ -47,5 +60,8 @@ export function runConformanceSuite<A extends StorageAdapter>(init: ConformanceI
     blobIntegrityTests(shared);
     concurrencyAndLeaseTests(shared);
     hostileIdTests(shared);
+    eventLogTests(shared);
+    inputInboxTests(shared);
+    changeNotificationTests(shared);
   });
 }

@@ -8,4 +8,9 @@ export interface SuiteContext<A extends StorageAdapter = StorageAdapter> {
   adapter(): A;
   /** A new store over `adapter()` (a new one has no memory of blobs written or loaded before). */
   store(adapter?: StorageAdapter): CheckpointStore;
+  /**
+   * A second instance on the current test's storage, from `init.createSibling` (only call it where that
+   * exists); closed by the suite after the test.
+   */
+  sibling(): Promise<A>;
 }

@@ -15,6 +15,21 @@ export function adapterContractTests(ctx: SuiteContext): void {
       const declared = ctx.init.capabilities ?? {};
       if (declared.multiProcess !== undefined) expect(adapter.capabilities.multiProcess).toBe(declared.multiProcess);
       if (declared.leases !== undefined) expect(adapter.capabilities.leases).toBe(declared.leases);
+      // Strict both ways: an adapter that gains these must say so to its initializer, which runs their tests.
+      expect({ events: adapter.capabilities.events ?? false, inbox: adapter.capabilities.inbox ?? false }).toEqual({
+        events: declared.events ?? false,
+        inbox: declared.inbox ?? false,
+      });
+      expect(adapter.capabilities.notify).toBe(declared.notify);
+      const methods = {
+        events: ['appendEvents', 'readEvents'],
+        inbox: ['putInput', 'takeInputs', 'getInput'],
+        notify: ['subscribe', 'publish'],
+      } as const;
+      for (const [capability, names] of Object.entries(methods)) {
+        if (!adapter.capabilities[capability as keyof typeof methods]) continue;
+        for (const name of names) expect(typeof adapter[name]).toBe('function');
+      }
     });
 
     it('setup is idempotent and keeps existing data', async () => {

@@ -3,18 +3,41 @@ import { matchesHeaderQuery } from '../store/header-query.js';
 import type {
   AdapterCapabilities,
   BlobRecord,
+  ChangeMessage,
+  EventRecord,
   HeaderQuery,
   HeaderRecord,
+  InputRecord,
   Lease,
+  NewEventRecord,
+  NewInputRecord,
   PutHeaderOptions,
   StorageAdapter,
 } from '../store/storage-adapter.js';
+import { InProcessNotifier } from './in-process-notifier.js';
+import {
+  checkAppendEvents,
+  checkInputKey,
+  checkMaxEventsPerRun,
+  checkPutInput,
+  checkReadEvents,
+  checkTakeInputs,
+  compareInputs,
+} from './runtime-records.js';
 
 export interface MemoryAdapterOptions {
   /** Clock used for lease expiry (epoch ms). Injectable so tests can move time. Default `Date.now`. */
   now?: () => number;
   /** Adapter name used in errors and events. Default `memory`. */
   name?: string;
+  /** Newest events kept per run; older ones are dropped as new ones arrive. Default 10 000. */
+  maxEventsPerRun?: number;
+}
+
+/** A run's event log: `list` holds the kept events, contiguous by seq; `last` is the newest seq handed out. */
+interface EventLog {
+  last: number;
+  list: EventRecord[];
 }
 
 interface LeaseState {
@@ -31,7 +54,14 @@ interface LeaseState {
  */
 export class MemoryAdapter implements StorageAdapter {
   readonly name: string;
-  readonly capabilities: AdapterCapabilities = Object.freeze({ multiProcess: false, leases: true });
+  readonly capabilities: AdapterCapabilities = Object.freeze({
+    multiProcess: false,
+    leases: true,
+    events: true,
+    inbox: true,
+    notify: 'in-process',
+  });
+  readonly maxEventsPerRun: number;
 
   private readonly now: () => number;
   /** runId -> hash -> data */
@@ -45,10 +75,15 @@ export class MemoryAdapter implements StorageAdapter {
   private readonly leases = new Map<string, LeaseState>();
   /** Last fencing token handed out per run; survives release so tokens only ever grow. */
   private readonly tokens = new Map<string, number>();
+  private readonly events = new Map<string, EventLog>();
+  /** runId -> key -> input */
+  private readonly inputs = new Map<string, Map<string, InputRecord>>();
+  private readonly notifier = new InProcessNotifier();
 
   constructor(options: MemoryAdapterOptions = {}) {
     this.now = options.now ?? Date.now;
     this.name = options.name ?? 'memory';
+    this.maxEventsPerRun = checkMaxEventsPerRun(options.maxEventsPerRun, 'MemoryAdapter');
   }
 
   async setup(): Promise<void> {}
@@ -192,6 +227,83 @@ export class MemoryAdapter implements StorageAdapter {
     if (current && current.owner === lease.owner && current.token === lease.token) this.leases.delete(lease.runId);
   }
 
+  // ---- event log ----------------------------------------------------------------------------
+
+  async appendEvents(runId: string, events: readonly NewEventRecord[]): Promise<EventRecord[]> {
+    checkAppendEvents(runId, events);
+    if (events.length === 0) return [];
+    const log = this.events.get(runId) ?? { last: 0, list: [] };
+    this.events.set(runId, log);
+    const appended = events.map((event): EventRecord => ({ runId, seq: ++log.last, type: event.type, data: event.data, ts: event.ts }));
+    log.list.push(...appended.map(copyEvent));
+    const excess = log.list.length - this.maxEventsPerRun;
+    if (excess > 0) log.list.splice(0, excess);
+    return appended;
+  }
+
+  async readEvents(runId: string, afterSeq: number, limit?: number): Promise<EventRecord[]> {
+    checkReadEvents(runId, afterSeq, limit);
+    const list = this.events.get(runId)?.list ?? [];
+    if (list.length === 0) return [];
+    // The kept events are contiguous, so the first one after `afterSeq` is found by arithmetic.
+    const start = Math.max(0, afterSeq - list[0]!.seq + 1);
+    const end = limit === undefined ? list.length : start + limit;
+    return list.slice(start, end).map(copyEvent);
+  }
+
+  // ---- input inbox ----------------------------------------------------------------------------
+
+  async putInput(runId: string, input: NewInputRecord): Promise<{ created: boolean; record: InputRecord }> {
+    checkPutInput(runId, input);
+    let run = this.inputs.get(runId);
+    if (!run) {
+      run = new Map();
+      this.inputs.set(runId, run);
+    }
+    const existing = run.get(input.key);
+    if (existing) return { created: false, record: copyInput(existing) };
+    const record: InputRecord = {
+      runId,
+      key: input.key,
+      nodePath: input.nodePath,
+      value: input.value,
+      createdAt: input.createdAt,
+      consumedBy: null,
+      consumedAt: null,
+    };
+    run.set(input.key, record);
+    return { created: true, record: copyInput(record) };
+  }
+
+  async takeInputs(runId: string, consumer: string): Promise<InputRecord[]> {
+    checkTakeInputs(runId, consumer);
+    const taken: InputRecord[] = [];
+    const consumedAt = this.now();
+    for (const record of this.inputs.get(runId)?.values() ?? []) {
+      if (record.consumedBy !== null) continue;
+      record.consumedBy = consumer;
+      record.consumedAt = consumedAt;
+      taken.push(copyInput(record));
+    }
+    return taken.sort(compareInputs);
+  }
+
+  async getInput(runId: string, key: string): Promise<InputRecord | null> {
+    checkInputKey(runId, key);
+    const record = this.inputs.get(runId)?.get(key);
+    return record ? copyInput(record) : null;
+  }
+
+  // ---- change notification --------------------------------------------------------------------
+
+  subscribe(channel: string, listener: (message: ChangeMessage) => void): Promise<() => Promise<void>> {
+    return this.notifier.subscribe(channel, listener);
+  }
+
+  publish(message: ChangeMessage): Promise<void> {
+    return this.notifier.publish(message);
+  }
+
   // ---- internals ----------------------------------------------------------------------------
 
   private headOf(runId: string): string | null {
@@ -234,6 +346,22 @@ export class MemoryAdapter implements StorageAdapter {
       throw new RunLockedError(`Run ${runId} is locked by ${current.owner} until ${new Date(current.expiresAt).toISOString()}.`);
     }
   }
+}
+
+function copyEvent(e: EventRecord): EventRecord {
+  return { runId: e.runId, seq: e.seq, type: e.type, data: e.data, ts: e.ts };
+}
+
+function copyInput(i: InputRecord): InputRecord {
+  return {
+    runId: i.runId,
+    key: i.key,
+    nodePath: i.nodePath,
+    value: i.value,
+    createdAt: i.createdAt,
+    consumedBy: i.consumedBy,
+    consumedAt: i.consumedAt,
+  };
 }
 
 function copyHeader(h: HeaderRecord): HeaderRecord {

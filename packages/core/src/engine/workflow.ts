@@ -33,6 +33,11 @@ export interface RunOptions {
   traceContext?: TraceContext;
   /** A live source of human answers; without one, `HumanInput` pauses the run at once. */
   inputChannel?: HumanInputChannel;
+  /**
+   * Commits an `active` checkpoint before the first node starts, so the run is visible to other
+   * processes (and resumable by a reaper if this worker dies in its first node). Off by default.
+   */
+  checkpointOnStart?: boolean;
 }
 
 export interface ResumeOptions {
@@ -47,6 +52,8 @@ export interface ResumeOptions {
   signal?: AbortSignal;
   tenantId?: string;
   inputChannel?: HumanInputChannel;
+  /** The runId a fork (time travel) gets, e.g. so a server can answer with it before the fork runs. Default: a new UUIDv7. */
+  forkRunId?: string;
 }
 
 /** A pending input together with the run and checkpoint that wait for it. */
@@ -209,7 +216,11 @@ export class Workflow<I = unknown, O = unknown> {
   }
 
   private async fork(origin: FlowCheckpoint, warnings: RunWarning[], options: ResumeOptions): Promise<RunResult<O>> {
-    const runId = uuidv7();
+    const runId = options.forkRunId ?? uuidv7();
+    assertSafeId(runId, 'forkRunId');
+    if (options.forkRunId !== undefined && (await this.store!.getHead(runId)) !== null) {
+      throw new InvalidArgumentError(`Run ${runId} already exists: a fork needs a new forkRunId.`);
+    }
     const plan = this.planFrom(origin, options, warnings, { runId, expectedHead: null, nextSeq: 0 });
     if (origin.status === 'completed') return this.start(plan, origin, options, null);
     const lease = await RunLease.acquire(this.store!, runId, this.config.leaseTtlMs);
@@ -310,6 +321,8 @@ export class Workflow<I = unknown, O = unknown> {
             warnings,
           })
         : undefined;
+    // Before any node runs, so a worker that dies in the first node still leaves a resumable run.
+    if (writer && 'checkpointOnStart' in options && options.checkpointOnStart) await writer.request();
     const broker = new InputBroker({
       runId,
       state,

@@ -83,7 +83,8 @@ export interface CleanupResult {
   deletedBlobs: number;
 }
 
-const FINISHED: ReadonlySet<CheckpointStatus> = new Set(['completed', 'failed', 'canceled']);
+// Only a completed run is done with its head: a failed or canceled run can still be resumed from it.
+const FINISHED: ReadonlySet<CheckpointStatus> = new Set(['completed']);
 const BODY_FORMAT = 1;
 const PAGE = 500;
 const GC_LEASE_MS = 60_000;
@@ -405,8 +406,8 @@ export class CheckpointStore {
 
   /**
    * Per flow, keeps the newest `maxCheckpoints` and drops those older than `retentionDays`, but never the head
-   * of an unfinished run (status other than completed/failed/canceled, which includes every pending_input
-   * head). Then garbage-collects the blobs of each run it touched.
+   * of a run that may still be resumed (any status but completed: failed, canceled, paused, active and every
+   * pending_input head). Then garbage-collects the blobs of each run it touched.
    */
   async cleanup(options: CleanupOptions = {}): Promise<CleanupResult> {
     const max = options.maxCheckpoints ?? 10;

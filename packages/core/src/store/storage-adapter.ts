@@ -53,22 +53,30 @@ export interface StorageAdapter {
   releaseLease(lease: Lease): Promise<void>;
 
   // ---- runtime bridge: event log, input inbox, change notification (see capabilities) ---------
+  // The runtime calls these directly, not through the store: adapters validate their ids themselves
+  // (`InvalidArgumentError` for an unsafe runId or key; core exports the shared checks, `checkAppendEvents`...).
   /**
    * Appends events to the run's log and returns them with their `seq`: per run, strictly increasing
    * from 1, gap-free, assigned by the storage so concurrent appenders (several processes) never clash.
-   * Keeps at most `maxEventsPerRun` (adapter option) newest events per run.
+   * One call's events get consecutive seqs, in the order given. Keeps at most `maxEventsPerRun`
+   * (adapter option) newest events per run; trimming drops the oldest and never reuses a seq.
    */
   appendEvents?(runId: string, events: readonly NewEventRecord[]): Promise<EventRecord[]>;
-  /** Events with `seq > afterSeq`, oldest first, at most `limit`. */
+  /**
+   * Events with `seq > afterSeq` (a non-negative integer), oldest first, at most `limit` (all when
+   * omitted). Events trimmed away are simply absent: the answer then starts above `afterSeq + 1`.
+   */
   readEvents?(runId: string, afterSeq: number, limit?: number): Promise<EventRecord[]>;
   /**
-   * Stores an answer for the run once per `key` (the client's idempotency key). Returns the stored
-   * record and whether this call created it; a repeated key returns the first record untouched.
+   * Stores an answer for the run once per `key` (the client's idempotency key, a safe id). Returns the
+   * stored record and whether this call created it; a repeated key returns the first record untouched
+   * (consumed or not). A record returned with `created: true` is as durable as a committed checkpoint.
    */
   putInput?(runId: string, input: NewInputRecord): Promise<{ created: boolean; record: InputRecord }>;
   /**
    * Atomically marks every unconsumed input of the run as consumed by `consumer` and returns them,
-   * oldest first: each input is consumed exactly once, whichever process asks.
+   * oldest first (by `createdAt`, then `key`): each input is consumed exactly once, whichever process
+   * asks. `consumedAt` is the storage's clock at that moment.
    */
   takeInputs?(runId: string, consumer: string): Promise<InputRecord[]>;
   /** Looks an input up by idempotency key (consumed or not), for replying to a retried request. */
@@ -76,10 +84,15 @@ export interface StorageAdapter {
   /**
    * Calls `listener` when another writer touches the run (`channel` is a runId or `*` for all), so
    * waiters need not poll. Returns an unsubscribe function. Adapters without a native mechanism leave
-   * this out and the runtime polls.
+   * this out and the runtime polls. The promise resolves once the subscription is live: a `publish`
+   * started after that reaches the listener. A throwing listener never fails the publisher.
+   * Unsubscribing twice is harmless.
    */
   subscribe?(channel: string, listener: (message: ChangeMessage) => void): Promise<() => Promise<void>>;
-  /** Publishes a change to subscribers of the run's channel and of `*`, in every process. */
+  /**
+   * Publishes a change to subscribers of the run's channel and of `*`, in every process
+   * (`notify: 'cross-process'`) or on this adapter instance only (`'in-process'`), including the publisher's own.
+   */
   publish?(message: ChangeMessage): Promise<void>;
 
   /** Creates tables/directories/migrations. Idempotent; the store calls it once before first use. */

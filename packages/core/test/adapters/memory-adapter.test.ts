@@ -33,7 +33,7 @@ describe('MemoryAdapter', () => {
 
   it('declares its capabilities', async () => {
     expect(adapter.name).toBe('memory');
-    expect(adapter.capabilities).toEqual({ multiProcess: false, leases: true });
+    expect(adapter.capabilities).toEqual({ multiProcess: false, leases: true, events: true, inbox: true, notify: 'in-process' });
     expect(new MemoryAdapter({ name: 'mem2' }).name).toBe('mem2');
     await adapter.setup();
     await adapter.close();

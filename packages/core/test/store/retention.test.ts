@@ -49,6 +49,20 @@ describe('cleanup', () => {
     expect(await store.getHead('done')).toBeNull();
   });
 
+  it('keeps the heads of failed and canceled runs: they can still be resumed', async () => {
+    const store = new CheckpointStore(new MemoryAdapter());
+    const failed = await run(store, 'failed', ['active', 'failed']);
+    const canceled = await run(store, 'canceled', ['active', 'canceled']);
+    const done = await run(store, 'done', ['active', 'completed']);
+    await run(store, 'newest', ['active', 'completed']);
+    await store.cleanup({ maxCheckpoints: 2 });
+    const left = new Set((await store.listByFlow('flow')).map((s) => s.id));
+    expect(left.has(failed[1]!.id)).toBe(true);
+    expect(left.has(canceled[1]!.id)).toBe(true);
+    expect(left.has(done[1]!.id)).toBe(false);
+    await expect(store.load(failed[1]!.id)).resolves.toMatchObject({ status: 'failed' });
+  });
+
   it('drops checkpoints older than retentionDays (heads of unfinished runs survive)', async () => {
     const store = new CheckpointStore(new MemoryAdapter());
     const now = Date.UTC(2025, 5, 1);
