@@ -2,6 +2,7 @@
 //   PORT (default 3000; 0 = any free port), HOST (default 127.0.0.1), SAVEPOINT_DEMO_DB (default
 //   .savepoint/demo.db under the directory where pnpm was run), OPENAI_BASE_URL / OPENAI_API_KEY /
 //   OPENAI_MODEL for a real model, SAVEPOINT_HITL_TIMEOUT_MS (how long a run waits live for an answer).
+import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { modelFromEnv } from './chat-workflow.js';
 import { startDemoServer } from './server.js';
@@ -14,6 +15,13 @@ function intFromEnv(name: string, fallback: number): number {
   return value;
 }
 
+function lanAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((info) => info !== undefined && info.family === 'IPv4' && !info.internal)
+    .map((info) => info!.address);
+}
+
 async function main(): Promise<void> {
   // pnpm runs scripts inside the package; INIT_CWD is where the user typed `pnpm demo`.
   const dbPath = resolve(process.env['INIT_CWD'] ?? process.cwd(), process.env['SAVEPOINT_DEMO_DB'] ?? '.savepoint/demo.db');
@@ -21,18 +29,23 @@ async function main(): Promise<void> {
   if (port > 65535) throw new Error(`PORT must be at most 65535, got ${port}`);
   const model = modelFromEnv();
   const tokenDelayMs = intFromEnv('SAVEPOINT_DEMO_TOKEN_DELAY_MS', 40);
+  const host = process.env['HOST'] || '127.0.0.1';
   const demo = await startDemoServer({
     dbPath,
     port,
-    host: process.env['HOST'] || '127.0.0.1',
+    host,
     modelLabel: model.label,
     ...(model.scripted ? { tokenDelayMs } : { llm: model.llm }),
     hitlTimeoutMs: intFromEnv('SAVEPOINT_HITL_TIMEOUT_MS', 10_000),
     searchDelayMs: intFromEnv('SAVEPOINT_DEMO_SEARCH_DELAY_MS', 600),
   });
+  console.log(`Runs are stored in ${dbPath}; model: ${model.label}.`);
   console.log(`Savepoint demo: ${demo.url}`);
-  console.log(`  runs are stored in ${dbPath}; model: ${model.label}`);
-  console.log('  press Ctrl+C to stop (waiting runs survive a restart)');
+  if (host === '0.0.0.0' || host === '::') {
+    // "Open it on my phone": the addresses other devices on this network can use.
+    for (const address of lanAddresses()) console.log(`  on your network: http://${address}:${demo.port}`);
+  }
+  console.log('Press Ctrl+C to stop (waiting runs survive a restart).');
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

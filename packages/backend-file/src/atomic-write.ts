@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { link, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { errorCode } from './fs-errors.js';
 
 const TEMP_SUFFIX = '.tmp';
 
@@ -57,6 +58,24 @@ export async function writeFileAtomic(path: string, data: string, { durable = tr
     throw error;
   }
   if (durable) await fsyncDir(dirname(path));
+}
+
+/**
+ * Creates `path` holding `data` unless it exists; returns whether this call created it. Like `open(..., 'wx')`
+ * only one of many racing creators wins, but the bytes are fsynced in a temp file and hard-linked into place,
+ * so nobody ever reads a half-written file. The name itself is durable once the caller fsyncs the directory.
+ */
+export async function createOnce(path: string, data: string): Promise<boolean> {
+  const temp = await writeDurableTemp(path, data);
+  try {
+    await link(temp, path);
+    return true;
+  } catch (error) {
+    if (errorCode(error) !== 'EEXIST') throw error;
+    return false;
+  } finally {
+    await removeQuietly(temp);
+  }
 }
 
 /** `fsyncDir` for a directory that may not exist yet (nothing in it to make durable then). */

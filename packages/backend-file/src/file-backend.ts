@@ -2,23 +2,38 @@ import { link, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node
 import { dirname, resolve } from 'node:path';
 import {
   assertSafeId,
+  checkAppendEvents,
+  checkInputKey,
+  checkMaxEventsPerRun,
+  checkPutInput,
+  checkReadEvents,
+  checkTakeInputs,
   CheckpointConflictError,
+  InProcessNotifier,
   InvalidArgumentError,
   LeaseLostError,
   matchesHeaderQuery,
   RunLockedError,
   type AdapterCapabilities,
   type BlobRecord,
+  type ChangeMessage,
+  type EventRecord,
   type HeaderQuery,
   type HeaderRecord,
+  type InputRecord,
   type Lease,
+  type NewEventRecord,
+  type NewInputRecord,
   type PutHeaderOptions,
   type StorageAdapter,
 } from '@savepoint/core';
-import { fsyncDir, fsyncDirIfExists, isTempName, removeQuietly, tempOwner, writeDurableTemp, writeFileAtomic } from './atomic-write.js';
+import { createOnce, fsyncDir, fsyncDirIfExists, isTempName, removeQuietly, tempOwner, writeDurableTemp, writeFileAtomic } from './atomic-write.js';
 import { errorCode, isMissing, toBackendError } from './fs-errors.js';
+import { exists, listDir, readIfExists, unlinkIfExists } from './fs-entries.js';
 import { parseHeader, parseHeaderFileName, serializeHeader } from './header-file.js';
+import { EventLog } from './event-log.js';
 import { currentBootId, formatHeadPointer, isAbove, parseHeadPointer, type HeadPointer } from './head-pointer.js';
+import { InputInbox, type InboxDirs } from './input-inbox.js';
 import { RunLayout } from './run-layout.js';
 import { isAlive, RunLock } from './run-lock.js';
 
@@ -29,6 +44,8 @@ export interface FileBackendOptions {
   lockStaleMs?: number;
   /** How long a write waits for a busy run lock before `BackendUnavailableError` (default 15 000 ms). */
   lockTimeoutMs?: number;
+  /** Newest events kept per run by the event log; older segments are removed as new ones arrive (default 10 000). */
+  maxEventsPerRun?: number;
 }
 
 /** The run head and whether the `HEAD` file disagrees with it (untrusted or missing while headers exist). */
@@ -51,14 +68,19 @@ const READ_BATCH = 64;
 /**
  * Stores checkpoints as plain files: one pretty JSON file per header, one file per blob, all written
  * with temp file + fsync + rename + directory fsync. Several processes on one host may share a
- * directory: each run's head is guarded by a lock file.
+ * directory: each run's head is guarded by a lock file. Change notification stays in this instance
+ * (`notify: 'in-process'`): waiters in other processes poll the event log and inbox.
  */
 export class FileBackend implements StorageAdapter {
   readonly name = 'file';
-  readonly capabilities: AdapterCapabilities = { multiProcess: true, leases: true };
+  readonly capabilities: AdapterCapabilities = { multiProcess: true, leases: true, events: true, inbox: true, notify: 'in-process' };
   readonly dir: string;
+  readonly maxEventsPerRun: number;
   private readonly layout: RunLayout;
   private readonly lock: RunLock;
+  private readonly eventLog: EventLog;
+  private readonly inbox: InputInbox;
+  private readonly notifier = new InProcessNotifier();
   /** Directories known to exist: the backend never removes one, so each is created (and synced) once. */
   private readonly dirs = new Set<string>();
 
@@ -69,6 +91,9 @@ export class FileBackend implements StorageAdapter {
     this.dir = resolve(options.dir);
     this.layout = new RunLayout(this.dir);
     this.lock = new RunLock({ staleMs: options.lockStaleMs ?? 10_000, timeoutMs: options.lockTimeoutMs ?? 15_000 });
+    this.maxEventsPerRun = checkMaxEventsPerRun(options.maxEventsPerRun, 'FileBackend');
+    this.eventLog = new EventLog(this.maxEventsPerRun);
+    this.inbox = new InputInbox((path) => this.ensureDir(path));
   }
 
   async setup(): Promise<void> {
@@ -93,17 +118,9 @@ export class FileBackend implements StorageAdapter {
     });
   }
 
-  /** Insert-or-ignore: `link` fails on an existing name, so a concurrent writer of the same hash is harmless. */
+  /** Insert-or-ignore: a concurrent writer of the same hash is harmless (`createOnce`). */
   private async putBlob(path: string, data: string): Promise<void> {
-    if (await exists(path)) return;
-    const temp = await writeDurableTemp(path, data);
-    try {
-      await link(temp, path);
-    } catch (error) {
-      if (errorCode(error) !== 'EEXIST') throw error;
-    } finally {
-      await removeQuietly(temp);
-    }
+    if (!(await exists(path))) await createOnce(path, data);
   }
 
   async getBlobs(runId: string, hashes: readonly string[]): Promise<Map<string, string>> {
@@ -283,12 +300,7 @@ export class FileBackend implements StorageAdapter {
         if (header !== null) byRun.set(header.runId, [...(byRun.get(header.runId) ?? []), header]);
       }
       let deleted = 0;
-      for (const [runId, headers] of byRun) {
-        deleted += await this.lock.run(this.layout.lockPath(runId), async (recovered) => {
-          if (recovered) await this.repairRun(runId);
-          return this.deleteRunHeaders(runId, headers);
-        });
-      }
+      for (const [runId, headers] of byRun) deleted += await this.locked(runId, () => this.deleteRunHeaders(runId, headers));
       return deleted;
     });
   }
@@ -345,10 +357,69 @@ export class FileBackend implements StorageAdapter {
    * Live writers prepare their header temp file before taking the lock, so only a dead process's temps go.
    */
   private async repairRun(runId: string): Promise<void> {
-    const dir = this.layout.headersDir(runId);
-    const orphans = (await listDir(dir)).filter((name) => isTempName(name) && !isAlive(tempOwner(name)));
-    await Promise.all(orphans.map((name) => unlinkIfExists(`${dir}/${name}`)));
+    const { layout } = this;
+    for (const dir of [layout.headersDir(runId), layout.eventsDir(runId), layout.inboxDir(runId), layout.consumedDir(runId)]) {
+      const orphans = (await listDir(dir)).filter((name) => isTempName(name) && !isAlive(tempOwner(name)));
+      await Promise.all(orphans.map((name) => unlinkIfExists(`${dir}/${name}`)));
+    }
     await this.rebuildHead(runId);
+  }
+
+  /** Runs `work` holding the run lock (the run directory must exist), repairing first after a dead holder. */
+  private async locked<T>(runId: string, work: () => Promise<T>): Promise<T> {
+    return this.lock.run(this.layout.lockPath(runId), async (recovered) => {
+      if (recovered) await this.repairRun(runId);
+      return work();
+    });
+  }
+
+  // ---- event log (see event-log.ts) -------------------------------------------------------------
+
+  async appendEvents(runId: string, events: readonly NewEventRecord[]): Promise<EventRecord[]> {
+    checkAppendEvents(runId, events);
+    if (events.length === 0) return [];
+    return this.guard('append events', async () => {
+      const dir = this.layout.eventsDir(runId);
+      await this.ensureDir(dir);
+      // The run lock that orders header commits also hands out event seqs, across processes.
+      return this.locked(runId, () => this.eventLog.append(dir, runId, events));
+    });
+  }
+
+  async readEvents(runId: string, afterSeq: number, limit?: number): Promise<EventRecord[]> {
+    checkReadEvents(runId, afterSeq, limit);
+    return this.guard('read events', () => this.eventLog.read(this.layout.eventsDir(runId), runId, afterSeq, limit));
+  }
+
+  // ---- input inbox (see input-inbox.ts) ---------------------------------------------------------
+
+  async putInput(runId: string, input: NewInputRecord): Promise<{ created: boolean; record: InputRecord }> {
+    checkPutInput(runId, input);
+    return this.guard('store an input', () => this.inbox.put(this.inboxDirs(runId), runId, input));
+  }
+
+  async takeInputs(runId: string, consumer: string): Promise<InputRecord[]> {
+    checkTakeInputs(runId, consumer);
+    return this.guard('take inputs', () => this.inbox.take(this.inboxDirs(runId), consumer, Date.now()));
+  }
+
+  async getInput(runId: string, key: string): Promise<InputRecord | null> {
+    checkInputKey(runId, key);
+    return this.guard('read an input', () => this.inbox.get(this.inboxDirs(runId), key));
+  }
+
+  private inboxDirs(runId: string): InboxDirs {
+    return { inbox: this.layout.inboxDir(runId), consumed: this.layout.consumedDir(runId) };
+  }
+
+  // ---- change notification: this instance only ------------------------------------------------
+
+  subscribe(channel: string, listener: (message: ChangeMessage) => void): Promise<() => Promise<void>> {
+    return this.notifier.subscribe(channel, listener);
+  }
+
+  publish(message: ChangeMessage): Promise<void> {
+    return this.notifier.publish(message);
   }
 
   // ---- leases ---------------------------------------------------------------------------------
@@ -387,8 +458,7 @@ export class FileBackend implements StorageAdapter {
   ): Promise<T | null> {
     return this.guard(action, async () => {
       await this.ensureDir(this.layout.runDir(runId));
-      return this.lock.run(this.layout.lockPath(runId), async (recovered) => {
-        if (recovered) await this.repairRun(runId);
+      return this.locked(runId, async () => {
         const next = await decide(await this.readLease(runId));
         if (next !== null) await writeFileAtomic(this.layout.leasePath(runId), `${JSON.stringify(next, null, 2)}\n`);
         return next;
@@ -454,44 +524,6 @@ function isSameLease(current: StoredLease | null, lease: Lease): current is Stor
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (error) {
-    if (isMissing(error)) return false;
-    throw error;
-  }
-}
-
-async function readIfExists(path: string): Promise<string | null> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    if (isMissing(error)) return null;
-    throw error;
-  }
-}
-
-async function listDir(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (error) {
-    if (isMissing(error)) return [];
-    throw error;
-  }
-}
-
-async function unlinkIfExists(path: string): Promise<boolean> {
-  try {
-    await unlink(path);
-    return true;
-  } catch (error) {
-    if (isMissing(error)) return false;
-    throw error;
-  }
 }
 
 /** Writes `text` over the start of an existing file (same length every time, so no truncation); false when it is missing. */

@@ -3,7 +3,8 @@ import { headerFileName } from './header-file.js';
 
 /**
  * Where everything lives under the backend's directory:
- * `runs/<runId>/{headers/<seq>-<id>.json, blobs/<hash>, HEAD, lease.json, HEAD.lock}` plus two
+ * `runs/<runId>/{headers/<seq>-<id>.json, blobs/<hash>, HEAD, lease.json, HEAD.lock}`, the runtime's
+ * `runs/<runId>/{events/<first>-<last>.ndjson, inbox/<key>.json, inbox/consumed/<key>.json}`, plus two
  * indexes of hard links to the header files, `ids/<id>` and `flows/<flowId>/<id>`, so lookups by id
  * and by flow need no scan of every run.
  */
@@ -39,6 +40,15 @@ export class RunLayout {
   }
   lockPath(runId: string): string {
     return join(this.runDir(runId), 'HEAD.lock');
+  }
+  eventsDir(runId: string): string {
+    return join(this.runDir(runId), 'events');
+  }
+  inboxDir(runId: string): string {
+    return join(this.runDir(runId), 'inbox');
+  }
+  consumedDir(runId: string): string {
+    return join(this.inboxDir(runId), 'consumed');
   }
   idLink(id: string): string {
     return join(this.idsDir, id);

@@ -1,21 +1,39 @@
 import {
   BackendUnavailableError,
   CheckpointConflictError,
+  checkAppendEvents,
+  checkChangeMessage,
+  checkChannel,
+  checkInputKey,
+  checkMaxEventsPerRun,
+  checkPutInput,
+  checkReadEvents,
+  checkTakeInputs,
+  copyChangeMessage,
+  InProcessNotifier,
   InvalidArgumentError,
   LeaseLostError,
   RunLockedError,
   type AdapterCapabilities,
   type BlobRecord,
+  type ChangeMessage,
+  type EventRecord,
   type HeaderQuery,
   type HeaderRecord,
+  type InputRecord,
   type Lease,
+  type NewEventRecord,
+  type NewInputRecord,
   type PutHeaderOptions,
   type StorageAdapter,
 } from '@savepoint/core';
 import { Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely';
 import pg from 'pg';
+import { ChangeListener } from './change-listener.js';
+import { appendEvents, readEvents } from './event-log.js';
 import { headerQuery } from './header-query.js';
 import { HEADER_COLUMNS, fromRow, headerValues, type HeaderRow } from './header-row.js';
+import { getInput, putInput, takeInputs } from './input-inbox.js';
 import { migrations } from './migrations/index.js';
 import { migrate } from './migrator.js';
 import { constraintOf, sqlState, toSavepointError } from './pg-errors.js';
@@ -32,6 +50,8 @@ interface CommonOptions {
    * different prefixes in one schema each migrate their own tables.
    */
   migrationTable?: string;
+  /** Newest events kept per run by `appendEvents`; older ones are deleted as new ones arrive. Default 10 000. */
+  maxEventsPerRun?: number;
 }
 
 export type PostgresBackendOptions =
@@ -50,10 +70,14 @@ export type PostgresBackendOptions =
     })
   /**
    * A pool the caller owns: `close()` leaves it open. Give it `connectionTimeoutMillis` (pg waits forever by
-   * default) and an `'error'` listener (pg emits idle connections' errors on the pool).
+   * default) and an `'error'` listener (pg emits idle connections' errors on the pool). `subscribe` holds one
+   * of its connections for LISTEN until `close()`, which destroys that connection.
    */
   | (CommonOptions & { pool: pg.Pool; connectionString?: undefined; db?: undefined })
-  /** A Kysely instance (PostgreSQL dialect) the caller owns: `close()` leaves it open; its plugins are bypassed. */
+  /**
+   * A Kysely instance (PostgreSQL dialect) the caller owns: `close()` leaves it open; its plugins are bypassed.
+   * Kysely hides its connections' notifications, so this form cannot `subscribe` (no `notify` capability).
+   */
   | (CommonOptions & { db: Kysely<any>; connectionString?: undefined; pool?: undefined });
 
 interface LeaseRow {
@@ -84,7 +108,8 @@ const ignore = () => undefined;
  */
 export class PostgresBackend implements StorageAdapter {
   readonly name = 'postgres';
-  readonly capabilities: AdapterCapabilities = { multiProcess: true, leases: true };
+  readonly capabilities: AdapterCapabilities;
+  readonly maxEventsPerRun: number;
 
   private readonly tables: TableNames;
   private readonly t: TableNames['sql'];
@@ -93,6 +118,10 @@ export class PostgresBackend implements StorageAdapter {
   /** The Kysely instance this backend created (over its own pool or the caller's), destroyed by `close()`. */
   private readonly created: Kysely<any> | undefined;
   private setupPromise: Promise<void> | undefined;
+  /** The LISTEN connection, when there is a pool to take it from (not with `{ db }`). */
+  private readonly listener: ChangeListener | undefined;
+  /** This instance's subscribers: the one LISTEN connection fans each notification out to them. */
+  private readonly notifier = new InProcessNotifier();
 
   constructor(options: PostgresBackendOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -101,6 +130,8 @@ export class PostgresBackend implements StorageAdapter {
     const { schema = 'public', tablePrefix = 'savepoint_', migrationTable = `${tablePrefix}migrations` } = options;
     this.tables = tableNames(schema, tablePrefix, migrationTable);
     this.t = this.tables.sql;
+    this.maxEventsPerRun = checkMaxEventsPerRun(options.maxEventsPerRun, 'PostgresBackend');
+    let listenPool: pg.Pool | undefined;
     if (options.db !== undefined) {
       if (typeof options.db.connection !== 'function' || typeof options.db.withoutPlugins !== 'function') {
         throw new InvalidArgumentError('PostgresBackend option db must be a Kysely instance.');
@@ -109,6 +140,7 @@ export class PostgresBackend implements StorageAdapter {
     } else if (options.pool !== undefined) {
       if (typeof options.pool.connect !== 'function') throw new InvalidArgumentError('PostgresBackend option pool must be a pg.Pool.');
       this.db = this.created = new Kysely({ dialect: new PostgresDialect({ pool: guard(options.pool, false) }) });
+      listenPool = options.pool;
     } else if (typeof options.connectionString === 'string' && options.connectionString.length > 0) {
       const timeout = options.connectionTimeoutMillis ?? DEFAULT_CONNECTION_TIMEOUT_MS;
       if (!Number.isInteger(timeout) || timeout <= 0) {
@@ -125,11 +157,22 @@ export class PostgresBackend implements StorageAdapter {
       // opens another.
       pool.on('error', ignore);
       this.db = this.created = new Kysely({ dialect: new PostgresDialect({ pool: guard(pool, true) }) });
+      listenPool = pool;
     } else {
       throw new InvalidArgumentError(
         'PostgresBackend needs { connectionString } (e.g. postgres://user@host:5432/db), { pool } (a pg.Pool) or { db } (a Kysely instance).',
       );
     }
+    const pool = listenPool;
+    this.listener =
+      pool === undefined ? undefined : new ChangeListener(() => pool.connect(), this.tables.changes, (payload) => this.deliver(payload));
+    this.capabilities = {
+      multiProcess: true,
+      leases: true,
+      events: true,
+      inbox: true,
+      ...(this.listener === undefined ? {} : { notify: 'cross-process' as const }),
+    };
   }
 
   /** Creates the schema and tables, or brings them up to date. Idempotent, and safe when processes race. */
@@ -146,10 +189,14 @@ export class PostgresBackend implements StorageAdapter {
     return this.setupPromise;
   }
 
-  /** Ends the pool this backend created; a pool or Kysely instance the caller passed stays open. */
+  /**
+   * Ends the LISTEN connection, then the pool this backend created; a pool or Kysely instance the caller passed
+   * stays open.
+   */
   async close(): Promise<void> {
     if (this.db === undefined) return;
     this.db = undefined;
+    await this.listener?.close();
     await this.created?.destroy();
   }
 
@@ -300,7 +347,70 @@ export class PostgresBackend implements StorageAdapter {
     );
   }
 
+  // ---- runtime bridge: event log, input inbox, change notification ----------------------------
+
+  async appendEvents(runId: string, events: readonly NewEventRecord[]): Promise<EventRecord[]> {
+    checkAppendEvents(runId, events);
+    if (events.length === 0) return [];
+    return this.use('append events', (db) => appendEvents(db, this.t, runId, events, this.maxEventsPerRun));
+  }
+
+  async readEvents(runId: string, afterSeq: number, limit?: number): Promise<EventRecord[]> {
+    checkReadEvents(runId, afterSeq, limit);
+    return this.use('read events', (db) => readEvents(db, this.t, runId, afterSeq, limit));
+  }
+
+  async putInput(runId: string, input: NewInputRecord): Promise<{ created: boolean; record: InputRecord }> {
+    checkPutInput(runId, input);
+    return this.use('store an input', (db) => putInput(db, this.t, runId, input));
+  }
+
+  async takeInputs(runId: string, consumer: string): Promise<InputRecord[]> {
+    checkTakeInputs(runId, consumer);
+    return this.use('take inputs', (db) => takeInputs(db, this.t, runId, consumer));
+  }
+
+  async getInput(runId: string, key: string): Promise<InputRecord | null> {
+    checkInputKey(runId, key);
+    return this.use('read an input', (db) => getInput(db, this.t, runId, key));
+  }
+
+  /**
+   * Resolves once this instance's LISTEN connection is live (opened by the first call), so a publish from any
+   * process after that reaches `listener`.
+   */
+  async subscribe(channel: string, listener: (message: ChangeMessage) => void): Promise<() => Promise<void>> {
+    checkChannel(channel);
+    const changes = this.listener;
+    if (changes === undefined) {
+      throw new InvalidArgumentError(
+        'A PostgresBackend built on { db } cannot subscribe: Kysely does not expose its connections to LISTEN on. Pass { pool } or { connectionString } instead.',
+      );
+    }
+    await this.use('listen for changes', () => changes.ready());
+    return this.notifier.subscribe(channel, listener);
+  }
+
+  /** `pg_notify` on the channel of this schema and prefix, heard by every instance that subscribed, this one included. */
+  async publish(message: ChangeMessage): Promise<void> {
+    checkChangeMessage(message);
+    const payload = JSON.stringify(copyChangeMessage(message));
+    await this.use('publish a change', (db) => sql`SELECT pg_notify(${this.tables.changes}, ${payload})`.execute(db));
+  }
+
   // ---- internals --------------------------------------------------------------------------
+
+  /** Hands a notification to this instance's subscribers; a payload that is no change message (a stray NOTIFY) is dropped. */
+  private deliver(payload: string): void {
+    let message: ChangeMessage;
+    try {
+      message = JSON.parse(payload) as ChangeMessage;
+      checkChangeMessage(message);
+    } catch {
+      return;
+    }
+    void this.notifier.publish(message);
+  }
 
   /** Runs `fn` on the open instance and types any failure. */
   private async use<T>(action: string, fn: (db: Kysely<any>) => Promise<T>): Promise<T> {
@@ -362,6 +472,9 @@ export class PostgresBackend implements StorageAdapter {
   }
 }
 
+/** Connections given their no-op 'error' listener, shared by every backend: one per connection, however many backends share a pool. */
+const guarded = new WeakSet<pg.PoolClient>();
+
 /**
  * The pool as Kysely sees it. Every connection checked out gets a no-op 'error' listener: pg emits a connection
  * that breaks between two statements of a transaction as an 'error' event on the client, which would crash the
@@ -369,7 +482,6 @@ export class PostgresBackend implements StorageAdapter {
  * `end()` ends only a pool this backend created, so destroying Kysely never closes the caller's pool.
  */
 function guard(pool: pg.Pool, owned: boolean) {
-  const guarded = new WeakSet<pg.PoolClient>();
   return {
     async connect() {
       const client = await pool.connect();

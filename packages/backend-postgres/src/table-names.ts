@@ -14,7 +14,15 @@ export interface TableNames {
   readonly blobs: string;
   readonly heads: string;
   readonly leases: string;
+  readonly events: string;
+  readonly eventSeqs: string;
+  readonly inputs: string;
   readonly migrations: string;
+  /**
+   * The LISTEN/NOTIFY channel of the backends sharing this schema and prefix: `<prefix>changes_` and 12 hex
+   * digits of a hash of both (a channel is an identifier, at most 63 bytes; the schema alone may fill that).
+   */
+  readonly changes: string;
   /** Schema-qualified, quoted references for raw SQL. */
   readonly sql: {
     readonly schema: RawBuilder<unknown>;
@@ -22,6 +30,9 @@ export interface TableNames {
     readonly blobs: RawBuilder<unknown>;
     readonly heads: RawBuilder<unknown>;
     readonly leases: RawBuilder<unknown>;
+    readonly events: RawBuilder<unknown>;
+    readonly eventSeqs: RawBuilder<unknown>;
+    readonly inputs: RawBuilder<unknown>;
     readonly migrations: RawBuilder<unknown>;
   };
 }
@@ -51,6 +62,9 @@ export function tableNames(schema: string, prefix: string, migrationTable: strin
     blobs: `${prefix}blobs`,
     heads: `${prefix}heads`,
     leases: `${prefix}leases`,
+    events: `${prefix}events`,
+    eventSeqs: `${prefix}event_seqs`,
+    inputs: `${prefix}inputs`,
     migrations: migrationTable,
   };
   const qualified = (table: string) => sql.raw(`${quote(schema)}.${quote(table)}`);
@@ -58,12 +72,16 @@ export function tableNames(schema: string, prefix: string, migrationTable: strin
     schema,
     prefix,
     ...names,
+    changes: `${prefix}changes_${digest(schema, prefix).toString('hex').slice(0, 12)}`,
     sql: {
       schema: sql.raw(quote(schema)),
       headers: qualified(names.headers),
       blobs: qualified(names.blobs),
       heads: qualified(names.heads),
       leases: qualified(names.leases),
+      events: qualified(names.events),
+      eventSeqs: qualified(names.eventSeqs),
+      inputs: qualified(names.inputs),
       migrations: qualified(names.migrations),
     },
   };
@@ -74,6 +92,9 @@ export function tableNames(schema: string, prefix: string, migrationTable: strin
  * backends sharing a schema and prefix serialize their migrations while unrelated ones do not.
  */
 export function advisoryLockKey(...parts: string[]): string {
-  const digest = createHash('sha256').update(`savepoint:${parts.join('\u0000')}`).digest();
-  return digest.readBigInt64BE(0).toString();
+  return digest(...parts).readBigInt64BE(0).toString();
+}
+
+function digest(...parts: string[]): Buffer {
+  return createHash('sha256').update(`savepoint:${parts.join('\u0000')}`).digest();
 }

@@ -19,6 +19,14 @@ async function fresh(options: ConstructorParameters<typeof PostgresBackend>[0]):
 }
 
 const nextPrefix = () => `t${++tests}_`;
+// Small, so the conformance suite's trimming test stays quick.
+const maxEventsPerRun = 40;
+const runtime = { events: true, inbox: true } as const;
+
+/** Another "process" on the same tables: its own pool from the connection string, same schema and prefix. */
+async function sibling(backend: PostgresBackend): Promise<PostgresBackend> {
+  return fresh({ connectionString: DATABASE_URL, schema, tablePrefix: prefixes.get(backend)!, maxEventsPerRun });
+}
 
 async function corruptBlob(backend: PostgresBackend, runId: string, hash: string): Promise<void> {
   // Below the adapter API, through another connection: a torn write seen by every process.
@@ -37,22 +45,29 @@ afterAll(async () => {
 describePg('PostgresBackend', () => {
   runConformanceSuite({
     name: 'postgres (connection string, own pool)',
-    capabilities: { multiProcess: true, leases: true },
-    create: () => fresh({ connectionString: DATABASE_URL, schema, tablePrefix: nextPrefix() }),
+    capabilities: { multiProcess: true, leases: true, ...runtime, notify: 'cross-process' },
+    create: () => fresh({ connectionString: DATABASE_URL, schema, tablePrefix: nextPrefix(), maxEventsPerRun }),
+    createSibling: sibling,
+    maxEventsPerRun,
     corruptBlob,
   });
 
   runConformanceSuite({
     name: 'postgres (caller-owned pg.Pool)',
-    capabilities: { multiProcess: true, leases: true },
-    create: () => fresh({ pool, schema, tablePrefix: nextPrefix() }),
+    capabilities: { multiProcess: true, leases: true, ...runtime, notify: 'cross-process' },
+    create: () => fresh({ pool, schema, tablePrefix: nextPrefix(), maxEventsPerRun }),
+    // A second backend on the same pool: its LISTEN connection comes from that pool too.
+    createSibling: async (backend) => fresh({ pool, schema, tablePrefix: prefixes.get(backend)!, maxEventsPerRun }),
+    maxEventsPerRun,
     corruptBlob,
   });
 
   runConformanceSuite({
     name: 'postgres (caller-owned Kysely instance)',
-    capabilities: { multiProcess: true, leases: true },
+    // Kysely hides its connections, so there is nothing to LISTEN on: no notify.
+    capabilities: { multiProcess: true, leases: true, ...runtime },
     create: () => fresh({ db: kysely, schema, tablePrefix: nextPrefix() }),
+    createSibling: sibling,
     corruptBlob,
   });
 });

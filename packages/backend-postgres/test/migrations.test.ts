@@ -3,6 +3,7 @@ import { BackendUnavailableError, InvalidArgumentError } from '@savepoint/core';
 import { Kysely, PostgresDialect } from 'kysely';
 import { PostgresBackend } from '../src/index.js';
 import { migrations } from '../src/migrations/index.js';
+import { migrate } from '../src/migrator.js';
 import { headerQuery } from '../src/header-query.js';
 import { tableNames } from '../src/table-names.js';
 import { header } from './headers.js';
@@ -41,8 +42,11 @@ describePg('migrations', () => {
     expect(recorded.rows[0].applied_at).toBeInstanceOf(Date);
     expect(await tablesOf(schema)).toEqual([
       'savepoint_blobs',
+      'savepoint_event_seqs',
+      'savepoint_events',
       'savepoint_headers',
       'savepoint_heads',
+      'savepoint_inputs',
       'savepoint_leases',
       'savepoint_migrations',
     ]);
@@ -81,19 +85,46 @@ describePg('migrations', () => {
 
     expect(await tablesOf(schema)).toEqual([
       'App_blobs',
+      'App_event_seqs',
+      'App_events',
       'App_headers',
       'App_heads',
+      'App_inputs',
       'App_leases',
       'app_schema_versions',
       'savepoint_blobs',
+      'savepoint_event_seqs',
+      'savepoint_events',
       'savepoint_headers',
       'savepoint_heads',
+      'savepoint_inputs',
       'savepoint_leases',
       'savepoint_migrations',
     ]);
     expect((await pool.query(`SELECT count(*)::int AS n FROM "${schema}".app_schema_versions`)).rows[0].n).toBe(migrations.length);
     expect(await standard.getHead('run-1')).toBeNull();
     expect(await custom.getHead('run-1')).toBe('cp-1');
+  });
+
+  it('bring a schema of the previous release up to date, keeping its data', async () => {
+    const schema = schemaFor('upgrade');
+    const t = tableNames(schema, 'savepoint_', 'savepoint_migrations');
+    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: testPool({ max: 1 }) }) });
+    try {
+      expect(await migrate(db, t, migrations.slice(0, 1))).toEqual(['0001-initial-schema']);
+    } finally {
+      await db.destroy();
+    }
+    const older = new PostgresBackend({ pool, schema });
+    await older.putHeader(header({ id: 'cp-1', runId: 'run-1', seq: 1 }));
+
+    const upgraded = new PostgresBackend({ pool, schema });
+    await upgraded.setup();
+    expect(await upgraded.getHead('run-1')).toBe('cp-1');
+    expect((await upgraded.appendEvents('run-1', [{ type: 'run_started', data: '{}', ts: 1 }]))[0]!.seq).toBe(1);
+    expect((await upgraded.putInput('run-1', { key: 'k', nodePath: 'a', value: 'true', createdAt: 1 })).created).toBe(true);
+    const recorded = await pool.query(`SELECT name FROM "${schema}".savepoint_migrations ORDER BY name`);
+    expect(recorded.rows.map((row) => row.name)).toEqual(['0001-initial-schema', '0002-event-log-and-inbox']);
   });
 
   it('refuse a schema migrated by a newer release', async () => {

@@ -10,7 +10,17 @@ export interface RunKeys {
   readonly seq: string;
   /** HASH blob hash -> data. */
   readonly blobs: string;
+  /** STREAM of the run's events, entry id `<seq>-0`: the stream's last id is the run's seq counter. */
+  readonly events: string;
+  /** HASH input key -> input JSON (nodePath, value, createdAt), written once. */
+  readonly inputs: string;
+  /** HASH input key -> `<consumedAt> <consumer>`, written once by the taker. */
+  readonly consumed: string;
 }
+
+/** The keys of a run, in the order every run-scoped script takes them first: KEYS[1..RUN_KEY_COUNT]. */
+const RUN_KEY_NAMES: ReadonlyArray<keyof RunKeys> = ['lease', 'headers', 'seq', 'blobs', 'events', 'inputs', 'consumed'];
+export const RUN_KEY_COUNT = RUN_KEY_NAMES.length;
 
 /**
  * Every key name the backend uses, derived from the prefix and validated ids only. Cross-run indexes are
@@ -38,14 +48,23 @@ export class KeySpace {
   }
 
   run(runId: string): RunKeys {
-    const base = `${this.prefix}{${runId}}:`;
-    return { lease: `${base}lease`, headers: `${base}headers`, seq: `${base}seq`, blobs: `${base}blobs` };
+    const base = this.runBase(runId);
+    return Object.fromEntries(RUN_KEY_NAMES.map((name) => [name, `${base}${name}`])) as unknown as RunKeys;
   }
 
-  /** The run's keys in the order every write script takes them as KEYS[1..4]. */
+  /** The run's keys in the order every write script takes them as KEYS[1..RUN_KEY_COUNT]. */
   runKeyList(runId: string): string[] {
-    const run = this.run(runId);
-    return [run.lease, run.headers, run.seq, run.blobs];
+    const base = this.runBase(runId);
+    return RUN_KEY_NAMES.map((name) => `${base}${name}`);
+  }
+
+  /** The pub/sub channel of a run's changes, or of every run's (`*`, a literal channel name, not a pattern). */
+  changes(channel: string): string {
+    return `${this.prefix}changes:${channel}`;
+  }
+
+  private runBase(runId: string): string {
+    return `${this.prefix}{${runId}}:`;
   }
 
   /** The key of a run's header hash is `<before><runId><after>`: what a script needs to build it from a runId. */
@@ -66,8 +85,8 @@ export class KeySpace {
   }
 
   /**
-   * The keys a header write or delete touches, in the order the scripts expect: the run's keys (1-4, which
-   * every script refreshes the TTL of), the id map (5), then the indexes (6-10).
+   * The keys a header write or delete touches, in the order the scripts expect: the run's keys (which every
+   * script refreshes the TTL of), the id map, then the indexes (all, flow, status, tenant, pending).
    */
   headerKeys(header: Pick<HeaderRecord, 'runId' | 'flowId' | 'status' | 'tenantId'>): string[] {
     return [

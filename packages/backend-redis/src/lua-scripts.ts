@@ -1,14 +1,20 @@
+import { RUN_KEY_COUNT } from './key-space.js';
+
 /**
  * The Lua scripts behind every write. A script runs atomically on the server, so each check-then-write
- * (fencing, compare-and-set, insert-if-absent, garbage collection) is one indivisible step that other
- * clients cannot interleave with. ioredis caches them: EVALSHA, falling back to EVAL once per connection.
+ * (fencing, compare-and-set, insert-if-absent, seq assignment, consumption, garbage collection) is one
+ * indivisible step that other clients cannot interleave with. ioredis caches them: EVALSHA, falling back to
+ * EVAL once per connection.
  *
- * Convention: KEYS[1..4] are always the run's keys (lease, headers, seq, blobs), so `touch` can refresh the
- * TTL of everything the run owns. Numbers come back as integer replies; status replies as `{ code, detail }`.
+ * Convention: KEYS[1..R] are always the run's keys (lease, headers, seq, blobs, events, inputs, consumed; see
+ * `runKeyList`), so `touch` can refresh the TTL of everything the run owns; the keys after them start at
+ * KEYS[R + 1]. Numbers come back as integer replies; status replies as `{ code, detail }`.
  */
 
 // Shared helpers, prepended to every write script.
 const PRELUDE = `
+local R = ${RUN_KEY_COUNT}
+
 local function nowMs()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -25,14 +31,14 @@ end
 local function touch(ttlMs)
   if ttlMs <= 0 then return end
   local keep = headIsPending()
-  for i = 1, 4 do
+  for i = 1, R do
     if keep then redis.call('PERSIST', KEYS[i]) else redis.call('PEXPIRE', KEYS[i], ttlMs) end
   end
 end
 `;
 
 /**
- * KEYS: 1-4 run, 5 ids, 6 all, 7 flow, 8 status, 9 tenant, 10 pending.
+ * KEYS: 1-R run, R+1 ids, R+2 all, R+3 flow, R+4 status, R+5 tenant, R+6 pending.
  * ARGV: 1 id, 2 runId, 3 seq, 4 header JSON, 5 index member, 6 pendingInput ('1'|'0'),
  * 7 compare-and-set ('' = none, else '=' .. expected head id, '=' alone = the run must be empty),
  * 8 lease owner ('' = no lease), 9 lease token, 10 ttl ms (0 = none).
@@ -49,11 +55,11 @@ if ARGV[7] ~= '' then
   local head = redis.call('ZRANGE', KEYS[3], 0, 0, 'REV')[1] or ''
   if '=' .. head ~= ARGV[7] then return {'HEAD_MOVED', head} end
 end
-if redis.call('HSETNX', KEYS[5], ARGV[1], ARGV[2]) == 0 then return {'DUPLICATE', redis.call('HGET', KEYS[5], ARGV[1])} end
+if redis.call('HSETNX', KEYS[R + 1], ARGV[1], ARGV[2]) == 0 then return {'DUPLICATE', redis.call('HGET', KEYS[R + 1], ARGV[1])} end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-for i = 6, 9 do redis.call('ZADD', KEYS[i], 0, ARGV[5]) end
-if ARGV[6] == '1' then redis.call('ZADD', KEYS[10], 0, ARGV[5]) end
+for i = R + 2, R + 5 do redis.call('ZADD', KEYS[i], 0, ARGV[5]) end
+if ARGV[6] == '1' then redis.call('ZADD', KEYS[R + 6], 0, ARGV[5]) end
 touch(tonumber(ARGV[10]))
 return {'OK', ''}
 `;
@@ -62,20 +68,20 @@ return {'OK', ''}
 const DELETE_HEADER = `${PRELUDE}
 if redis.call('HDEL', KEYS[2], ARGV[1]) == 0 then return 0 end
 redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('HDEL', KEYS[5], ARGV[1])
-for i = 6, 10 do redis.call('ZREM', KEYS[i], ARGV[2]) end
+redis.call('HDEL', KEYS[R + 1], ARGV[1])
+for i = R + 2, R + 6 do redis.call('ZREM', KEYS[i], ARGV[2]) end
 touch(tonumber(ARGV[3]))
 return 1
 `;
 
-/** KEYS: 1-4 run. ARGV: 1 ttl ms, then hash, data pairs. Insert-or-ignore per blob. */
+/** KEYS: 1-R run. ARGV: 1 ttl ms, then hash, data pairs. Insert-or-ignore per blob. */
 const PUT_BLOBS = `${PRELUDE}
 for i = 2, #ARGV, 2 do redis.call('HSETNX', KEYS[4], ARGV[i], ARGV[i + 1]) end
 touch(tonumber(ARGV[1]))
 return 0
 `;
 
-/** KEYS: 1-4 run. ARGV: 1 ttl ms, then the hashes to keep. Returns how many blobs were deleted. */
+/** KEYS: 1-R run. ARGV: 1 ttl ms, then the hashes to keep. Returns how many blobs were deleted. */
 const DELETE_BLOBS_EXCEPT = `${PRELUDE}
 local keep = {}
 for i = 2, #ARGV do keep[ARGV[i]] = true end
@@ -88,7 +94,7 @@ return deleted
 `;
 
 /**
- * KEYS: 1-4 run. ARGV: 1 owner, 2 lease ttl ms, 3 run ttl ms. Returns {token, expiresAt} or nil when another
+ * KEYS: 1-R run. ARGV: 1 owner, 2 lease ttl ms, 3 run ttl ms. Returns {token, expiresAt} or nil when another
  * owner holds a live lease. The token is an INCR on the lease hash, which release keeps: it only grows.
  */
 const ACQUIRE_LEASE = `${PRELUDE}
@@ -108,7 +114,7 @@ return {token, expiresAt}
 `;
 
 /**
- * KEYS: 1-4 run. ARGV: 1 owner, 2 token, 3 lease ttl ms, 4 run ttl ms. Returns the new expiresAt, or nil when
+ * KEYS: 1-R run. ARGV: 1 owner, 2 token, 3 lease ttl ms, 4 run ttl ms. Returns the new expiresAt, or nil when
  * the lease was released or changed hands. An expired lease nobody took over keeps its token and may be renewed.
  */
 const RENEW_LEASE = `${PRELUDE}
@@ -120,7 +126,7 @@ touch(tonumber(ARGV[4]))
 return expiresAt
 `;
 
-/** KEYS: 1-4 run. ARGV: 1 owner, 2 token, 3 run ttl ms. Keeps the token so the next owner's is higher. */
+/** KEYS: 1-R run. ARGV: 1 owner, 2 token, 3 run ttl ms. Keeps the token so the next owner's is higher. */
 const RELEASE_LEASE = `${PRELUDE}
 local current = redis.call('HMGET', KEYS[1], 'owner', 'token')
 if current[1] == ARGV[1] and current[2] == ARGV[2] then
@@ -128,6 +134,50 @@ if current[1] == ARGV[1] and current[2] == ARGV[2] then
   touch(tonumber(ARGV[3]))
 end
 return 0
+`;
+
+/**
+ * KEYS: 1-R run. ARGV: 1 run ttl ms, 2 maxEventsPerRun, then type, data, ts of each event. Returns the newest
+ * seq. The stream's newest entry is the counter: trimming (MAXLEN, exact) drops the oldest entries only, and
+ * XADD refuses an id at or below the stream's last one, so a seq is never handed out twice.
+ */
+const APPEND_EVENTS = `${PRELUDE}
+local newest = redis.call('XREVRANGE', KEYS[5], '+', '-', 'COUNT', 1)[1]
+local seq = newest and tonumber(string.match(newest[1], '^%d+')) or 0
+for i = 3, #ARGV, 3 do
+  seq = seq + 1
+  redis.call('XADD', KEYS[5], 'MAXLEN', ARGV[2], seq .. '-0', 'type', ARGV[i], 'data', ARGV[i + 1], 'ts', ARGV[i + 2])
+end
+touch(tonumber(ARGV[1]))
+return seq
+`;
+
+/**
+ * KEYS: 1-R run. ARGV: 1 run ttl ms, 2 input key, 3 input JSON. Returns {1 when created else 0, the stored
+ * JSON, its consumed marker or nil}: a repeated key gets the first input back, untouched.
+ */
+const PUT_INPUT = `${PRELUDE}
+local created = redis.call('HSETNX', KEYS[6], ARGV[2], ARGV[3])
+if created == 1 then touch(tonumber(ARGV[1])) end
+return {created, redis.call('HGET', KEYS[6], ARGV[2]), redis.call('HGET', KEYS[7], ARGV[2])}
+`;
+
+/**
+ * KEYS: 1-R run. ARGV: 1 run ttl ms, 2 consumer. Gives every input without a consumed marker one
+ * (`<now> <consumer>`, server clock). Returns {now, key, JSON, key, JSON, ...} of the inputs it marked.
+ */
+const TAKE_INPUTS = `${PRELUDE}
+local now = nowMs()
+local taken = {now}
+local inputs = redis.call('HGETALL', KEYS[6])
+for i = 1, #inputs, 2 do
+  if redis.call('HSETNX', KEYS[7], inputs[i], now .. ' ' .. ARGV[2]) == 1 then
+    taken[#taken + 1] = inputs[i]
+    taken[#taken + 1] = inputs[i + 1]
+  end
+end
+if #taken > 1 then touch(tonumber(ARGV[1])) end
+return taken
 `;
 
 /**
@@ -158,13 +208,16 @@ export interface ScriptDefinition {
 
 /** Registered on the client with `defineCommand` under these names. */
 export const SCRIPTS = {
-  savepointPutHeader: { lua: PUT_HEADER, numberOfKeys: 10 },
-  savepointDeleteHeader: { lua: DELETE_HEADER, numberOfKeys: 10 },
-  savepointPutBlobs: { lua: PUT_BLOBS, numberOfKeys: 4 },
-  savepointDeleteBlobsExcept: { lua: DELETE_BLOBS_EXCEPT, numberOfKeys: 4 },
-  savepointAcquireLease: { lua: ACQUIRE_LEASE, numberOfKeys: 4 },
-  savepointRenewLease: { lua: RENEW_LEASE, numberOfKeys: 4 },
-  savepointReleaseLease: { lua: RELEASE_LEASE, numberOfKeys: 4 },
+  savepointPutHeader: { lua: PUT_HEADER, numberOfKeys: RUN_KEY_COUNT + 6 },
+  savepointDeleteHeader: { lua: DELETE_HEADER, numberOfKeys: RUN_KEY_COUNT + 6 },
+  savepointPutBlobs: { lua: PUT_BLOBS, numberOfKeys: RUN_KEY_COUNT },
+  savepointDeleteBlobsExcept: { lua: DELETE_BLOBS_EXCEPT, numberOfKeys: RUN_KEY_COUNT },
+  savepointAcquireLease: { lua: ACQUIRE_LEASE, numberOfKeys: RUN_KEY_COUNT },
+  savepointRenewLease: { lua: RENEW_LEASE, numberOfKeys: RUN_KEY_COUNT },
+  savepointReleaseLease: { lua: RELEASE_LEASE, numberOfKeys: RUN_KEY_COUNT },
+  savepointAppendEvents: { lua: APPEND_EVENTS, numberOfKeys: RUN_KEY_COUNT },
+  savepointPutInput: { lua: PUT_INPUT, numberOfKeys: RUN_KEY_COUNT },
+  savepointTakeInputs: { lua: TAKE_INPUTS, numberOfKeys: RUN_KEY_COUNT },
   savepointGetHeader: { lua: GET_HEADER, numberOfKeys: 1, readOnly: true },
   savepointForgetEntry: { lua: FORGET_ENTRY, numberOfKeys: 2 },
 } satisfies Record<string, ScriptDefinition>;

@@ -1,19 +1,37 @@
 import {
   CheckpointConflictError,
+  checkAppendEvents,
+  checkChangeMessage,
+  checkChannel,
+  checkInputKey,
+  checkMaxEventsPerRun,
+  checkPutInput,
+  checkReadEvents,
+  checkTakeInputs,
+  compareInputs,
+  copyChangeMessage,
   InvalidArgumentError,
   LeaseLostError,
   matchesHeaderQuery,
   RunLockedError,
   type AdapterCapabilities,
   type BlobRecord,
+  type ChangeMessage,
+  type EventRecord,
   type HeaderQuery,
   type HeaderRecord,
+  type InputRecord,
   type Lease,
+  type NewEventRecord,
+  type NewInputRecord,
   type PutHeaderOptions,
   type StorageAdapter,
 } from '@savepoint/core';
+import { ChangeSubscriber } from './change-subscriber.js';
+import { eventArguments, fromStreamEntry, type StreamEntry } from './event-log.js';
 import { decodeHeader, encodeHeader } from './header-json.js';
 import { planQuery } from './header-query.js';
+import { decodeInput, encodeInput } from './input-inbox.js';
 import { indexMember, KeySpace, parseIndexMember } from './key-space.js';
 import { createRedisClient, type RedisClientLike, type RedisPipelineLike } from './redis-client.js';
 import { RedisConnection } from './redis-connection.js';
@@ -23,10 +41,12 @@ interface CommonOptions {
   /** Prefix of every key. Default `savepoint:`. No `{` or `}`. */
   prefix?: string;
   /**
-   * Everything a run owns expires this many seconds after the run's last write (header, blobs, lease call),
-   * except while the run's head waits for input: then it never expires. Default: nothing expires.
+   * Everything a run owns expires this many seconds after the run's last write (header, blobs, lease call,
+   * events, inputs), except while the run's head waits for input: then it never expires. Default: nothing expires.
    */
   ttlSeconds?: number;
+  /** Newest events kept per run by `appendEvents` (its stream is trimmed as new ones arrive). Default 10 000. */
+  maxEventsPerRun?: number;
   /** How long a call waits for a connection that is (re)connecting before `BackendUnavailableError`. Default 5000. */
   readyTimeoutMs?: number;
 }
@@ -56,14 +76,17 @@ type PageReader = (size: number) => Promise<Page>;
 export class RedisBackend implements StorageAdapter {
   readonly name = 'redis';
   readonly capabilities: AdapterCapabilities;
+  readonly maxEventsPerRun: number;
 
   private readonly keys: KeySpace;
   private readonly connection: RedisConnection;
+  /** Pub/sub on a duplicate of the client, made on the first `subscribe`. */
+  private readonly subscriber: ChangeSubscriber;
   /** 0 when nothing expires. */
   private readonly ttlMs: number;
 
   constructor(options: RedisBackendOptions) {
-    const { prefix = 'savepoint:', ttlSeconds, readyTimeoutMs = 5_000 } = options ?? {};
+    const { prefix = 'savepoint:', ttlSeconds, readyTimeoutMs = 5_000, maxEventsPerRun } = options ?? {};
     this.keys = new KeySpace(prefix);
     if (ttlSeconds !== undefined && !(typeof ttlSeconds === 'number' && ttlSeconds > 0 && Number.isFinite(ttlSeconds))) {
       throw new InvalidArgumentError(`RedisBackend option ttlSeconds must be a positive number of seconds, got ${String(ttlSeconds)}.`);
@@ -72,7 +95,8 @@ export class RedisBackend implements StorageAdapter {
     if (!Number.isInteger(readyTimeoutMs) || readyTimeoutMs <= 0) {
       throw new InvalidArgumentError(`RedisBackend option readyTimeoutMs must be a positive integer, got ${String(readyTimeoutMs)}.`);
     }
-    this.capabilities = { multiProcess: true, leases: true, ttl: this.ttlMs > 0 };
+    this.maxEventsPerRun = checkMaxEventsPerRun(maxEventsPerRun, 'RedisBackend');
+    this.capabilities = { multiProcess: true, leases: true, ttl: this.ttlMs > 0, events: true, inbox: true, notify: 'cross-process' };
     if (options?.client !== undefined) {
       assertUsableClient(options.client);
       this.connection = new RedisConnection(options.client, false, 'your Redis client', readyTimeoutMs);
@@ -81,6 +105,7 @@ export class RedisBackend implements StorageAdapter {
     } else {
       throw new InvalidArgumentError("RedisBackend needs { url } (e.g. 'redis://127.0.0.1:6379/0') or { client } (an ioredis client).");
     }
+    this.subscriber = new ChangeSubscriber(this.connection);
   }
 
   /** The client in use: yours, or the one created from the URL (quit by `close()`). */
@@ -93,8 +118,12 @@ export class RedisBackend implements StorageAdapter {
     await this.connection.use('connect', async () => undefined);
   }
 
-  /** Quits the client the backend created from a URL; a client you passed in stays open. */
+  /**
+   * Quits the pub/sub client it duplicated (if `subscribe` made one) and the client it created from a URL; a
+   * client you passed in stays open.
+   */
   async close(): Promise<void> {
+    await this.subscriber.close();
     await this.connection.close();
   }
 
@@ -254,6 +283,81 @@ export class RedisBackend implements StorageAdapter {
     await this.connection.use('release a lease', () =>
       this.connection.script('savepointReleaseLease', this.keys.runKeyList(lease.runId), [lease.owner, String(lease.token), this.ttlMs]),
     );
+  }
+
+  // ---- runtime bridge: event log, input inbox, change notification ------------------------------
+
+  async appendEvents(runId: string, events: readonly NewEventRecord[]): Promise<EventRecord[]> {
+    checkAppendEvents(runId, events);
+    if (events.length === 0) return [];
+    const newest = await this.connection.use('append events', () =>
+      this.connection.script('savepointAppendEvents', this.keys.runKeyList(runId), [this.ttlMs, this.maxEventsPerRun, ...eventArguments(events)]),
+    );
+    const first = Number(newest) - events.length + 1;
+    return events.map((event, i) => ({ runId, seq: first + i, type: event.type, data: event.data, ts: event.ts }));
+  }
+
+  async readEvents(runId: string, afterSeq: number, limit?: number): Promise<EventRecord[]> {
+    checkReadEvents(runId, afterSeq, limit);
+    if (limit === 0) return [];
+    const count = limit === undefined ? [] : ['COUNT', limit];
+    const entries = await this.connection.use(
+      'read events',
+      (client) => client.call('XRANGE', this.keys.run(runId).events, `${afterSeq + 1}-0`, '+', ...count) as Promise<StreamEntry[]>,
+    );
+    return entries.map((entry) => fromStreamEntry(runId, entry));
+  }
+
+  async putInput(runId: string, input: NewInputRecord): Promise<{ created: boolean; record: InputRecord }> {
+    checkPutInput(runId, input);
+    const [created, json, marker] = (await this.connection.use('store an input', () =>
+      this.connection.script('savepointPutInput', this.keys.runKeyList(runId), [this.ttlMs, input.key, encodeInput(input)]),
+    )) as [number, string, string | null];
+    return { created: created === 1, record: decodeInput(runId, input.key, json, marker) };
+  }
+
+  async takeInputs(runId: string, consumer: string): Promise<InputRecord[]> {
+    checkTakeInputs(runId, consumer);
+    const [consumedAt, ...pairs] = (await this.connection.use('take inputs', () =>
+      this.connection.script('savepointTakeInputs', this.keys.runKeyList(runId), [this.ttlMs, consumer]),
+    )) as [number, ...string[]];
+    const taken: InputRecord[] = [];
+    for (let i = 0; i < pairs.length; i += 2) taken.push(decodeInput(runId, pairs[i]!, pairs[i + 1]!, `${consumedAt} ${consumer}`));
+    return taken.sort(compareInputs);
+  }
+
+  async getInput(runId: string, key: string): Promise<InputRecord | null> {
+    checkInputKey(runId, key);
+    const run = this.keys.run(runId);
+    const [json, marker] = (await this.connection.use('read an input', (client) => {
+      // Inputs and markers are only ever added, an input before its marker: read in this order, a pair is consistent.
+      const reads = client.pipeline();
+      reads.call('HGET', run.inputs, key);
+      reads.call('HGET', run.consumed, key);
+      return execPipeline(reads);
+    })) as [string | null, string | null];
+    return json === null ? null : decodeInput(runId, key, json, marker);
+  }
+
+  /**
+   * Subscribes, on the backend's pub/sub client, to `<prefix>changes:<runId>` (or `<prefix>changes:*` for
+   * every run); resolves once Redis confirmed it.
+   */
+  async subscribe(channel: string, listener: (message: ChangeMessage) => void): Promise<() => Promise<void>> {
+    checkChannel(channel);
+    return this.subscriber.subscribe(this.keys.changes(channel), listener);
+  }
+
+  /** PUBLISH to the run's channel and to `*`'s, in one round trip, on the backend's command client. */
+  async publish(message: ChangeMessage): Promise<void> {
+    checkChangeMessage(message);
+    const payload = JSON.stringify(copyChangeMessage(message));
+    await this.connection.use('publish a change', (client) => {
+      const publishes = client.pipeline();
+      publishes.call('PUBLISH', this.keys.changes(message.runId), payload);
+      publishes.call('PUBLISH', this.keys.changes('*'), payload);
+      return execPipeline(publishes);
+    });
   }
 
   // ---- query sources ----------------------------------------------------------------------

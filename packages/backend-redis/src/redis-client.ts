@@ -25,6 +25,25 @@ export interface RedisClientLike {
   defineCommand(name: string, definition: { lua: string; numberOfKeys?: number; readOnly?: boolean }): void;
   once(event: 'ready' | 'end', listener: () => void): unknown;
   removeListener(event: 'ready' | 'end', listener: () => void): unknown;
+  /** A new client with this one's options (server, credentials, TLS, db), overridden by `override`. */
+  duplicate(override?: DuplicateOptions): RedisSubscriberLike;
+}
+
+/** The ioredis options the backend overrides on the client it duplicates for pub/sub. */
+export interface DuplicateOptions {
+  lazyConnect?: boolean;
+  enableOfflineQueue?: boolean;
+  autoResubscribe?: boolean;
+  maxRetriesPerRequest?: number | null;
+  retryStrategy?: (attempt: number) => number | null;
+}
+
+/** A client as the backend's change subscriber uses it: in subscriber mode, it runs nothing else. */
+export interface RedisSubscriberLike extends RedisClientLike {
+  subscribe(...channels: string[]): Promise<unknown>;
+  unsubscribe(...channels: string[]): Promise<unknown>;
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
 }
 
 /**

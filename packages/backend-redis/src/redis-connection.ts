@@ -9,22 +9,22 @@ type ScriptFunction = (...args: RedisArgument[]) => Promise<unknown>;
  * One client as the backend uses it: scripts registered once, every call made on a ready connection within
  * a bounded wait, and every failure typed. Owns the client only when the backend created it.
  */
-export class RedisConnection {
+export class RedisConnection<C extends RedisClientLike = RedisClientLike> {
   private pending: Promise<unknown> | undefined;
   private closed = false;
 
   constructor(
-    readonly client: RedisClientLike,
+    readonly client: C,
     private readonly owned: boolean,
     /** Where the server is, for messages. */
-    private readonly server: string,
-    private readonly readyTimeoutMs: number,
+    readonly server: string,
+    readonly readyTimeoutMs: number,
   ) {
     for (const [name, definition] of Object.entries(SCRIPTS)) client.defineCommand(name, definition);
   }
 
   /** Runs `fn` once the connection is ready, and turns connection failures into `BackendUnavailableError`. */
-  async use<T>(action: string, fn: (client: RedisClientLike) => Promise<T>): Promise<T> {
+  async use<T>(action: string, fn: (client: C) => Promise<T>): Promise<T> {
     try {
       await this.ready();
       return await fn(this.client);

@@ -27,6 +27,17 @@ async function corruptBlob(backend: RedisBackend, runId: string, hash: string): 
   await admin.hset(key, hash, data.slice(0, Math.floor(data.length / 2)));
 }
 
+// Small, so the conformance suite's trimming test stays quick.
+const maxEventsPerRun = 40;
+const runtime = { events: true, inbox: true, notify: 'cross-process' } as const;
+
+/** Another "process" on the same keys: its own client from the URL, the same prefix. */
+async function sibling(backend: RedisBackend): Promise<RedisBackend> {
+  const created = new RedisBackend({ url: REDIS_URL, prefix: prefixes.get(backend)!, maxEventsPerRun });
+  await created.setup();
+  return created;
+}
+
 afterAll(async () => {
   await admin.quit();
   await shared.quit();
@@ -35,16 +46,20 @@ afterAll(async () => {
 describeRedis('RedisBackend', () => {
   runConformanceSuite({
     name: 'redis (URL, own client)',
-    capabilities: { multiProcess: true, leases: true },
-    create: () => fresh({ url: REDIS_URL, prefix: uniquePrefix('conformance') }),
+    capabilities: { multiProcess: true, leases: true, ...runtime },
+    create: () => fresh({ url: REDIS_URL, prefix: uniquePrefix('conformance'), maxEventsPerRun }),
+    createSibling: sibling,
+    maxEventsPerRun,
     destroy,
     corruptBlob,
   });
 
   runConformanceSuite({
     name: 'redis (caller-owned client, with TTL)',
-    capabilities: { multiProcess: true, leases: true },
-    create: () => fresh({ client: shared, prefix: uniquePrefix('conformance-ttl'), ttlSeconds: 3600 }),
+    capabilities: { multiProcess: true, leases: true, ...runtime },
+    create: () => fresh({ client: shared, prefix: uniquePrefix('conformance-ttl'), ttlSeconds: 3600, maxEventsPerRun }),
+    createSibling: sibling,
+    maxEventsPerRun,
     destroy,
     corruptBlob,
   });

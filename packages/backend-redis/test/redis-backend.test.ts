@@ -47,8 +47,9 @@ describe('RedisBackend options', () => {
   });
 
   it('declares the ttl capability only when records expire', () => {
-    expect(backend().backend.capabilities).toEqual({ multiProcess: true, leases: true, ttl: false });
-    expect(backend({ ttlSeconds: 60 }).backend.capabilities).toEqual({ multiProcess: true, leases: true, ttl: true });
+    const runtime = { events: true, inbox: true, notify: 'cross-process' };
+    expect(backend().backend.capabilities).toEqual({ multiProcess: true, leases: true, ttl: false, ...runtime });
+    expect(backend({ ttlSeconds: 60 }).backend.capabilities).toEqual({ multiProcess: true, leases: true, ttl: true, ...runtime });
   });
 });
 

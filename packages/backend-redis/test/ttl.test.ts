@@ -82,6 +82,42 @@ describeRedis('RedisBackend TTL', () => {
     for (const ttl of await pttls('run-1')) expect(ttl).toBeGreaterThan(50_000);
   });
 
+  it("extends to the run's event log and inbox: their writes refresh every key, and a waiting run keeps its answers", async () => {
+    const { backend: redis, store } = open(60);
+    const runtimeKeys = ['events', 'inputs', 'consumed'].map((name) => `${prefix}{run-1}:${name}`);
+    const all = [...runKeys('run-1'), ...runtimeKeys];
+    const lease = await store.acquireLease('run-1', 'worker-a', 60_000);
+    await store.save(makeCheckpoint(), { lease });
+    await redis.appendEvents('run-1', [{ type: 'run_started', data: '{}', ts: 1 }]);
+    await redis.putInput('run-1', { key: 'k-1', nodePath: 'approve', value: 'true', createdAt: 1 });
+    await redis.takeInputs('run-1', 'worker-a');
+    for (const ttl of await Promise.all(all.map((key) => admin.pttl(key)))) expect(ttl).toBeGreaterThan(50_000);
+
+    const shorten = () => Promise.all(all.map((key) => admin.pexpire(key, 5_000)));
+    const refreshed = async () => (await Promise.all(all.map((key) => admin.pttl(key)))).every((ttl) => ttl > 5_000);
+    const writes: Array<() => Promise<unknown>> = [
+      () => redis.appendEvents('run-1', [{ type: 'node_started', data: '{}', ts: 2 }]),
+      () => redis.putInput('run-1', { key: 'k-2', nodePath: 'approve', value: 'true', createdAt: 2 }),
+      () => redis.takeInputs('run-1', 'worker-a'),
+      () => redis.putBlobs('run-1', [{ hash: 'h-new', data: 'x' }]),
+    ];
+    for (const write of writes) {
+      await shorten();
+      await write();
+      expect(await refreshed()).toBe(true);
+    }
+    // A retried input and a take that finds nothing write nothing, so they refresh nothing.
+    await shorten();
+    await redis.putInput('run-1', { key: 'k-2', nodePath: 'approve', value: 'true', createdAt: 2 });
+    await redis.takeInputs('run-1', 'worker-a');
+    expect(await refreshed()).toBe(false);
+
+    // The head waits for a human: the answer the human posts must not expire either.
+    await store.save(makeCheckpoint({ seq: 1, status: 'pending_input' }), { lease });
+    await redis.putInput('run-1', { key: 'k-3', nodePath: 'approve', value: 'true', createdAt: 3 });
+    expect(await Promise.all(all.map((key) => admin.pttl(key)))).toEqual(all.map(() => -1));
+  });
+
   it('drops an expired run entirely; queries skip its index entries and remove them', async () => {
     const { backend: redis, store } = open(0.3);
     const done = [0, 1].map((seq) => makeCheckpoint({ runId: 'run-done', seq, status: seq === 1 ? 'completed' : 'active' }));

@@ -3,15 +3,27 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
   BackendUnavailableError,
+  checkAppendEvents,
+  checkInputKey,
+  checkMaxEventsPerRun,
+  checkPutInput,
+  checkReadEvents,
+  checkTakeInputs,
   CheckpointConflictError,
+  InProcessNotifier,
   InvalidArgumentError,
   LeaseLostError,
   RunLockedError,
   type AdapterCapabilities,
   type BlobRecord,
+  type ChangeMessage,
+  type EventRecord,
   type HeaderQuery,
   type HeaderRecord,
+  type InputRecord,
   type Lease,
+  type NewEventRecord,
+  type NewInputRecord,
   type PutHeaderOptions,
   type StorageAdapter,
 } from '@savepoint/core';
@@ -20,6 +32,8 @@ import { HEADER_COLUMNS, fromRow, toRow, type HeaderRow } from './header-row.js'
 import { migrations } from './migrations/index.js';
 import { migrate } from './migrator.js';
 import { sqliteCode, toSavepointError } from './sqlite-errors.js';
+import { SqliteEventLog } from './sqlite-event-log.js';
+import { SqliteInbox } from './sqlite-inbox.js';
 import { tableNames, type TableNames } from './table-names.js';
 
 interface CommonOptions {
@@ -38,6 +52,8 @@ interface CommonOptions {
   synchronous?: 'NORMAL' | 'FULL';
   /** How long a write waits for another connection's lock before `BackendUnavailableError`. Default 5000. */
   busyTimeoutMs?: number;
+  /** Newest events kept per run by the event log; older rows are deleted as new ones arrive. Default 10 000. */
+  maxEventsPerRun?: number;
 }
 
 export type SqliteBackendOptions =
@@ -55,10 +71,15 @@ interface LeaseRow {
 // A released lease keeps its row with this expiry, so its token survives for the next owner.
 const RELEASED = 0;
 
-/** Savepoint storage on SQLite: the embedded default for single-host production, shareable by processes. */
+/**
+ * Savepoint storage on SQLite: the embedded default for single-host production, shareable by processes.
+ * Change notification stays in this instance (`notify: 'in-process'`): SQLite has no channel between
+ * connections, so waiters in other processes poll the event log and inbox.
+ */
 export class SqliteBackend implements StorageAdapter {
   readonly name = 'sqlite';
-  readonly capabilities: AdapterCapabilities = { multiProcess: true, leases: true };
+  readonly capabilities: AdapterCapabilities = { multiProcess: true, leases: true, events: true, inbox: true, notify: 'in-process' };
+  readonly maxEventsPerRun: number;
 
   private readonly tables: TableNames;
   private readonly path: string | undefined;
@@ -68,6 +89,9 @@ export class SqliteBackend implements StorageAdapter {
   private db: Database.Database | undefined;
   private migrated = false;
   private closed = false;
+  private readonly eventLog: SqliteEventLog;
+  private readonly inbox: SqliteInbox;
+  private readonly notifier = new InProcessNotifier();
 
   constructor(options: SqliteBackendOptions) {
     const { tablePrefix = 'savepoint_', migrationTable = `${tablePrefix}migrations` } = options;
@@ -80,6 +104,10 @@ export class SqliteBackend implements StorageAdapter {
     if (!Number.isInteger(this.busyTimeoutMs) || this.busyTimeoutMs < 0) {
       throw new InvalidArgumentError(`SqliteBackend option busyTimeoutMs must be a non-negative integer, got ${String(this.busyTimeoutMs)}.`);
     }
+    this.maxEventsPerRun = checkMaxEventsPerRun(options.maxEventsPerRun, 'SqliteBackend');
+    const prepare = (sql: string) => this.stmt(sql);
+    this.eventLog = new SqliteEventLog(this.tables.events, this.maxEventsPerRun, prepare);
+    this.inbox = new SqliteInbox(this.tables.inputs, prepare);
     if (options.db !== undefined) {
       this.db = options.db;
     } else if (typeof options.path === 'string' && options.path.length > 0) {
@@ -252,6 +280,46 @@ export class SqliteBackend implements StorageAdapter {
         `UPDATE ${this.tables.leases} SET expires_at = ${RELEASED} WHERE run_id = ? AND owner = ? AND token = ?`,
       ).run(lease.runId, lease.owner, lease.token);
     });
+  }
+
+  // ---- event log (see sqlite-event-log.ts) ----------------------------------------------------
+
+  async appendEvents(runId: string, events: readonly NewEventRecord[]): Promise<EventRecord[]> {
+    checkAppendEvents(runId, events);
+    if (events.length === 0) return [];
+    return this.use('append events', (db) => this.eventLog.append(db, runId, events));
+  }
+
+  async readEvents(runId: string, afterSeq: number, limit?: number): Promise<EventRecord[]> {
+    checkReadEvents(runId, afterSeq, limit);
+    return this.use('read events', () => this.eventLog.read(runId, afterSeq, limit));
+  }
+
+  // ---- input inbox (see sqlite-inbox.ts) --------------------------------------------------------
+
+  async putInput(runId: string, input: NewInputRecord): Promise<{ created: boolean; record: InputRecord }> {
+    checkPutInput(runId, input);
+    return this.use('store an input', (db) => this.inbox.put(db, runId, input));
+  }
+
+  async takeInputs(runId: string, consumer: string): Promise<InputRecord[]> {
+    checkTakeInputs(runId, consumer);
+    return this.use('take inputs', (db) => this.inbox.take(db, runId, consumer, Date.now()));
+  }
+
+  async getInput(runId: string, key: string): Promise<InputRecord | null> {
+    checkInputKey(runId, key);
+    return this.use('read an input', () => this.inbox.get(runId, key));
+  }
+
+  // ---- change notification: this instance only --------------------------------------------------
+
+  subscribe(channel: string, listener: (message: ChangeMessage) => void): Promise<() => Promise<void>> {
+    return this.notifier.subscribe(channel, listener);
+  }
+
+  publish(message: ChangeMessage): Promise<void> {
+    return this.notifier.publish(message);
   }
 
   // ---- internals --------------------------------------------------------------------------

@@ -6,6 +6,8 @@ export interface TableNames {
   readonly blobs: string;
   readonly heads: string;
   readonly leases: string;
+  readonly events: string;
+  readonly inputs: string;
   readonly migrations: string;
 }
 
@@ -27,6 +29,8 @@ export function tableNames(tablePrefix: string, migrationTable: string): TableNa
     blobs: `${tablePrefix}blobs`,
     heads: `${tablePrefix}heads`,
     leases: `${tablePrefix}leases`,
+    events: `${tablePrefix}events`,
+    inputs: `${tablePrefix}inputs`,
     migrations: migrationTable,
   };
 }

@@ -3,6 +3,8 @@ import Database from 'better-sqlite3';
 import { BackendUnavailableError } from '@savepoint/core';
 import { SqliteBackend } from '../src/index.js';
 import { migrations } from '../src/migrations/index.js';
+import { migrate } from '../src/migrator.js';
+import { tableNames } from '../src/table-names.js';
 import { header } from './headers.js';
 
 const tablesOf = (db: Database.Database) =>
@@ -21,8 +23,10 @@ describe('migrations', () => {
     expect(recorded).toEqual(migrations.map((m) => m.name));
     expect(tablesOf(db)).toEqual([
       'savepoint_blobs',
+      'savepoint_events',
       'savepoint_headers',
       'savepoint_heads',
+      'savepoint_inputs',
       'savepoint_leases',
       'savepoint_migrations',
     ]);
@@ -37,7 +41,15 @@ describe('migrations', () => {
     const standard = new SqliteBackend({ db });
     await custom.putHeader(header({ id: 'cp-1', runId: 'run-1', seq: 1 }));
 
-    expect(tablesOf(db)).toEqual(['app_schema_versions', 'app_sp_blobs', 'app_sp_headers', 'app_sp_heads', 'app_sp_leases']);
+    expect(tablesOf(db)).toEqual([
+      'app_schema_versions',
+      'app_sp_blobs',
+      'app_sp_events',
+      'app_sp_headers',
+      'app_sp_heads',
+      'app_sp_inputs',
+      'app_sp_leases',
+    ]);
     expect(db.prepare('SELECT count(*) FROM app_schema_versions').pluck().get()).toBe(migrations.length);
     expect(await standard.getHead('run-1')).toBeNull();
     expect(await custom.getHead('run-1')).toBe('cp-1');
@@ -69,6 +81,37 @@ describe('migrations', () => {
     expect(plan('tenant_id = ?')).toMatch(/USING INDEX savepoint_headers_tenant/);
     expect(plan('pending_input = ?')).toMatch(/USING INDEX savepoint_headers_pending_input/);
     expect(plan('created_at < ?')).toMatch(/USING INDEX savepoint_headers_created_at/);
+    db.close();
+  });
+
+  it('0002 brings a database created by 0001 up to date, keeping its checkpoints', async () => {
+    const db = new Database(':memory:');
+    expect(migrate(db, tableNames('savepoint_', 'savepoint_migrations'), migrations.slice(0, 1), 0)).toEqual(['0001-initial-schema']);
+    db.prepare(
+      `INSERT INTO savepoint_headers (id, flow_id, workflow_id, run_id, seq, parent_id, status, tenant_id, pending_input, created_at, updated_at, body)
+       VALUES ('cp-1', 'flow-1', NULL, 'run-1', 0, NULL, 'active', NULL, 0, 1, 1, '{}')`,
+    ).run();
+    db.prepare(`INSERT INTO savepoint_heads (run_id, checkpoint_id, seq) VALUES ('run-1', 'cp-1', 0)`).run();
+
+    const upgraded = new SqliteBackend({ db });
+    await upgraded.setup();
+    expect(db.prepare('SELECT name FROM savepoint_migrations ORDER BY name').pluck().all()).toEqual([
+      '0001-initial-schema',
+      '0002-event-log-and-inbox',
+    ]);
+    expect(await upgraded.getHead('run-1')).toBe('cp-1');
+    expect((await upgraded.appendEvents('run-1', [{ type: 'run_resumed', data: '{}', ts: 2 }]))[0]!.seq).toBe(1);
+    expect((await upgraded.putInput('run-1', { key: 'k', nodePath: 'p', value: '1', createdAt: 2 })).created).toBe(true);
+    db.close();
+  });
+
+  it('index the event log and the inbox by their keys', async () => {
+    const db = new Database(':memory:');
+    await new SqliteBackend({ db }).setup();
+    const plan = (sql: string) =>
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all('x', 1) as Array<{ detail: string }>).map((row) => row.detail).join('\n');
+    expect(plan('SELECT * FROM savepoint_events WHERE run_id = ? AND seq > ? ORDER BY seq')).toMatch(/USING INDEX sqlite_autoindex_savepoint_events_1/);
+    expect(plan('SELECT * FROM savepoint_inputs WHERE run_id = ? AND key = ?')).toMatch(/USING INDEX sqlite_autoindex_savepoint_inputs_1/);
     db.close();
   });
 

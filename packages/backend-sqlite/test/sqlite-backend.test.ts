@@ -24,9 +24,9 @@ describe('SqliteBackend', () => {
     await backend.close();
   });
 
-  it('declares itself multi-process with storage-enforced leases', () => {
+  it('declares itself multi-process with storage-enforced leases, an event log, an inbox and in-process notification', () => {
     expect(backend.name).toBe('sqlite');
-    expect(backend.capabilities).toEqual({ multiProcess: true, leases: true });
+    expect(backend.capabilities).toEqual({ multiProcess: true, leases: true, events: true, inbox: true, notify: 'in-process' });
   });
 
   describe('options', () => {

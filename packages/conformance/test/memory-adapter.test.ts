@@ -3,8 +3,9 @@ import { runConformanceSuite } from '../src/index.js';
 
 runConformanceSuite({
   name: 'memory',
-  create: async () => new MemoryAdapter(),
-  capabilities: { multiProcess: false, leases: true },
+  create: async () => new MemoryAdapter({ maxEventsPerRun: 50 }),
+  capabilities: { multiProcess: false, leases: true, events: true, inbox: true, notify: 'in-process' },
+  maxEventsPerRun: 50,
 });
 
 /** Memory whose storage returns damaged bytes for chosen blobs, as a failing disk would. */
@@ -21,6 +22,7 @@ class DamagedMemoryAdapter extends MemoryAdapter {
 runConformanceSuite({
   name: 'memory with damaged storage',
   create: async () => new DamagedMemoryAdapter(),
+  capabilities: { events: true, inbox: true, notify: 'in-process' },
   async destroy(adapter) {
     adapter.damaged.clear();
   },

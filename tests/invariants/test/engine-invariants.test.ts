@@ -1,4 +1,5 @@
-// The same resume invariants core proves on MemoryAdapter, against the embedded backends users deploy.
+// The resume invariants and node-catalogue cases core proves on MemoryAdapter, against the embedded
+// backends users deploy.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,26 +8,32 @@ import type { StorageAdapter } from '@savepoint/core';
 import { FileBackend } from '@savepoint/backend-file';
 import { SqliteBackend } from '@savepoint/backend-sqlite';
 import { describeEngineInvariants } from '../../../packages/core/test/engine/engine-invariants.suite';
+import { describeNodeResume } from '../../../packages/core/test/nodes/node-resume.suite';
 
-/** A backend living in its own temp directory, removed after each test. */
+/** A backend living in its own temp directory, removed after each test, run through both suites. */
 function inTempDir(name: string, open: (dir: string) => StorageAdapter, corrupt: (dir: string, runId: string, hash: string) => void) {
   const dirs = new Map<StorageAdapter, string>();
-  describeEngineInvariants(name, {
+  const backend = {
     async create() {
       const dir = mkdtempSync(join(tmpdir(), `savepoint-inv-${name}-`));
-      const backend = open(dir);
-      dirs.set(backend, dir);
-      return backend;
+      const adapter = open(dir);
+      dirs.set(adapter, dir);
+      return adapter;
     },
-    async destroy(adapter) {
+    async destroy(adapter: StorageAdapter) {
       await adapter.close?.();
       rmSync(dirs.get(adapter)!, { recursive: true, force: true });
       dirs.delete(adapter);
     },
+  };
+  describeEngineInvariants(name, {
+    ...backend,
     async corruptBlob(adapter, runId, hash) {
       corrupt(dirs.get(adapter)!, runId, hash);
     },
   });
+  // The node catalogue's resume cases: agent loops, map iterations, orchestrators, nested human input.
+  describeNodeResume(name, backend);
 }
 
 inTempDir(

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileBackend } from '../../src/index.js';
+import { FileBackend, type FileBackendOptions } from '../../src/index.js';
 
 export async function makeTempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'savepoint-file-'));
@@ -12,8 +12,8 @@ export async function removeDir(dir: string): Promise<void> {
 }
 
 /** A set-up backend in its own temp directory. */
-export async function makeBackend(): Promise<FileBackend> {
-  const backend = new FileBackend({ dir: await makeTempDir() });
+export async function makeBackend(options: Omit<FileBackendOptions, 'dir'> = {}): Promise<FileBackend> {
+  const backend = new FileBackend({ ...options, dir: await makeTempDir() });
   await backend.setup();
   return backend;
 }

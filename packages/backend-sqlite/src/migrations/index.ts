@@ -1,7 +1,8 @@
 import { initialSchema } from './0001-initial-schema.js';
+import { eventLogAndInbox } from './0002-event-log-and-inbox.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
 
 /** Every schema step, oldest first. Append only. */
-export const migrations: readonly Migration[] = [initialSchema];
+export const migrations: readonly Migration[] = [initialSchema, eventLogAndInbox];

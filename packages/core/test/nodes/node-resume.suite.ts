@@ -256,8 +256,9 @@ export function describeNodeResume(name: string, backend: NodeResumeBackend): vo
 
       it('writes a small, bounded amount for a 15-loop agent chain (bytes only, deterministic)', async () => {
         const measure = async () => {
-          const counted = instrument(await backend.create());
-          created.push(counted.adapter);
+          const raw = await backend.create();
+          created.push(raw);
+          const counted = instrument(raw);
           const calls: number[] = [];
           const payload = (n: number) => `result ${n}: `.padEnd(2048, 'lorem ipsum ');
           const workflow = new Workflow({

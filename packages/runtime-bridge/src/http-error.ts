@@ -1,0 +1,61 @@
+import { SavepointError, type SavepointErrorCode } from '@savepoint/core';
+import { toJson } from './json.js';
+
+/** Codes the runtime adds to core's for transport-level refusals. */
+export type RuntimeErrorCode = 'UNAUTHENTICATED' | 'PAYLOAD_TOO_LARGE' | 'METHOD_NOT_ALLOWED' | 'UNAVAILABLE' | 'INTERNAL';
+
+/** A refusal that belongs to HTTP itself (no core error describes it): 401, 405, 413. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: RuntimeErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; issues?: Array<{ nodePath: string; message: string }> };
+}
+
+/** The one place where core's typed errors become HTTP statuses. */
+const STATUS_BY_CODE: Partial<Record<SavepointErrorCode, number>> = {
+  INVALID_ARGUMENT: 400,
+  NOT_FOUND: 404,
+  RUN_LOCKED: 409,
+  CHECKPOINT_CONFLICT: 409,
+  LEASE_LOST: 409,
+  INVALID_RESUME_INPUT: 422,
+  BACKEND_UNAVAILABLE: 503,
+};
+
+/**
+ * Status and JSON body for any error. Unknown errors become a generic 500 (reported through
+ * `onUnexpected`) so no stack trace or internal detail reaches a client.
+ */
+export function describeError(error: unknown, onUnexpected: (error: unknown) => void): { status: number; body: ErrorBody } {
+  if (error instanceof HttpError) return { status: error.status, body: { error: { code: error.code, message: error.message } } };
+  if (SavepointError.isInstance(error)) {
+    const status = STATUS_BY_CODE[error.code];
+    if (status !== undefined) {
+      const issues = (error as { issues?: Array<{ nodePath: string; message: string }> }).issues;
+      return { status, body: { error: { code: error.code, message: error.message, ...(issues?.length ? { issues } : {}) } } };
+    }
+  }
+  onUnexpected(error);
+  return { status: 500, body: { error: { code: 'INTERNAL', message: 'The server failed to handle this request; it was logged.' } } };
+}
+
+export function errorResponse(error: unknown, onUnexpected: (error: unknown) => void): Response {
+  const { status, body } = describeError(error, onUnexpected);
+  return jsonResponse(status, body);
+}
+
+export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(toJson(body), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+  });
+}

@@ -1,0 +1,35 @@
+import { InvalidArgumentError } from '@savepoint/core';
+import { z } from 'zod';
+
+/** The shapes clients send, checked before anything runs; unknown fields are refused so typos surface. */
+const Answers = z.record(z.string().min(1).max(1024), z.unknown()).refine((answers) => Object.keys(answers).length > 0, 'at least one answer');
+const SafeId = z.string().regex(/^[A-Za-z0-9._:-]{1,200}$/, 'use 1-200 characters of A-Z a-z 0-9 . _ : -').refine((id) => id !== '.' && id !== '..', 'not "." or ".."');
+const Status = z.enum(['active', 'paused', 'completed', 'failed', 'canceled', 'pending_input']);
+
+export const StartRunBody = z.strictObject({ workflow: z.string().min(1).max(256), input: z.unknown().optional(), runId: SafeId.optional() });
+export const InputBody = z.strictObject({ input: Answers });
+export const ResumeBody = z.strictObject({ checkpointId: z.string().min(1).max(256).optional(), input: Answers.optional() });
+export const ListRunsQuery = z.object({
+  status: Status.optional(),
+  workflow: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+export const CheckpointsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+/** A sequence number from `?after=` or `Last-Event-ID`. */
+export const Seq = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+export const IdempotencyKey = SafeId;
+
+export const ClientMessage = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('subscribe'), runId: z.string().min(1), after: Seq.optional() }),
+  z.strictObject({ type: z.literal('unsubscribe'), runId: z.string().min(1) }),
+  z.strictObject({ type: z.literal('input'), runId: z.string().min(1), input: Answers, idempotencyKey: IdempotencyKey.optional() }),
+]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+
+/** Parses or throws `InvalidArgumentError` (a 400) naming what is wrong, without echoing the value. */
+export function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const detail = result.error.issues.map((issue) => `${issue.path.join('.') || what}: ${issue.message}`).join('; ');
+  throw new InvalidArgumentError(`Invalid ${what}: ${detail}`);
+}

@@ -1,0 +1,193 @@
+import { InvalidArgumentError, NotFoundError, uuidv7 } from '@savepoint/core';
+import type { EventLog } from './event-log.js';
+import { HttpError, errorResponse, jsonResponse } from './http-error.js';
+import type { Principal } from './principal.js';
+import {
+  CheckpointsQuery,
+  IdempotencyKey,
+  InputBody,
+  ListRunsQuery,
+  ResumeBody,
+  Seq,
+  StartRunBody,
+  parse,
+} from './request-schemas.js';
+import type { RunService } from './run-service.js';
+import { eventStream } from './sse-stream.js';
+
+export interface RouterOptions {
+  service: RunService;
+  events: EventLog;
+  authenticate: (request: Request) => Promise<Principal>;
+  maxBodyBytes: number;
+  heartbeatMs: number;
+  /** Prefix the routes are mounted under ('' = `/runs` at the root). */
+  basePath: string;
+  /** Aborted when the runtime closes: ends open event streams. */
+  closing: AbortSignal;
+  onError: (error: unknown, context: string) => void;
+}
+
+interface RequestContext {
+  request: Request;
+  url: URL;
+  params: string[];
+  principal: Principal;
+}
+
+interface Route {
+  method: 'GET' | 'POST';
+  pattern: RegExp;
+  handle: (context: RequestContext) => Promise<Response>;
+}
+
+const SEGMENT = '([^/]+)';
+
+/** The HTTP API of docs/RUNTIME.md over the Web-standard Request/Response. */
+export class Router {
+  private readonly routes: Route[];
+
+  constructor(private readonly options: RouterOptions) {
+    const { service } = options;
+    const route = (method: Route['method'], path: string, handle: Route['handle']): Route => ({
+      method,
+      pattern: new RegExp(`^${path.replaceAll(':id', SEGMENT)}/?$`),
+      handle,
+    });
+    this.routes = [
+      route('POST', '/runs', async ({ request, principal }) => {
+        const body = parse(StartRunBody, await this.readJson(request), 'body');
+        return jsonResponse(202, await service.start(principal, body));
+      }),
+      route('GET', '/runs', async ({ url, principal }) => {
+        const query = parse(ListRunsQuery, Object.fromEntries(url.searchParams), 'query');
+        return jsonResponse(200, { runs: await service.list(principal, query) });
+      }),
+      route('GET', '/runs/:id', async ({ params, principal }) => jsonResponse(200, await service.get(principal, params[0]!))),
+      route('POST', '/runs/:id/input', async ({ request, params, principal }) => {
+        const header = request.headers.get('idempotency-key');
+        const key = header === null ? uuidv7() : parse(IdempotencyKey, header, 'Idempotency-Key header');
+        const body = parse(InputBody, await this.readJson(request), 'body');
+        return jsonResponse(202, await service.postInput(principal, params[0]!, body.input, key));
+      }),
+      route('POST', '/runs/:id/resume', async ({ request, params, principal }) => {
+        const body = parse(ResumeBody, (await this.readJson(request)) ?? {}, 'body');
+        return jsonResponse(202, await service.resume(principal, params[0]!, body));
+      }),
+      route('POST', '/runs/:id/cancel', async ({ params, principal }) => jsonResponse(202, await service.cancel(principal, params[0]!))),
+      route('GET', '/runs/:id/checkpoints', async ({ url, params, principal }) => {
+        const { limit } = parse(CheckpointsQuery, Object.fromEntries(url.searchParams), 'query');
+        return jsonResponse(200, { checkpoints: await service.checkpoints(principal, params[0]!, limit) });
+      }),
+      route('GET', '/runs/:id/checkpoints/:id', async ({ params, principal }) =>
+        jsonResponse(200, await service.checkpoint(principal, params[0]!, params[1]!)),
+      ),
+      route('GET', '/runs/:id/events', (context) => this.events(context)),
+    ];
+  }
+
+  /** Whether a path belongs to these routes (the Node adapter hands everything else to `next`). */
+  owns(pathname: string): boolean {
+    const path = this.routePath(pathname);
+    return path !== undefined && this.routes.some((r) => r.pattern.test(path));
+  }
+
+  handle = async (request: Request): Promise<Response> => {
+    try {
+      const url = new URL(request.url);
+      const path = this.routePath(url.pathname);
+      const matching = path === undefined ? [] : this.routes.filter((r) => r.pattern.test(path));
+      if (matching.length === 0) throw new NotFoundError(`No route for ${request.method} ${url.pathname}.`);
+      const route = matching.find((r) => r.method === request.method);
+      if (!route) {
+        const allow = matching.map((r) => r.method).join(', ');
+        const response = errorResponse(new HttpError(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed here; use ${allow}.`), this.report);
+        response.headers.set('allow', allow);
+        return response;
+      }
+      const params = route.pattern.exec(path!)!.slice(1).map(decodeSegment);
+      const principal = await this.options.authenticate(request);
+      return await route.handle({ request, url, params, principal });
+    } catch (error) {
+      return errorResponse(error, this.report);
+    }
+  };
+
+  private readonly report = (error: unknown) => this.options.onError(error, 'handling a request');
+
+  private routePath(pathname: string): string | undefined {
+    const { basePath } = this.options;
+    if (basePath === '') return pathname;
+    return pathname === basePath || pathname.startsWith(`${basePath}/`) ? pathname.slice(basePath.length) : undefined;
+  }
+
+  private async events({ request, url, params, principal }: RequestContext): Promise<Response> {
+    const runId = params[0]!;
+    const lastEventId = request.headers.get('last-event-id');
+    const raw = lastEventId ?? url.searchParams.get('after');
+    const after = raw === null ? 0 : parse(Seq, raw, lastEventId === null ? '`after` query parameter' : 'Last-Event-ID header');
+    await this.options.service.open(principal, runId);
+    const ndjson = (request.headers.get('accept') ?? '').includes('application/x-ndjson');
+    const stop = new AbortController();
+    const abort = () => stop.abort();
+    // Either the client going away (request.signal) or the runtime closing ends the stream.
+    request.signal.addEventListener('abort', abort, { once: true });
+    this.options.closing.addEventListener('abort', abort, { once: true });
+    stop.signal.addEventListener('abort', () => {
+      request.signal.removeEventListener('abort', abort);
+      this.options.closing.removeEventListener('abort', abort);
+    });
+    if (this.options.closing.aborted) stop.abort();
+    const body = eventStream((signal) => this.options.events.follow(runId, after, signal), {
+      format: ndjson ? 'ndjson' : 'sse',
+      heartbeatMs: this.options.heartbeatMs,
+      signal: stop.signal,
+      onError: this.options.onError,
+    });
+    return new Response(body, {
+      status: 200,
+      headers: {
+        'content-type': ndjson ? 'application/x-ndjson; charset=utf-8' : 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        'x-accel-buffering': 'no',
+      },
+    });
+  }
+
+  /** The body as JSON, refused past `maxBodyBytes` (413) whatever Content-Length claims; empty -> undefined. */
+  private async readJson(request: Request): Promise<unknown> {
+    const { maxBodyBytes } = this.options;
+    const tooLarge = () => new HttpError(413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${maxBodyBytes} bytes.`);
+    if (Number(request.headers.get('content-length') ?? 0) > maxBodyBytes) throw tooLarge();
+    if (!request.body) return undefined;
+    const reader = request.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBodyBytes) {
+        await reader.cancel().catch(() => undefined);
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+    const text = new TextDecoder().decode(Buffer.concat(chunks));
+    if (text.trim() === '') return undefined;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new InvalidArgumentError('The request body is not valid JSON.');
+    }
+  }
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    // Not a valid escape: no run has such an id.
+    return '\0';
+  }
+}

@@ -1,0 +1,144 @@
+import { RunCanceledError, RunLockedError, type RunResult, type Workflow, type WorkflowEvent } from '@savepoint/core';
+import type { ChangeFeed } from './change-feed.js';
+import { HttpError } from './http-error.js';
+import { InboxChannel, type InboxAdapter } from './inbox-channel.js';
+
+/** What a launched execution gets: its cancel signal and its live input channel. */
+export interface LaunchContext {
+  signal: AbortSignal;
+  inputChannel: InboxChannel;
+}
+
+export type Execution = (context: LaunchContext) => Promise<RunResult>;
+
+interface LocalRun {
+  runId: string;
+  workflow: Workflow;
+  controller: AbortController;
+  channel: InboxChannel;
+  settled: Promise<void>;
+}
+
+export interface RunRegistryOptions {
+  adapter: InboxAdapter;
+  feed: ChangeFeed;
+  workerId: string;
+  hitlTimeoutMs: number;
+  closeTimeoutMs: number;
+  onError: (error: unknown, context: string) => void;
+}
+
+/** Events after which a run has claimed its lease and stored where it starts: other processes can see it. */
+const CLAIMED: ReadonlySet<string> = new Set(['checkpoint_created', 'checkpoint_failed', 'checkpoint_resumed']);
+
+/**
+ * The runs executing in this process. Each execution holds its run's lease (through the Workflow) and
+ * gets its own inbox channel; the registry lets HTTP requests wait until an execution has claimed its
+ * run (so lock and validation errors reach the caller) while the run itself goes on in the background.
+ */
+export class RunRegistry {
+  private readonly runs = new Map<string, LocalRun>();
+  private readonly claims = new Map<string, () => void>();
+  private closing = false;
+
+  constructor(private readonly options: RunRegistryOptions) {}
+
+  get size(): number {
+    return this.runs.size;
+  }
+
+  has(runId: string): boolean {
+    return this.runs.has(runId);
+  }
+
+  /** Fed every workflow event of this process. */
+  observe(event: WorkflowEvent): void {
+    if (CLAIMED.has(event.type)) this.claims.get(event.runId)?.();
+  }
+
+  /**
+   * Starts `execute` in the background. Resolves once it has claimed the run (first checkpoint, or the
+   * checkpoint it resumes from), or when it finished before that; rejects with what it threw before
+   * claiming (`RunLockedError`, `InvalidResumeInputError`, `NotFoundError`...).
+   */
+  launch(runId: string, workflow: Workflow, execute: Execution): Promise<void> {
+    if (this.closing) return Promise.reject(new HttpError(503, 'UNAVAILABLE', 'The runtime is shutting down; retry on another instance.'));
+    if (this.runs.has(runId)) return Promise.reject(new RunLockedError(`Run ${runId} is already running in this process.`));
+    const { adapter, feed, workerId, hitlTimeoutMs, onError } = this.options;
+    const controller = new AbortController();
+    const channel = new InboxChannel({
+      adapter,
+      feed,
+      runId,
+      consumer: workerId,
+      timeoutMs: hitlTimeoutMs,
+      onCancel: () => controller.abort(new RunCanceledError(`Run ${runId} was canceled.`)),
+      onError,
+    });
+    let claimed = false;
+    let onClaim!: () => void;
+    const claim = new Promise<void>((resolve) => {
+      onClaim = () => {
+        claimed = true;
+        resolve();
+      };
+    });
+    this.claims.set(runId, onClaim);
+    const execution = execute({ signal: controller.signal, inputChannel: channel });
+    const local: LocalRun = { runId, workflow, controller, channel, settled: Promise.resolve() };
+    this.runs.set(runId, local);
+    local.settled = execution
+      .then(
+        (result) => this.afterRun(local, result),
+        (error: unknown) => {
+          // Before the claim the caller receives the error; after it, nobody awaits the run but the log.
+          if (claimed) onError(error, `run ${runId}`);
+        },
+      )
+      .finally(() => {
+        if (this.runs.get(runId) === local) this.runs.delete(runId);
+        if (this.claims.get(runId) === onClaim) this.claims.delete(runId);
+      });
+    return Promise.race([claim, execution.then(() => undefined)]);
+  }
+
+  /** Cancels a run executing here; resolves when it has stopped (and committed its canceled checkpoint). */
+  async cancel(runId: string): Promise<boolean> {
+    const local = this.runs.get(runId);
+    if (!local) return false;
+    local.controller.abort(new RunCanceledError(`Run ${runId} was canceled.`));
+    await local.settled;
+    return true;
+  }
+
+  /**
+   * Runs waiting live for an answer pause now (checkpointed `pending_input`, lease released); runs busy
+   * in a node get `closeTimeoutMs` to finish. Runs still busy after that keep their lease until it
+   * expires; a reaper elsewhere then resumes them. Nothing is canceled: a shutdown is not a cancel.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    const runs = [...this.runs.values()];
+    for (const run of runs) run.channel.close();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.closeTimeoutMs)));
+    await Promise.race([Promise.all(runs.map((run) => run.settled)), timeout]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * An execution that paused may have taken answers from the inbox that it did not use (they arrived
+   * as it gave up waiting): resume at once with those meant for the inputs it now waits for.
+   */
+  private async afterRun(local: LocalRun, result: RunResult): Promise<void> {
+    if (result.status !== 'pending_input' || this.closing) return;
+    const waiting = new Set(result.pendingInputs.map((p) => p.nodePath));
+    const answers = [...local.channel.leftovers()].filter(([nodePath]) => waiting.has(nodePath));
+    if (answers.length === 0) return;
+    this.runs.delete(local.runId);
+    const { workflow, runId } = local;
+    await this.launch(runId, workflow, (context) => workflow.resume({ runId, input: Object.fromEntries(answers), ...context })).catch(
+      (error: unknown) => this.options.onError(error, `resuming run ${runId} with answers it received while pausing`),
+    );
+  }
+}

@@ -1,0 +1,158 @@
+import type { Server } from 'node:http';
+import { hostname } from 'node:os';
+import { InvalidArgumentError, uuidv7, type StorageAdapter, type Workflow } from '@savepoint/core';
+import { z } from 'zod';
+import { ChangeFeed } from './change-feed.js';
+import { DeliveryGuard } from './delivery-guard.js';
+import { EventLog } from './event-log.js';
+import { HttpError } from './http-error.js';
+import { toNodeHandler, type NodeHandler } from './node-adapter.js';
+import { ANONYMOUS, Principal, type AuthHook } from './principal.js';
+import { Reaper } from './reaper.js';
+import { Router } from './router.js';
+import { RunRegistry } from './run-registry.js';
+import { RunService, type RuntimeAdapter } from './run-service.js';
+import { WebSocketGateway, type AttachOptions } from './websocket-gateway.js';
+import { WorkflowCatalog, type CatalogEntry } from './workflow-catalog.js';
+
+export interface RuntimeOptions {
+  /** Name (what clients send as `workflow`) -> Workflow. Each must checkpoint to `backend`. */
+  workflows: Record<string, Workflow<any, any>>;
+  /** A StorageAdapter with `capabilities.events` and `inbox`; shared by every process serving these runs. */
+  backend: StorageAdapter;
+  /** Gives the caller's principal, or null (401). Default: one anonymous tenant. */
+  auth?: AuthHook;
+  /** How long a run waits live for an answer before it is checkpointed `pending_input` and released. Default 30 000. */
+  hitlTimeoutMs?: number;
+  /** Largest accepted request body (and WebSocket message). Default 64 KiB. */
+  maxBodyBytes?: number;
+  /** SSE comment / WebSocket ping interval. Default 15 000. */
+  heartbeatMs?: number;
+  /** Resumes runs whose worker died (lease expired, head still `active`); `false` disables it. Default every 5 000 ms. */
+  reaper?: false | { intervalMs?: number };
+  /** Names this process in leases and consumed inputs. Default `host:pid:random`. */
+  workerId?: string;
+  /**
+   * How often waiters re-read storage when no notification reached them: the bound on cross-process
+   * latency when the backend notifies only in-process (SQLite, file, memory). Default 250.
+   */
+  pollIntervalMs?: number;
+  /** Mount point of the routes, e.g. `/api` for `/api/runs`. Default '' (routes at `/runs`). */
+  basePath?: string;
+  /** How long `close()` waits for runs busy in a node. Default 10 000. */
+  closeTimeoutMs?: number;
+  /** Unexpected errors (a 500, a lost event batch, a failed background resume). Default: console.error. */
+  onError?: (error: unknown, context: string) => void;
+}
+
+export interface Runtime {
+  /** Web-standard handler: Hono, Next.js route handlers, Bun, Deno, Cloudflare-style servers. */
+  readonly handler: (request: Request) => Promise<Response>;
+  /** `node:http` handler; also Express middleware (paths that are not the runtime's go to `next`). */
+  readonly nodeHandler: NodeHandler;
+  /** Serves the WebSocket protocol on `server` at `path` (default `/ws`). */
+  attachWebSocket(server: Server, options?: AttachOptions): void;
+  /** One reaper pass now; resolves with how many runs it resumed. */
+  reap(): Promise<number>;
+  /** What this process holds right now (for health checks): runs executing here, open event streams, WebSocket connections. */
+  stats(): { runs: number; streams: number; sockets: number };
+  /** Stops the reaper and streams, pauses runs waiting for input (releasing their leases), flushes events. */
+  close(): Promise<void>;
+  readonly workerId: string;
+}
+
+const Options = z.object({
+  hitlTimeoutMs: z.number().int().min(0).default(30_000),
+  maxBodyBytes: z.number().int().min(1).default(64 * 1024),
+  heartbeatMs: z.number().int().min(1).default(15_000),
+  reaper: z.union([z.literal(false), z.object({ intervalMs: z.number().int().min(1).default(5_000) })]).default({ intervalMs: 5_000 }),
+  workerId: z.string().min(1).max(200).optional(),
+  pollIntervalMs: z.number().int().min(1).default(250),
+  basePath: z.string().regex(/^(\/[^/]+)*$/, "a path like '/api', without a trailing slash").default(''),
+  closeTimeoutMs: z.number().int().min(0).default(10_000),
+});
+
+export function createRuntime(options: RuntimeOptions): Runtime {
+  const parsed = Options.safeParse(options);
+  if (!parsed.success) throw new InvalidArgumentError(`createRuntime: invalid options: ${z.prettifyError(parsed.error)}`);
+  const settings = parsed.data;
+  const backend = requireRuntimeAdapter(options.backend);
+  const catalog = new WorkflowCatalog(options.workflows, backend);
+  const onError = options.onError ?? ((error: unknown, context: string) => console.error(`[savepoint runtime] ${context}:`, error));
+  const workerId = settings.workerId ?? `${hostname()}:${process.pid}:${uuidv7().slice(-12)}`;
+  const leaseTtlMs = Math.min(...catalog.all().map((e) => e.workflow.config.leaseTtlMs));
+
+  const feed = new ChangeFeed(backend, settings.pollIntervalMs, onError);
+  const events = new EventLog(backend, feed, onError);
+  const registry = new RunRegistry({ adapter: backend, feed, workerId, hitlTimeoutMs: settings.hitlTimeoutMs, closeTimeoutMs: settings.closeTimeoutMs, onError });
+  // Implicit resume (an answer for a paused run, a dead worker's run): the run's own live channel then takes its inputs.
+  const resume = (runId: string, { workflow }: CatalogEntry) =>
+    registry.launch(runId, workflow, (context) => workflow.resume({ runId, ...context }));
+  const guard = new DeliveryGuard({ adapter: backend, registry, resume, pollMs: settings.pollIntervalMs, onError });
+  const service = new RunService({ catalog, adapter: backend, registry, events, feed, guard, workerId, leaseTtlMs });
+  const authenticate = async (request: Request): Promise<Principal> => {
+    const principal = options.auth ? await options.auth(request) : ANONYMOUS;
+    if (principal === null || principal === undefined) throw new HttpError(401, 'UNAUTHENTICATED', 'Authentication is required.');
+    const checked = Principal.safeParse(principal);
+    if (!checked.success) throw new Error(`The auth hook returned an invalid principal: ${z.prettifyError(checked.error)}`);
+    return checked.data;
+  };
+  const closing = new AbortController();
+  const router = new Router({
+    service,
+    events,
+    authenticate,
+    maxBodyBytes: settings.maxBodyBytes,
+    heartbeatMs: settings.heartbeatMs,
+    basePath: settings.basePath,
+    closing: closing.signal,
+    onError,
+  });
+  const gateway = new WebSocketGateway({ service, events, authenticate, heartbeatMs: settings.heartbeatMs, maxPayloadBytes: settings.maxBodyBytes, onError });
+  const reaper = new Reaper({ catalog, adapter: backend, registry, resume, intervalMs: settings.reaper ? settings.reaper.intervalMs : 0, onError });
+  if (settings.reaper) reaper.start();
+
+  // Every event of these workflows goes to the shared log; the registry learns when a launch has claimed its run.
+  const unlisten = catalog.all().map(({ workflow }) =>
+    workflow.on('*', (event) => {
+      events.append(event);
+      registry.observe(event);
+    }),
+  );
+
+  let closed: Promise<void> | undefined;
+  return {
+    workerId,
+    handler: router.handle,
+    nodeHandler: toNodeHandler(router.handle, { owns: (pathname) => router.owns(pathname), onError }),
+    attachWebSocket: (server, attach) => gateway.attach(server, attach),
+    reap: () => reaper.reap(),
+    stats: () => ({ runs: registry.size, streams: events.following, sockets: gateway.connections }),
+    close() {
+      closed ??= (async () => {
+        closing.abort();
+        await reaper.close();
+        await guard.close();
+        await gateway.close();
+        await registry.close();
+        for (const stop of unlisten) stop();
+        await events.flush();
+        await feed.close();
+      })();
+      return closed;
+    },
+  };
+}
+
+function requireRuntimeAdapter(backend: StorageAdapter): RuntimeAdapter {
+  const missing = (['appendEvents', 'readEvents', 'putInput', 'takeInputs', 'getInput'] as const).filter(
+    (method) => typeof backend?.[method] !== 'function',
+  );
+  if (!backend || typeof backend.putHeader !== 'function' || missing.length > 0 || !backend.capabilities.events || !backend.capabilities.inbox) {
+    const name = backend && typeof backend.name === 'string' ? backend.name : String(backend);
+    throw new InvalidArgumentError(
+      `createRuntime: backend "${name}" lacks the event log and input inbox the runtime needs (capabilities.events and .inbox${missing.length ? `; missing ${missing.join(', ')}` : ''}).`,
+    );
+  }
+  return backend as RuntimeAdapter;
+}
