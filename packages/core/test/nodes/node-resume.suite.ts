@@ -23,6 +23,7 @@ import {
   type CheckpointConfigInput,
   type HumanInputChannel,
   type MapState,
+  type Lease,
   type StorageAdapter,
   type ToolMessage,
   type WorkflowEvent,
@@ -205,14 +206,20 @@ export function describeNodeResume(name: string, backend: NodeResumeBackend): vo
       });
 
       it('a fresh worker takes over a run whose process stopped mid-loop and makes only the remaining calls', async () => {
-        const blockedRenewals = instrument(storage, { renewLease: async (lease) => lease });
+        // Worker A's renewals are real until its LLM call hangs; from then on they stop landing, as when
+        // a process freezes. So a slow disk cannot expire A's lease before it reaches the hang.
+        let frozen = false;
+        const freezable = instrument(storage, {
+          renewLease: async (lease: Lease, ttlMs: number) => (frozen ? lease : storage.renewLease(lease, ttlMs)),
+        });
         const stuck = deferred<Error>();
         const callsA: number[] = [];
         const llmA = chainLLM(15, { hangAtCall: { call: 6, until: stuck.promise } });
-        const workerA = agentWorkflow(llmA, callsA, { leaseTtlMs: 40 }, blockedRenewals.adapter);
+        const workerA = agentWorkflow(llmA, callsA, { leaseTtlMs: 300 }, freezable.adapter);
         const runId = 'agent-takeover-1';
         const first = workerA.run('count to 15', { runId });
         while (llmA.calls < 6) await new Promise((r) => setTimeout(r, 5));
+        frozen = true;
 
         // Another process, same storage: it knows nothing but the checkpoints.
         const callsB: number[] = [];
