@@ -114,6 +114,18 @@ async function resumeAfterLeaseExpiry<T>(resume: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * A worker whose lease renewals are real until `freeze()`, then stop landing, as when its process
+ * freezes. So a slow disk cannot expire the lease before the test reaches the moment it stages.
+ */
+function freezableRenewals(storage: StorageAdapter) {
+  let frozen = false;
+  const { adapter } = instrument(storage, {
+    renewLease: async (lease: Lease, ttlMs: number) => (frozen ? lease : storage.renewLease(lease, ttlMs)),
+  });
+  return { adapter, freeze: () => (frozen = true) };
+}
+
 export function describeNodeResume(name: string, backend: NodeResumeBackend): void {
   describe(`node catalogue resume (${name})`, () => {
     let storage: StorageAdapter;
@@ -206,20 +218,15 @@ export function describeNodeResume(name: string, backend: NodeResumeBackend): vo
       });
 
       it('a fresh worker takes over a run whose process stopped mid-loop and makes only the remaining calls', async () => {
-        // Worker A's renewals are real until its LLM call hangs; from then on they stop landing, as when
-        // a process freezes. So a slow disk cannot expire A's lease before it reaches the hang.
-        let frozen = false;
-        const freezable = instrument(storage, {
-          renewLease: async (lease: Lease, ttlMs: number) => (frozen ? lease : storage.renewLease(lease, ttlMs)),
-        });
+        const workerAStorage = freezableRenewals(storage);
         const stuck = deferred<Error>();
         const callsA: number[] = [];
         const llmA = chainLLM(15, { hangAtCall: { call: 6, until: stuck.promise } });
-        const workerA = agentWorkflow(llmA, callsA, { leaseTtlMs: 300 }, freezable.adapter);
+        const workerA = agentWorkflow(llmA, callsA, { leaseTtlMs: 300 }, workerAStorage.adapter);
         const runId = 'agent-takeover-1';
         const first = workerA.run('count to 15', { runId });
         while (llmA.calls < 6) await new Promise((r) => setTimeout(r, 5));
-        frozen = true;
+        workerAStorage.freeze();
 
         // Another process, same storage: it knows nothing but the checkpoints.
         const callsB: number[] = [];
@@ -371,7 +378,7 @@ export function describeNodeResume(name: string, backend: NodeResumeBackend): vo
       });
 
       it('a crash while waiting on a live channel: another worker re-emits the prompt with isResumed and its request time', async () => {
-        const blockedRenewals = instrument(storage, { renewLease: async (lease) => lease });
+        const workerAStorage = freezableRenewals(storage);
         const asked = deferred<void>();
         const answer = deferred<{ answered: false }>();
         const channel: HumanInputChannel = {
@@ -381,10 +388,11 @@ export function describeNodeResume(name: string, backend: NodeResumeBackend): vo
           },
         };
         const flow = () => new Flow({ id: 'writer', nodes: [new Agent({ id: 'writer', llm: writerLLM(), tools: [approveTool()] })] });
-        const workerA = new Workflow({ flow: flow(), checkpoint: config({ leaseTtlMs: 40 }, blockedRenewals.adapter) });
+        const workerA = new Workflow({ flow: flow(), checkpoint: config({ leaseTtlMs: 300 }, workerAStorage.adapter) });
         const runId = 'hitl-crash-1';
         const first = workerA.run('write', { runId, inputChannel: channel });
         await asked.promise;
+        workerAStorage.freeze();
         const whileWaiting = await workerA.getLatestCheckpoint({ runId });
         expect(whileWaiting!.pendingInputs.map((p) => p.nodePath)).toEqual(['writer/tool:approve']);
 
