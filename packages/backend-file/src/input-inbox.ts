@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { compareInputs, CorruptCheckpointError, type InputRecord, type NewInputRecord } from '@savepoint/core';
+import { compareInputs, CorruptCheckpointError, newInputRecord, type InputRecord, type NewInputRecord } from '@savepoint/core';
 import { createOnce, fsyncDir, isTempName } from './atomic-write.js';
 import { listDir, readIfExists } from './fs-entries.js';
 
@@ -25,15 +25,7 @@ export class InputInbox {
 
   async put(dirs: InboxDirs, runId: string, input: NewInputRecord): Promise<{ created: boolean; record: InputRecord }> {
     await this.ensureDir(dirs.inbox);
-    const record: InputRecord = {
-      runId,
-      key: input.key,
-      nodePath: input.nodePath,
-      value: input.value,
-      createdAt: input.createdAt,
-      consumedBy: null,
-      consumedAt: null,
-    };
+    const record = newInputRecord(runId, input);
     if (await createOnce(join(dirs.inbox, fileName(input.key)), serialize(record))) {
       await fsyncDir(dirs.inbox); // an input acknowledged as created must survive a crash
       return { created: true, record };

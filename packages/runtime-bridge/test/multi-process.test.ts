@@ -1,27 +1,35 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
-import { SqliteBackend } from '@savepoint/backend-sqlite';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../src/index.js';
 import { api, until } from './support/api.js';
 import { approvalWorkflow, type Counters } from './support/approval-workflow.js';
+import { openBackend, postgresTarget, redisTarget, sqliteTarget, type BackendTarget, type OpenedBackend } from './support/backends.js';
 import { ChildServer } from './support/child-server.js';
 import { serve, type TestServer } from './support/http-server.js';
 import { openStream, type StreamReader } from './support/sse-client.js';
 
-// Two runtime processes over one SQLite file: this test process (B) and a spawned server (A).
-const dir = mkdtempSync(join(tmpdir(), 'savepoint-runtime-mp-'));
+// Two runtime processes over one shared storage: this test process (B) and a spawned server (A). The same
+// cases run on a SQLite file (polling), PostgreSQL (LISTEN/NOTIFY) and Redis (pub/sub). A server that is not
+// reachable skips its suite with a loud warning, or fails the file when CI is set.
 const ACME = { 'x-tenant': 'acme' };
 const LEASE_TTL_MS = 1_000;
+const TARGETS: BackendTarget[] = [sqliteTarget(), postgresTarget(), redisTarget()];
 
-describe('runtime across processes (shared SQLite file)', () => {
+afterAll(async () => {
+  await Promise.all(TARGETS.map((target) => target.dispose()));
+});
+
+describe.each(TARGETS.map((target) => [target.label, target] as const))('runtime across processes (shared %s)', (label, target) => {
   const children: ChildServer[] = [];
   const streams: StreamReader[] = [];
-  let backend: SqliteBackend | undefined;
+  let backend: OpenedBackend | undefined;
   let local: TestServer | undefined;
   let runtime: Runtime | undefined;
   let counters: Counters;
+
+  if (target.problem !== null) {
+    it.skip(`(skipped: ${target.problem})`, () => undefined);
+    return;
+  }
 
   afterEach(async () => {
     for (const stream of streams.splice(0)) stream.close();
@@ -31,13 +39,12 @@ describe('runtime across processes (shared SQLite file)', () => {
     local = undefined;
     backend = undefined;
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   async function setup(name: string, child: { hitlTimeoutMs: number; slow?: { hang: boolean }; pollIntervalMs?: number }, options: Partial<RuntimeOptions> = {}) {
-    const dbPath = join(dir, `${name}.db`);
-    backend = new SqliteBackend({ path: dbPath });
+    const spec = target.spec(name);
+    backend = openBackend(spec);
     await backend.setup();
-    const a = new ChildServer({ dbPath, leaseTtlMs: LEASE_TTL_MS, ...child });
+    const a = new ChildServer({ backend: spec, leaseTtlMs: LEASE_TTL_MS, ...child });
     children.push(a);
     const made = approvalWorkflow({ backend, leaseTtlMs: LEASE_TTL_MS, ...(child.slow ? { slow: { hang: false } } : {}) });
     counters = made.counters;
@@ -73,7 +80,8 @@ describe('runtime across processes (shared SQLite file)', () => {
     expect(await api(bUrl, `/runs/${runId}/input`, { body: { input: { approve: { ok: true } } }, headers: { ...ACME, 'idempotency-key': 'k1' } })).toMatchObject({ status: 202 });
     const done = await stream.waitFor((e) => e.type === 'run_completed');
     const latency = performance.now() - postedAt;
-    console.log(`[measure] answer POST on B -> run_completed seen on B, run waiting in A (SQLite, pollIntervalMs 250): ${latency.toFixed(1)} ms`);
+    const notify = backend!.capabilities.notify ?? 'none';
+    console.log(`[measure] answer POST on B -> run_completed seen on B, run waiting in A (${label}, notify: ${notify}, pollIntervalMs 250): ${latency.toFixed(1)} ms`);
     expect(done.data).toEqual({ output: 'published: Draft about scale' });
     // The waiting execution in A took the answer: the nodes ran there, once, and nothing ran in B.
     await until('A to report publish', () => (a.executed('publish') === 1 ? true : undefined));

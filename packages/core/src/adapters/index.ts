@@ -12,4 +12,5 @@ export {
   checkTakeInputs,
   compareInputs,
   copyChangeMessage,
+  newInputRecord,
 } from './runtime-records.js';

@@ -23,6 +23,7 @@ import {
   checkReadEvents,
   checkTakeInputs,
   compareInputs,
+  newInputRecord,
 } from './runtime-records.js';
 
 export interface MemoryAdapterOptions {
@@ -262,15 +263,7 @@ export class MemoryAdapter implements StorageAdapter {
     }
     const existing = run.get(input.key);
     if (existing) return { created: false, record: copyInput(existing) };
-    const record: InputRecord = {
-      runId,
-      key: input.key,
-      nodePath: input.nodePath,
-      value: input.value,
-      createdAt: input.createdAt,
-      consumedBy: null,
-      consumedAt: null,
-    };
+    const record = newInputRecord(runId, input);
     run.set(input.key, record);
     return { created: true, record: copyInput(record) };
   }

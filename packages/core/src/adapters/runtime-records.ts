@@ -90,6 +90,11 @@ export function compareInputs(a: InputRecord, b: InputRecord): number {
   return a.createdAt - b.createdAt || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
 
+/** The record `putInput` stores for a new input: the contract's fields only, not consumed yet. */
+export function newInputRecord(runId: string, input: NewInputRecord): InputRecord {
+  return { runId, key: input.key, nodePath: input.nodePath, value: input.value, createdAt: input.createdAt, consumedBy: null, consumedAt: null };
+}
+
 /** A copy holding exactly the contract's fields (drops whatever else a caller's object carried). */
 export function copyChangeMessage(message: ChangeMessage): ChangeMessage {
   return message.seq === undefined ? { runId: message.runId, kind: message.kind } : { runId: message.runId, kind: message.kind, seq: message.seq };

@@ -1,6 +1,6 @@
 // The engine's resume invariants (DESIGN §5), runnable against any StorageAdapter: core runs it with
 // MemoryAdapter; backend packages run the same cases against their own storage.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import {
   CheckpointWriteError,
@@ -21,43 +21,16 @@ import {
   type StorageAdapter,
   type WorkflowEvent,
 } from '../../src/index.js';
+import { deferred, instrument, useBackend, type SuiteBackend } from '../support/suite-harness.js';
 
-export interface EngineInvariantsBackend {
-  create(): Promise<StorageAdapter>;
-  destroy?(adapter: StorageAdapter): Promise<void>;
+export interface EngineInvariantsBackend extends SuiteBackend {
   /** Overwrites the stored data of one blob so it no longer matches its hash. */
   corruptBlob?(adapter: StorageAdapter, runId: string, hash: string): Promise<void>;
 }
 
-interface Deferred<T = void> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-}
 
-function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
-type Hooks = Partial<Record<keyof StorageAdapter, (...args: any[]) => unknown>>;
 
-/** Forwards to a real adapter, records every call, and lets a test replace single methods (fault injection). */
-function instrument(adapter: StorageAdapter, hooks: Hooks = {}): { adapter: StorageAdapter; calls: string[] } {
-  const calls: string[] = [];
-  const proxy = new Proxy(adapter, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target) as unknown;
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        calls.push(String(prop));
-        const hook = hooks[prop as keyof StorageAdapter];
-        return hook ? hook(...args) : (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { adapter: proxy, calls };
-}
 
 /** n1 → n2 → … → nN; node i adds i to a running sum, `failOnce` nodes throw on their first execution. */
 function chain(count: number, calls: Record<string, number>, failOnce: readonly string[] = []): Node[] {
@@ -98,24 +71,7 @@ async function blobHashesOf(adapter: StorageAdapter, header: HeaderRecord): Prom
 
 export function describeEngineInvariants(name: string, backend: EngineInvariantsBackend): void {
   describe(`engine invariants (${name})`, () => {
-    let storage: StorageAdapter;
-    const created: StorageAdapter[] = [];
-
-    beforeEach(async () => {
-      storage = await backend.create();
-      created.push(storage);
-    });
-
-    afterEach(async () => {
-      for (const adapter of created.splice(0)) await backend.destroy?.(adapter);
-    });
-
-    const config = (extra: Partial<CheckpointConfigInput> = {}, adapter: StorageAdapter = storage): CheckpointConfigInput => ({
-      enabled: true,
-      backend: adapter,
-      maxCheckpoints: 1000,
-      ...extra,
-    });
+    const { ref, config } = useBackend(backend);
 
     it('resumes a failure at node 3 of 5 without re-running nodes 1–2 and retries node 3', async () => {
       const calls: Record<string, number> = {};
@@ -308,7 +264,7 @@ export function describeEngineInvariants(name: string, backend: EngineInvariants
     });
 
     it('continues with a warning when checkpoint writes fail in continue mode', async () => {
-      const { adapter } = instrument(storage, { putHeader: async () => Promise.reject(new Error('disk full')) });
+      const { adapter } = instrument(ref.storage, { putHeader: async () => Promise.reject(new Error('disk full')) });
       const calls: Record<string, number> = {};
       const workflow = new Workflow({ flow: new Flow({ id: 'no-disk', nodes: chain(2, calls) }), checkpoint: config({}, adapter) });
       const failedEvents: WorkflowEvent[] = [];
@@ -319,11 +275,11 @@ export function describeEngineInvariants(name: string, backend: EngineInvariants
       expect(result.warnings.length).toBeGreaterThan(0);
       expect(result.warnings[0]).toMatchObject({ code: 'CHECKPOINT_WRITE_FAILED', message: expect.stringContaining('disk full') });
       expect(failedEvents).toHaveLength(result.warnings.filter((w) => w.code === 'CHECKPOINT_WRITE_FAILED').length);
-      expect(await storage.getHead(result.runId)).toBeNull();
+      expect(await ref.storage.getHead(result.runId)).toBeNull();
     });
 
     it('fails the run with CheckpointWriteError when writes fail in fail mode', async () => {
-      const { adapter } = instrument(storage, { putHeader: async () => Promise.reject(new Error('disk full')) });
+      const { adapter } = instrument(ref.storage, { putHeader: async () => Promise.reject(new Error('disk full')) });
       const calls: Record<string, number> = {};
       const workflow = new Workflow({
         flow: new Flow({ id: 'no-disk-strict', nodes: chain(3, calls) }),
@@ -343,11 +299,11 @@ export function describeEngineInvariants(name: string, backend: EngineInvariants
         const workflow = new Workflow({ flow: new Flow({ id: 'corrupt', nodes: chain(3, calls, ['n3']) }), checkpoint: config() });
         const failed = await workflow.run(0);
         const [head, previous] = await workflow.listCheckpoints({ runId: failed.runId, limit: 2 });
-        const headHashes = await blobHashesOf(storage, (await storage.getHeader(head!.id))!);
-        const previousHashes = await blobHashesOf(storage, (await storage.getHeader(previous!.id))!);
+        const headHashes = await blobHashesOf(ref.storage, (await ref.storage.getHeader(head!.id))!);
+        const previousHashes = await blobHashesOf(ref.storage, (await ref.storage.getHeader(previous!.id))!);
         const onlyInHead = [...headHashes].filter((hash) => !previousHashes.has(hash));
         expect(onlyInHead.length).toBeGreaterThan(0);
-        await corruptBlob(storage, failed.runId, onlyInHead[0]!);
+        await corruptBlob(ref.storage, failed.runId, onlyInHead[0]!);
 
         await expect(workflow.resume({ runId: failed.runId })).rejects.toThrow(CorruptCheckpointError);
         expect(calls).toEqual({ n1: 1, n2: 1, n3: 1 });
@@ -362,7 +318,7 @@ export function describeEngineInvariants(name: string, backend: EngineInvariants
     }
 
     it('with checkpointing off gives the same results and never touches storage', async () => {
-      const { adapter, calls: storageCalls } = instrument(storage);
+      const { adapter, calls: storageCalls } = instrument(ref.storage);
       const runBoth = async (failOnce: string[]) => {
         const offCalls: Record<string, number> = {};
         const onCalls: Record<string, number> = {};
@@ -404,8 +360,8 @@ export function describeEngineInvariants(name: string, backend: EngineInvariants
       // Once `slow` starts, renewals stop landing: the worker believes it still holds the run (a long GC
       // pause, a partition). Until then they are real, so a slow disk cannot expire the lease early.
       let stalled = false;
-      const { adapter } = instrument(storage, {
-        renewLease: async (lease: Lease, ttlMs: number) => (stalled ? lease : storage.renewLease(lease, ttlMs)),
+      const { adapter } = instrument(ref.storage, {
+        renewLease: async (lease: Lease, ttlMs: number) => (stalled ? lease : ref.storage.renewLease(lease, ttlMs)),
       });
       const takenOver = deferred();
       const slow = new FunctionNode({
@@ -425,7 +381,7 @@ export function describeEngineInvariants(name: string, backend: EngineInvariants
         if (e.nodeId !== 'slow') return;
         stalled = true;
         void (async () => {
-          while (!(await storage.acquireLease(runId, 'thief', 60_000))) await new Promise((r) => setTimeout(r, 10));
+          while (!(await ref.storage.acquireLease(runId, 'thief', 60_000))) await new Promise((r) => setTimeout(r, 10));
           takenOver.resolve();
         })();
       });
@@ -434,16 +390,16 @@ export function describeEngineInvariants(name: string, backend: EngineInvariants
       expect(result.status).toBe('failure');
       expect(LeaseLostError.isInstance(result.error)).toBe(true);
       expect(heads).toHaveLength(1);
-      expect(await storage.getHead(runId)).toBe(heads[0]);
+      expect(await ref.storage.getHead(runId)).toBe(heads[0]);
       await expect(workflow.resume({ runId })).rejects.toThrow(RunLockedError);
     });
 
     it('group-commits completions that overlap a write in flight; seq strictly increases', async () => {
       const seqs: number[] = [];
-      const { adapter } = instrument(storage, {
+      const { adapter } = instrument(ref.storage, {
         putHeader: (header: HeaderRecord, options) => {
           seqs.push(header.seq);
-          return storage.putHeader(header, options);
+          return ref.storage.putHeader(header, options);
         },
       });
       const gate = deferred();

@@ -1,6 +1,6 @@
 // Resume behaviour of the node catalogue (Agent, MapNode, orchestrators, nested human input), runnable
 // against any StorageAdapter: core runs it with MemoryAdapter; backend packages can run the same cases.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import {
   Agent,
@@ -28,22 +28,11 @@ import {
   type ToolMessage,
   type WorkflowEvent,
 } from '../../src/index.js';
+import { deferred, instrument, useBackend, type SuiteBackend } from '../support/suite-harness.js';
 
-export interface NodeResumeBackend {
-  create(): Promise<StorageAdapter>;
-  destroy?(adapter: StorageAdapter): Promise<void>;
-}
+export type NodeResumeBackend = SuiteBackend;
 
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-}
 
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 /** The 1-based turn a request asks for: assistant messages so far + 1. */
 const turnOf = (request: ChatRequest) => request.messages.filter((m) => m.role === 'assistant').length + 1;
@@ -78,29 +67,6 @@ function agentStateOf(internalState: unknown): AgentState {
   return internalState as AgentState;
 }
 
-/** Forwards to a real adapter; `hooks` replace single methods; counts the bytes written. */
-function instrument(adapter: StorageAdapter, hooks: Partial<Record<keyof StorageAdapter, (...args: any[]) => unknown>> = {}) {
-  const written = { bytes: 0, perHeader: [] as number[] };
-  let pendingBlobBytes = 0;
-  const proxy = new Proxy(adapter, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target) as unknown;
-      if (typeof value !== 'function') return value;
-      return (...args: any[]) => {
-        if (prop === 'putBlobs') for (const blob of args[1] as Array<{ data: string }>) pendingBlobBytes += Buffer.byteLength(blob.data);
-        if (prop === 'putHeader') {
-          const bytes = pendingBlobBytes + Buffer.byteLength((args[0] as { body: string }).body);
-          written.bytes += bytes;
-          written.perHeader.push(bytes);
-          pendingBlobBytes = 0;
-        }
-        const hook = hooks[prop as keyof StorageAdapter];
-        return hook ? hook(...args) : (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { adapter: proxy, written };
-}
 
 /** Resumes once the crashed worker's lease has expired (the way another process would take the run over). */
 async function resumeAfterLeaseExpiry<T>(resume: () => Promise<T>): Promise<T> {
@@ -128,24 +94,7 @@ function freezableRenewals(storage: StorageAdapter) {
 
 export function describeNodeResume(name: string, backend: NodeResumeBackend): void {
   describe(`node catalogue resume (${name})`, () => {
-    let storage: StorageAdapter;
-    const created: StorageAdapter[] = [];
-
-    beforeEach(async () => {
-      storage = await backend.create();
-      created.push(storage);
-    });
-
-    afterEach(async () => {
-      for (const adapter of created.splice(0)) await backend.destroy?.(adapter);
-    });
-
-    const config = (extra: Partial<CheckpointConfigInput> = {}, adapter: StorageAdapter = storage): CheckpointConfigInput => ({
-      enabled: true,
-      backend: adapter,
-      maxCheckpoints: 1000,
-      ...extra,
-    });
+    const { ref, config } = useBackend(backend);
 
     const agentWorkflow = (llm: ScriptedLLM, calls: number[], extra: Partial<CheckpointConfigInput> = {}, adapter?: StorageAdapter) =>
       new Workflow<string, string>({
@@ -218,7 +167,7 @@ export function describeNodeResume(name: string, backend: NodeResumeBackend): vo
       });
 
       it('a fresh worker takes over a run whose process stopped mid-loop and makes only the remaining calls', async () => {
-        const workerAStorage = freezableRenewals(storage);
+        const workerAStorage = freezableRenewals(ref.storage);
         const stuck = deferred<Error>();
         const callsA: number[] = [];
         const llmA = chainLLM(15, { hangAtCall: { call: 6, until: stuck.promise } });
@@ -271,7 +220,7 @@ export function describeNodeResume(name: string, backend: NodeResumeBackend): vo
       it('writes a small, bounded amount for a 15-loop agent chain (bytes only, deterministic)', async () => {
         const measure = async () => {
           const raw = await backend.create();
-          created.push(raw);
+          ref.created.push(raw);
           const counted = instrument(raw);
           const calls: number[] = [];
           const payload = (n: number) => `result ${n}: `.padEnd(2048, 'lorem ipsum ');
@@ -378,7 +327,7 @@ export function describeNodeResume(name: string, backend: NodeResumeBackend): vo
       });
 
       it('a crash while waiting on a live channel: another worker re-emits the prompt with isResumed and its request time', async () => {
-        const workerAStorage = freezableRenewals(storage);
+        const workerAStorage = freezableRenewals(ref.storage);
         const asked = deferred<void>();
         const answer = deferred<{ answered: false }>();
         const channel: HumanInputChannel = {

@@ -1,13 +1,14 @@
 // A second runtime process for the multi-process tests: a node:http server on an ephemeral port over the
-// SQLite file the test process also uses. Config comes as one JSON argument; it reports on stdout, one JSON
-// object per line ({ event: 'listening', url }, { event: 'executed', node }), and exits cleanly on SIGTERM.
-import { SqliteBackend } from '@savepoint/backend-sqlite';
+// storage the test process also uses (a SQLite file, a PostgreSQL schema or a Redis key prefix). Config comes
+// as one JSON argument; it reports on stdout, one JSON object per line ({ event: 'listening', url },
+// { event: 'executed', node }), and exits cleanly on SIGTERM.
 import { createRuntime } from '../../src/index.js';
 import { approvalWorkflow } from './approval-workflow.js';
+import { openBackend, type BackendSpec } from './backends.js';
 import { serve } from './http-server.js';
 
 export interface ServerConfig {
-  dbPath: string;
+  backend: BackendSpec;
   hitlTimeoutMs: number;
   leaseTtlMs: number;
   pollIntervalMs?: number;
@@ -18,7 +19,8 @@ const say = (message: Record<string, unknown>) => process.stdout.write(`${JSON.s
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2]!) as ServerConfig;
-  const backend = new SqliteBackend({ path: config.dbPath });
+  const backend = openBackend(config.backend);
+  await backend.setup();
   const { workflow } = approvalWorkflow({
     backend,
     leaseTtlMs: config.leaseTtlMs,
