@@ -1,7 +1,7 @@
 import type { CheckpointStatus, HeaderRecord } from '@savepoint/core';
 import { sql } from 'kysely';
 
-/** Column list shared by every header SELECT and INSERT, in the order `HeaderRow` expects. */
+/** Column list shared by every header SELECT, in the order `HeaderRow` expects. */
 export const HEADER_COLUMNS = sql.raw(
   'id, flow_id, workflow_id, run_id, seq, parent_id, status, tenant_id, pending_input, created_at, updated_at, body',
 );
@@ -20,12 +20,6 @@ export interface HeaderRow {
   created_at: number | string;
   updated_at: number | string;
   body: string;
-}
-
-/** The VALUES tuple of one header, in `HEADER_COLUMNS` order. */
-export function headerValues(header: HeaderRecord) {
-  return sql`(${header.id}, ${header.flowId}, ${header.workflowId}, ${header.runId}, ${header.seq}, ${header.parentCheckpointId},
-    ${header.status}, ${header.tenantId}, ${header.pendingInput}, ${header.createdAt}, ${header.updatedAt}, ${header.body})`;
 }
 
 export function fromRow(row: HeaderRow): HeaderRecord {

@@ -49,6 +49,7 @@ const UNAVAILABLE_STATES: Record<string, string> = {
   '28P01': 'authentication failed; check the password',
   '42P01': 'a table is missing: call setup() (the store does) before using the backend',
   '3F000': 'the schema is missing: call setup() (the store does) before using the backend',
+  '42883': 'a function is missing: call setup() (the store does) before using the backend',
 };
 
 // What node-postgres and pg-pool say (as plain Errors without a code) when a connection cannot be had or broke.

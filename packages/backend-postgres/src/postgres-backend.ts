@@ -32,8 +32,9 @@ import pg from 'pg';
 import { ChangeListener } from './change-listener.js';
 import { appendEvents, readEvents } from './event-log.js';
 import { headerQuery } from './header-query.js';
-import { HEADER_COLUMNS, fromRow, headerValues, type HeaderRow } from './header-row.js';
+import { HEADER_COLUMNS, fromRow, type HeaderRow } from './header-row.js';
 import { getInput, putInput, takeInputs } from './input-inbox.js';
+import { COMMIT_STATES } from './migrations/0003-commit-checkpoint-function.js';
 import { migrations } from './migrations/index.js';
 import { migrate } from './migrator.js';
 import { constraintOf, sqlState, toSavepointError } from './pg-errors.js';
@@ -85,12 +86,6 @@ interface LeaseRow {
   token: string | number;
   /** Epoch ms of the expiry, by the database clock. */
   expires_ms: number;
-}
-
-interface FenceRow {
-  owner: string;
-  token: string | number;
-  live: boolean;
 }
 
 const DEFAULT_CONNECTION_TIMEOUT_MS = 5000;
@@ -240,37 +235,24 @@ export class PostgresBackend implements StorageAdapter {
 
   // ---- headers ----------------------------------------------------------------------------
 
-  /**
-   * One transaction: the fencing check locks the run's lease row (so the lease cannot change hands before the
-   * commit), the compare-and-set locks the head row (or inserts it when the run must be empty), then the header
-   * is inserted and the head moved. The caller's encoding happened before: no connection is held meanwhile.
-   */
+  /** A checkpoint commit without blobs: the same one-statement function as `commitCheckpoint`. */
   async putHeader(header: HeaderRecord, options: PutHeaderOptions = {}): Promise<void> {
-    const { runId } = header;
-    const { expectedHead, lease } = options;
-    await this.use('write a checkpoint header', (db) =>
-      transaction(db, async (trx) => {
-        await this.checkFence(trx, runId, lease);
-        if (expectedHead === null) {
-          const { rows } = await sql`INSERT INTO ${this.t.heads} (run_id, checkpoint_id, seq) VALUES (${runId}, ${header.id}, ${header.seq})
-            ON CONFLICT (run_id) DO NOTHING RETURNING run_id`.execute(trx);
-          if (rows.length === 0) throw moved(runId, await this.headOf(trx, runId), expectedHead);
-          await this.insertHeader(trx, header);
-          return;
-        }
-        if (expectedHead !== undefined) {
-          const head = await this.headOf(trx, runId, true);
-          if (head !== expectedHead) throw moved(runId, head, expectedHead);
-        }
-        await this.insertHeader(trx, header);
-        // The head is the highest seq written, whatever the order in which writers commit.
-        await sql`INSERT INTO ${this.t.heads} AS h (run_id, checkpoint_id, seq) VALUES (${runId}, ${header.id}, ${header.seq})
-          ON CONFLICT (run_id) DO UPDATE SET checkpoint_id = excluded.checkpoint_id, seq = excluded.seq
-          WHERE excluded.seq > h.seq`.execute(trx);
-      }),
-    );
+    await this.use('write a checkpoint header', (db) => this.commit(db, header, [], options));
   }
 
+  /**
+   * Blobs, fencing, compare-and-set, header and head in one statement (the function of migration 0003): one
+   * transaction, one round trip. A batch too large for one statement goes first on its own; it is then an
+   * orphan if the header fails, as with separate `putBlobs`.
+   */
+  async commitCheckpoint(runId: string, blobs: readonly BlobRecord[], header: HeaderRecord, options: PutHeaderOptions = {}): Promise<void> {
+    let inline = blobs;
+    if (chunkBlobs(blobs).length > 1) {
+      await this.putBlobs(runId, blobs);
+      inline = [];
+    }
+    await this.use('write a checkpoint', (db) => this.commit(db, header, inline, options));
+  }
   async getHeader(id: string): Promise<HeaderRecord | null> {
     const { rows } = await this.use('read a checkpoint header', (db) =>
       sql<HeaderRow>`SELECT ${HEADER_COLUMNS} FROM ${this.t.headers} WHERE id = ${id}`.execute(db),
@@ -425,49 +407,47 @@ export class PostgresBackend implements StorageAdapter {
     }
   }
 
-  /**
-   * Locks the run's lease row for the rest of the transaction: acquiring, renewing or releasing it waits, so the
-   * lease checked here is the lease in force at the commit. Without a row there is no lease to check.
-   */
-  private async checkFence(trx: Kysely<any>, runId: string, lease: Lease | undefined): Promise<void> {
-    const { rows } = await sql<FenceRow>`SELECT owner, token, expires_at > clock_timestamp() AS live
-      FROM ${this.t.leases} WHERE run_id = ${runId} FOR UPDATE`.execute(trx);
-    const current = rows[0];
-    if (lease !== undefined) {
-      if (current?.owner === lease.owner && Number(current.token) === lease.token && current.live) return;
-      throw new LeaseLostError(
-        `The lease of ${lease.owner} on run ${runId} (token ${lease.token}) ` +
-          (current === undefined || Number(current.token) === lease.token
-            ? 'expired or was released'
-            : `was taken over by ${current.owner} (token ${String(current.token)})`) +
-          '; this worker must stop writing to the run.',
-      );
-    }
-    if (current?.live) {
-      throw new RunLockedError(`Run ${runId} is leased by ${current.owner}; acquire the lease before writing to it.`);
+  /** Calls the commit function; its custom SQLSTATEs and unique violations become the contract's typed errors. */
+  private async commit(db: Kysely<any>, header: HeaderRecord, blobs: readonly BlobRecord[], options: PutHeaderOptions): Promise<void> {
+    const { expectedHead, lease } = options;
+    try {
+      await sql`SELECT ${this.t.commitCheckpoint}(${header.id}, ${header.flowId}, ${header.workflowId}, ${header.runId}, ${header.seq}::integer,
+        ${header.parentCheckpointId}, ${header.status}, ${header.tenantId}, ${header.pendingInput}::boolean, ${header.createdAt}::float8,
+        ${header.updatedAt}::float8, ${header.body}, ${blobs.map((b) => b.hash)}::text[], ${blobs.map((b) => b.data)}::text[],
+        ${expectedHead !== undefined}::boolean, ${expectedHead ?? null}::text, ${lease?.owner ?? null}::text, ${lease?.token ?? null}::bigint)`.execute(db);
+    } catch (error) {
+      throw this.commitError(error, header, options);
     }
   }
 
-  private async insertHeader(trx: Kysely<any>, header: HeaderRecord): Promise<void> {
-    try {
-      await sql`INSERT INTO ${this.t.headers} (${HEADER_COLUMNS}) VALUES ${headerValues(header)}`.execute(trx);
-    } catch (error) {
-      if (sqlState(error) !== '23505') throw error;
-      if (constraintOf(error) === `${this.tables.headers}_run_seq`) {
-        throw new CheckpointConflictError(
-          `Run ${header.runId} already has a checkpoint with seq ${header.seq}; another writer got there first. Reload the run head and retry.`,
+  private commitError(error: unknown, header: HeaderRecord, { expectedHead, lease }: PutHeaderOptions): unknown {
+    const { runId } = header;
+    const { detail, hint } = error as { detail?: string; hint?: string };
+    switch (sqlState(error)) {
+      case COMMIT_STATES.leaseLost:
+        return new LeaseLostError(
+          `The lease of ${lease!.owner} on run ${runId} (token ${lease!.token}) ` +
+            (!detail || Number(hint) === lease!.token ? 'expired or was released' : `was taken over by ${detail} (token ${hint})`) +
+            '; this worker must stop writing to the run.',
+        );
+      case COMMIT_STATES.runLocked:
+        return new RunLockedError(`Run ${runId} is leased by ${detail}; acquire the lease before writing to it.`);
+      case COMMIT_STATES.headMoved:
+        return moved(runId, detail || null, expectedHead ?? null);
+      case '23505':
+        return new CheckpointConflictError(
+          constraintOf(error) === `${this.tables.headers}_run_seq`
+            ? `Run ${runId} already has a checkpoint with seq ${header.seq}; another writer got there first. Reload the run head and retry.`
+            : `Checkpoint ${header.id} already exists; checkpoints are immutable, write a new id.`,
           { cause: error },
         );
-      }
-      throw new CheckpointConflictError(`Checkpoint ${header.id} already exists; checkpoints are immutable, write a new id.`, {
-        cause: error,
-      });
+      default:
+        return error;
     }
   }
 
-  private async headOf(db: Kysely<any>, runId: string, forUpdate = false): Promise<string | null> {
-    const lock = forUpdate ? sql` FOR UPDATE` : sql``;
-    const { rows } = await sql<{ checkpoint_id: string }>`SELECT checkpoint_id FROM ${this.t.heads} WHERE run_id = ${runId}${lock}`.execute(db);
+  private async headOf(db: Kysely<any>, runId: string): Promise<string | null> {
+    const { rows } = await sql<{ checkpoint_id: string }>`SELECT checkpoint_id FROM ${this.t.heads} WHERE run_id = ${runId}`.execute(db);
     return rows[0]?.checkpoint_id ?? null;
   }
 }

@@ -18,6 +18,8 @@ export interface TableNames {
   readonly eventSeqs: string;
   readonly inputs: string;
   readonly migrations: string;
+  /** The function committing a checkpoint in one statement (migration 0003). */
+  readonly commitCheckpoint: string;
   /**
    * The LISTEN/NOTIFY channel of the backends sharing this schema and prefix: `<prefix>changes_` and 12 hex
    * digits of a hash of both (a channel is an identifier, at most 63 bytes; the schema alone may fill that).
@@ -34,6 +36,7 @@ export interface TableNames {
     readonly eventSeqs: RawBuilder<unknown>;
     readonly inputs: RawBuilder<unknown>;
     readonly migrations: RawBuilder<unknown>;
+    readonly commitCheckpoint: RawBuilder<unknown>;
   };
 }
 
@@ -66,6 +69,7 @@ export function tableNames(schema: string, prefix: string, migrationTable: strin
     eventSeqs: `${prefix}event_seqs`,
     inputs: `${prefix}inputs`,
     migrations: migrationTable,
+    commitCheckpoint: `${prefix}commit_checkpoint`,
   };
   const qualified = (table: string) => sql.raw(`${quote(schema)}.${quote(table)}`);
   return {
@@ -83,6 +87,7 @@ export function tableNames(schema: string, prefix: string, migrationTable: strin
       eventSeqs: qualified(names.eventSeqs),
       inputs: qualified(names.inputs),
       migrations: qualified(names.migrations),
+      commitCheckpoint: qualified(names.commitCheckpoint),
     },
   };
 }

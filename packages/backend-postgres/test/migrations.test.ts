@@ -115,8 +115,10 @@ describePg('migrations', () => {
     } finally {
       await db.destroy();
     }
-    const older = new PostgresBackend({ pool, schema });
-    await older.putHeader(header({ id: 'cp-1', runId: 'run-1', seq: 1 }));
+    // What the previous release wrote (its own code, not this one's, which needs the newer function).
+    await pool.query(`INSERT INTO "${schema}".savepoint_headers (id, flow_id, run_id, seq, status, pending_input, created_at, updated_at, body)
+      VALUES ('cp-1', 'flow-1', 'run-1', 1, 'active', false, 1, 1, '{}')`);
+    await pool.query(`INSERT INTO "${schema}".savepoint_heads (run_id, checkpoint_id, seq) VALUES ('run-1', 'cp-1', 1)`);
 
     const upgraded = new PostgresBackend({ pool, schema });
     await upgraded.setup();
@@ -124,7 +126,9 @@ describePg('migrations', () => {
     expect((await upgraded.appendEvents('run-1', [{ type: 'run_started', data: '{}', ts: 1 }]))[0]!.seq).toBe(1);
     expect((await upgraded.putInput('run-1', { key: 'k', nodePath: 'a', value: 'true', createdAt: 1 })).created).toBe(true);
     const recorded = await pool.query(`SELECT name FROM "${schema}".savepoint_migrations ORDER BY name`);
-    expect(recorded.rows.map((row) => row.name)).toEqual(['0001-initial-schema', '0002-event-log-and-inbox']);
+    expect(recorded.rows.map((row) => row.name)).toEqual(migrations.map((m) => m.name));
+    await upgraded.putHeader(header({ id: 'cp-2', runId: 'run-1', seq: 2 }), { expectedHead: 'cp-1' });
+    expect(await upgraded.getHead('run-1')).toBe('cp-2');
   });
 
   it('refuse a schema migrated by a newer release', async () => {

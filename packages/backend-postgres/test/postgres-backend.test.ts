@@ -152,6 +152,14 @@ describePg('PostgresBackend data', () => {
     expect([...(await backend.getBlobs('run-2', ['a', 'b'])).values()].map((data) => data.length)).toEqual([9 * 1024 * 1024, 9 * 1024 * 1024]);
     expect(await backend.getBlobs('run-2', [])).toEqual(new Map());
   });
+
+  it('commits a checkpoint whose blobs exceed one statement: the blobs first, then the one-statement commit', async () => {
+    const backend = await backendOn();
+    const big = ['a', 'b'].map((hash) => ({ hash, data: hash.repeat(9 * 1024 * 1024) }));
+    await backend.commitCheckpoint('run-1', big, header({ id: 'cp-1', runId: 'run-1', seq: 0 }), { expectedHead: null });
+    expect([...(await backend.getBlobs('run-1', ['a', 'b'])).keys()]).toEqual(['a', 'b']);
+    expect(await backend.getHead('run-1')).toBe('cp-1');
+  });
 });
 
 describePg('PostgresBackend leases (database clock)', () => {
@@ -193,6 +201,24 @@ describePg('PostgresBackend leases (database clock)', () => {
     await expect(backend.putHeader(header({ id: 'cp-1', runId: 'run-1', seq: 0 }), { lease: expired })).rejects.toThrow(
       /taken over by worker-a \(token 6\)/,
     );
+  });
+
+  it('a lease for a run that never had one is lost; moved heads and leased runs name what they found', async () => {
+    const backend = await backendOn();
+    const ghost = { runId: 'run-1', owner: 'worker-a', token: 1, expiresAt: Date.now() + 60_000 };
+    await expect(backend.commitCheckpoint('run-1', [], header({ id: 'cp-1', runId: 'run-1', seq: 0 }), { lease: ghost })).rejects.toThrow(
+      /worker-a on run run-1 \(token 1\) expired or was released/,
+    );
+    await backend.putHeader(header({ id: 'cp-1', runId: 'run-1', seq: 0 }), { expectedHead: null });
+    await expect(backend.putHeader(header({ id: 'cp-2', runId: 'run-1', seq: 1 }), { expectedHead: 'cp-0' })).rejects.toThrow(
+      /its head is cp-1, not cp-0/,
+    );
+    await expect(backend.putHeader(header({ id: 'cp-2', runId: 'run-2', seq: 1 }), { expectedHead: 'cp-0' })).rejects.toThrow(
+      /its head is empty, not cp-0/,
+    );
+    await backend.acquireLease('run-1', 'worker-b', 60_000);
+    await expect(backend.putHeader(header({ id: 'cp-2', runId: 'run-1', seq: 1 }))).rejects.toThrow(/Run run-1 is leased by worker-b/);
+    expect(await backend.getHeader('cp-2')).toBeNull();
   });
 
   it('a writer whose lease was released and then taken by another worker cannot commit', async () => {

@@ -135,12 +135,7 @@ export class SqliteBackend implements StorageAdapter {
 
   async putBlobs(runId: string, blobs: readonly BlobRecord[]): Promise<void> {
     if (blobs.length === 0) return;
-    await this.use('write blobs', (db) => {
-      const insert = this.stmt(`INSERT OR IGNORE INTO ${this.tables.blobs} (run_id, hash, data) VALUES (?, ?, ?)`);
-      db.transaction(() => {
-        for (const blob of blobs) insert.run(runId, blob.hash, blob.data);
-      }).immediate();
-    });
+    await this.use('write blobs', (db) => db.transaction(() => this.writeBlobs(runId, blobs)).immediate());
   }
 
   async getBlobs(runId: string, hashes: readonly string[]): Promise<Map<string, string>> {
@@ -175,25 +170,19 @@ export class SqliteBackend implements StorageAdapter {
   // ---- headers ----------------------------------------------------------------------------
 
   async putHeader(header: HeaderRecord, options: PutHeaderOptions = {}): Promise<void> {
-    await this.use('write a checkpoint header', (db) => {
-      db.transaction(() => {
-        this.checkFence(header.runId, options.lease);
-        if (options.expectedHead !== undefined) {
-          const head = this.headOf(header.runId);
-          if (head !== options.expectedHead) {
-            throw new CheckpointConflictError(
-              `Run ${header.runId} moved: its head is ${head ?? 'empty'}, not ${options.expectedHead ?? 'empty'} as expected. Reload the run head and retry.`,
-            );
-          }
-        }
-        this.insertHeader(header);
-        this.stmt(
-          `INSERT INTO ${this.tables.heads} (run_id, checkpoint_id, seq) VALUES (?, ?, ?)
-           ON CONFLICT (run_id) DO UPDATE SET checkpoint_id = excluded.checkpoint_id, seq = excluded.seq
-           WHERE excluded.seq > ${this.tables.heads}.seq`,
-        ).run(header.runId, header.id, header.seq);
-      }).immediate();
-    });
+    await this.use('write a checkpoint header', (db) => db.transaction(() => this.writeHeader(header, options)).immediate());
+  }
+
+  /** Blobs and header in one IMMEDIATE transaction: one commit per save instead of two. */
+  async commitCheckpoint(runId: string, blobs: readonly BlobRecord[], header: HeaderRecord, options: PutHeaderOptions = {}): Promise<void> {
+    await this.use('write a checkpoint', (db) =>
+      db
+        .transaction(() => {
+          this.writeBlobs(runId, blobs);
+          this.writeHeader(header, options);
+        })
+        .immediate(),
+    );
   }
 
   async getHeader(id: string): Promise<HeaderRecord | null> {
@@ -366,6 +355,32 @@ export class SqliteBackend implements StorageAdapter {
       this.statements.set(sql, statement);
     }
     return statement;
+  }
+
+  /** Insert-or-ignore; the caller holds the write transaction. */
+  private writeBlobs(runId: string, blobs: readonly BlobRecord[]): void {
+    if (blobs.length === 0) return;
+    const insert = this.stmt(`INSERT OR IGNORE INTO ${this.tables.blobs} (run_id, hash, data) VALUES (?, ?, ?)`);
+    for (const blob of blobs) insert.run(runId, blob.hash, blob.data);
+  }
+
+  /** Fence, compare-and-set, insert, head move; the caller holds the IMMEDIATE transaction, so nothing changes in between. */
+  private writeHeader(header: HeaderRecord, options: PutHeaderOptions): void {
+    this.checkFence(header.runId, options.lease);
+    if (options.expectedHead !== undefined) {
+      const head = this.headOf(header.runId);
+      if (head !== options.expectedHead) {
+        throw new CheckpointConflictError(
+          `Run ${header.runId} moved: its head is ${head ?? 'empty'}, not ${options.expectedHead ?? 'empty'} as expected. Reload the run head and retry.`,
+        );
+      }
+    }
+    this.insertHeader(header);
+    this.stmt(
+      `INSERT INTO ${this.tables.heads} (run_id, checkpoint_id, seq) VALUES (?, ?, ?)
+       ON CONFLICT (run_id) DO UPDATE SET checkpoint_id = excluded.checkpoint_id, seq = excluded.seq
+       WHERE excluded.seq > ${this.tables.heads}.seq`,
+    ).run(header.runId, header.id, header.seq);
   }
 
   private checkFence(runId: string, lease: Lease | undefined): void {

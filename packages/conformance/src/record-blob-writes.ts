@@ -6,17 +6,25 @@ export interface BlobWrite {
 }
 
 /**
- * Wraps an adapter so every `putBlobs` call is logged before it is forwarded; everything else goes
- * straight to the real adapter. The suite uses it to see what the store writes (dedupe, GC, corruption).
+ * Wraps an adapter so the blobs of every `putBlobs` call, and of every `commitCheckpoint` call that carries
+ * some, are logged before the call is forwarded; everything else goes straight to the real adapter. The
+ * suite uses it to see what the store writes (dedupe, GC, corruption).
  */
 export function recordBlobWrites<A extends StorageAdapter>(adapter: A): { adapter: A; writes: BlobWrite[] } {
   const writes: BlobWrite[] = [];
+  const log = (runId: string, blobs: readonly BlobRecord[]) => writes.push({ runId, blobs: [...blobs] });
   const wrapped = new Proxy(adapter, {
     get(target, property) {
       if (property === 'putBlobs') {
         return (runId: string, blobs: readonly BlobRecord[]) => {
-          writes.push({ runId, blobs: [...blobs] });
+          log(runId, blobs);
           return target.putBlobs(runId, blobs);
+        };
+      }
+      if (property === 'commitCheckpoint' && target.commitCheckpoint) {
+        return (...args: Parameters<NonNullable<StorageAdapter['commitCheckpoint']>>) => {
+          if (args[1].length > 0) log(args[0], args[1]);
+          return target.commitCheckpoint!(...args);
         };
       }
       const value: unknown = Reflect.get(target, property, target);

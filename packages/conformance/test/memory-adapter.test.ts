@@ -1,4 +1,4 @@
-import { MemoryAdapter } from '@savepoint/core';
+import { MemoryAdapter, type BlobRecord, type HeaderRecord, type PutHeaderOptions } from '@savepoint/core';
 import { runConformanceSuite } from '../src/index.js';
 
 runConformanceSuite({
@@ -6,6 +6,20 @@ runConformanceSuite({
   create: async () => new MemoryAdapter({ maxEventsPerRun: 50 }),
   capabilities: { multiProcess: false, leases: true, events: true, inbox: true, notify: 'in-process' },
   maxEventsPerRun: 50,
+});
+
+/** Memory with the optional one-commit write (the two calls, one after the other: memory has no commits to save). */
+class OneCommitMemoryAdapter extends MemoryAdapter {
+  async commitCheckpoint(runId: string, blobs: readonly BlobRecord[], header: HeaderRecord, options?: PutHeaderOptions): Promise<void> {
+    await this.putBlobs(runId, blobs);
+    await this.putHeader(header, options);
+  }
+}
+
+runConformanceSuite({
+  name: 'memory with commitCheckpoint',
+  create: async () => new OneCommitMemoryAdapter(),
+  capabilities: { multiProcess: false, leases: true, events: true, inbox: true, notify: 'in-process' },
 });
 
 /** Memory whose storage returns damaged bytes for chosen blobs, as a failing disk would. */

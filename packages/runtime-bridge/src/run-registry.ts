@@ -30,6 +30,16 @@ export interface RunRegistryOptions {
 
 /** Events after which a run has claimed its lease and stored where it starts: other processes can see it. */
 const CLAIMED: ReadonlySet<string> = new Set(['checkpoint_created', 'checkpoint_failed', 'checkpoint_resumed']);
+/**
+ * A fork is a new run: `checkpoint_resumed` names it before it has any checkpoint, so it has claimed its run
+ * only once its first checkpoint is written (or failed to be).
+ */
+export const FIRST_CHECKPOINT: ReadonlySet<string> = new Set(['checkpoint_created', 'checkpoint_failed']);
+
+interface Claim {
+  on: ReadonlySet<string>;
+  claim: () => void;
+}
 
 /**
  * The runs executing in this process. Each execution holds its run's lease (through the Workflow) and
@@ -38,7 +48,7 @@ const CLAIMED: ReadonlySet<string> = new Set(['checkpoint_created', 'checkpoint_
  */
 export class RunRegistry {
   private readonly runs = new Map<string, LocalRun>();
-  private readonly claims = new Map<string, () => void>();
+  private readonly claims = new Map<string, Claim>();
   private closing = false;
 
   constructor(private readonly options: RunRegistryOptions) {}
@@ -53,15 +63,16 @@ export class RunRegistry {
 
   /** Fed every workflow event of this process. */
   observe(event: WorkflowEvent): void {
-    if (CLAIMED.has(event.type)) this.claims.get(event.runId)?.();
+    const claim = this.claims.get(event.runId);
+    if (claim?.on.has(event.type)) claim.claim();
   }
 
   /**
-   * Starts `execute` in the background. Resolves once it has claimed the run (first checkpoint, or the
-   * checkpoint it resumes from), or when it finished before that; rejects with what it threw before
-   * claiming (`RunLockedError`, `InvalidResumeInputError`, `NotFoundError`...).
+   * Starts `execute` in the background. Resolves once it has claimed the run (one of the `claimOn` events:
+   * by default its first checkpoint, or the checkpoint it resumes from), or when it finished before that;
+   * rejects with what it threw before claiming (`RunLockedError`, `InvalidResumeInputError`, `NotFoundError`...).
    */
-  launch(runId: string, workflow: Workflow, execute: Execution): Promise<void> {
+  launch(runId: string, workflow: Workflow, execute: Execution, claimOn: ReadonlySet<string> = CLAIMED): Promise<void> {
     if (this.closing) return Promise.reject(new HttpError(503, 'UNAVAILABLE', 'The runtime is shutting down; retry on another instance.'));
     if (this.runs.has(runId)) return Promise.reject(new RunLockedError(`Run ${runId} is already running in this process.`));
     const { adapter, feed, workerId, hitlTimeoutMs, onError } = this.options;
@@ -83,7 +94,8 @@ export class RunRegistry {
         resolve();
       };
     });
-    this.claims.set(runId, onClaim);
+    const entry: Claim = { on: claimOn, claim: onClaim };
+    this.claims.set(runId, entry);
     const execution = execute({ signal: controller.signal, inputChannel: channel });
     const local: LocalRun = { runId, workflow, controller, channel, settled: Promise.resolve() };
     this.runs.set(runId, local);
@@ -97,7 +109,7 @@ export class RunRegistry {
       )
       .finally(() => {
         if (this.runs.get(runId) === local) this.runs.delete(runId);
-        if (this.claims.get(runId) === onClaim) this.claims.delete(runId);
+        if (this.claims.get(runId) === entry) this.claims.delete(runId);
       });
     return Promise.race([claim, execution.then(() => undefined)]);
   }

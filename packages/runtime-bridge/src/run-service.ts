@@ -18,7 +18,7 @@ import type { DeliveryGuard } from './delivery-guard.js';
 import type { EventLog } from './event-log.js';
 import { CANCEL_PATH, type InboxAdapter } from './inbox-channel.js';
 import type { Principal } from './principal.js';
-import type { RunRegistry } from './run-registry.js';
+import { FIRST_CHECKPOINT, type RunRegistry } from './run-registry.js';
 import { FINISHED } from './run-status.js';
 import type { CatalogEntry, WorkflowCatalog } from './workflow-catalog.js';
 
@@ -161,7 +161,14 @@ export class RunService {
     await this.checkpointOf(entry, principal, runId, body.checkpointId);
     const forkRunId = uuidv7();
     const checkpointId = body.checkpointId;
-    await registry.launch(forkRunId, workflow, (context) => workflow.resume({ checkpointId, forkRunId, input, tenantId, ...context }));
+    // The fork's first checkpoint is committed before the first node, and the answer waits for it: the new
+    // runId is visible to GET, event streams and WebSocket subscribers (in every process) once we answer.
+    await registry.launch(
+      forkRunId,
+      workflow,
+      (context) => workflow.resume({ checkpointId, forkRunId, input, tenantId, checkpointOnStart: true, ...context }),
+      FIRST_CHECKPOINT,
+    );
     return { runId: forkRunId };
   }
 

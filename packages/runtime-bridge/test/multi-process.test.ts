@@ -33,11 +33,15 @@ describe.each(TARGETS.map((target) => [target.label, target] as const))('runtime
 
   afterEach(async () => {
     for (const stream of streams.splice(0)) stream.close();
-    await Promise.all(children.splice(0).map((child) => child.kill('SIGKILL')));
-    await local?.close();
-    await backend?.close();
+    const opened = { local, backend };
     local = undefined;
     backend = undefined;
+    try {
+      await Promise.all(children.splice(0).map((child) => child.kill('SIGKILL')));
+      await opened.local?.close();
+    } finally {
+      await opened.backend?.close();
+    }
   });
 
   async function setup(name: string, child: { hitlTimeoutMs: number; slow?: { hang: boolean }; pollIntervalMs?: number }, options: Partial<RuntimeOptions> = {}) {

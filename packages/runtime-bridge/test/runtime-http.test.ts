@@ -7,7 +7,7 @@ import { MemoryAdapter, type StorageAdapter } from '@savepoint/core';
 import WebSocket from 'ws';
 import { createRuntime, type EventEnvelope, type Runtime, type RuntimeOptions } from '../src/index.js';
 import { api, until } from './support/api.js';
-import { approvalWorkflow, type Counters } from './support/approval-workflow.js';
+import { approvalWorkflow, type ApprovalOptions, type Counters } from './support/approval-workflow.js';
 import { serve, type TestServer } from './support/http-server.js';
 import { openStream, type StreamReader } from './support/sse-client.js';
 
@@ -35,9 +35,9 @@ describe.each(backends)('runtime over HTTP, SSE and WebSocket (%s)', (_name, mak
   const streams: StreamReader[] = [];
   const sockets: WebSocket[] = [];
 
-  async function start(options: Partial<RuntimeOptions> = {}): Promise<void> {
+  async function start(options: Partial<RuntimeOptions> = {}, slow?: ApprovalOptions['slow']): Promise<void> {
     backend = makeBackend();
-    const made = approvalWorkflow({ backend });
+    const made = approvalWorkflow({ backend, ...(slow ? { slow } : {}) });
     counters = made.counters;
     runtime = createRuntime({ workflows: { approval: made.workflow }, backend, auth, hitlTimeoutMs: 60_000, reaper: false, pollIntervalMs: 20, ...options });
     server = await serve(runtime);
@@ -326,6 +326,55 @@ describe.each(backends)('runtime over HTTP, SSE and WebSocket (%s)', (_name, mak
     const forkStream = await events(fork.body.runId);
     expect((await forkStream.waitFor((e) => e.type === 'run_completed')).data).toEqual({ output: 'rejected' });
     expect((await api(server.url, `/runs/${runId}`, { headers: ACME })).body.output).toBe('published: Draft about AI');
+  });
+
+  it('a fork is visible at once: GET, its event stream and a WebSocket subscription find it while its first node runs', async () => {
+    // `slow` waits while `hold` is set: the fork is kept in its first node for as long as the test looks at it.
+    let hold: Promise<void> | undefined;
+    let release!: () => void;
+    await start({ hitlTimeoutMs: 0 }, { hang: false, gate: () => hold ?? Promise.resolve() });
+    const runId = await startRun();
+    await (await events(runId)).waitFor((e) => e.type === 'run_paused');
+    await until('the lease to be released', () => (runtime.stats().runs === 0 ? true : undefined));
+    // The checkpoint after `draft`, before `slow`: a fork from it starts with `slow`.
+    const summaries = (await api(server.url, `/runs/${runId}/checkpoints`, { headers: ACME })).body.checkpoints as Array<{ id: string }>;
+    const loaded = await Promise.all(summaries.map(async (c) => (await api(server.url, `/runs/${runId}/checkpoints/${c.id}`, { headers: ACME })).body));
+    const origin = loaded.find((c) => c.nodeStates.draft?.status === 'success' && c.nodeStates.slow?.status !== 'success');
+    expect(origin).toBeDefined();
+
+    hold = new Promise<void>((resolve) => (release = resolve));
+    const fork = await api(server.url, `/runs/${runId}/resume`, { body: { checkpointId: origin.id }, headers: ACME });
+    expect(fork.status).toBe(202);
+    const forkId = fork.body.runId as string;
+    expect(forkId).not.toBe(runId);
+    await until('the fork to enter `slow`', () => (counters.slow === 2 ? true : undefined));
+
+    // Still in its first node, and already a run every route knows, with its own first checkpoint.
+    expect(await api(server.url, `/runs/${forkId}`, { headers: ACME })).toMatchObject({ status: 200, body: { runId: forkId, status: 'active', pendingInputs: [] } });
+    const forkCheckpoints = (await api(server.url, `/runs/${forkId}/checkpoints`, { headers: ACME })).body.checkpoints as Array<{ id: string }>;
+    expect(forkCheckpoints).toHaveLength(1);
+    expect((await api(server.url, `/runs/${forkId}/checkpoints/${forkCheckpoints[0]!.id}`, { headers: ACME })).body).toMatchObject({
+      runId: forkId,
+      parentCheckpointId: origin.id,
+      status: 'active',
+    });
+    const forkStream = await events(forkId);
+    expect(forkStream.status).toBe(200);
+    expect((await forkStream.waitFor((e) => e.type === 'checkpoint_resumed')).data).toMatchObject({ checkpointId: origin.id, forkedFrom: origin.id });
+    const ws = new WebSocket(`${server.wsUrl}?tenant=acme`);
+    sockets.push(ws);
+    const received: any[] = [];
+    ws.on('message', (data) => received.push(JSON.parse(String(data))));
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    ws.send(JSON.stringify({ type: 'subscribe', runId: forkId }));
+    expect(await until('the fork on the WebSocket', () => received.find((m) => m.runId === forkId))).toMatchObject({ type: 'checkpoint_resumed' });
+    expect(received.filter((m) => m.type === 'error')).toEqual([]);
+    expect(counters.slow).toBe(2);
+
+    release();
+    hold = undefined;
+    expect((await forkStream.waitFor((e) => e.type === 'run_paused')).data).toMatchObject({ pendingInputs: [expect.objectContaining({ nodePath: 'approve' })] });
+    expect((await api(server.url, `/runs/${runId}`, { headers: ACME })).body.status).toBe('pending_input');
   });
 
   it('cancels a run waiting live here and a paused run nobody holds', async () => {

@@ -1,10 +1,21 @@
 import { describe, expect, it } from '@jest/globals';
-import { CheckpointConflictError, uuidv7, type HeaderRecord } from '@savepoint/core';
+import {
+  CheckpointConflictError,
+  LeaseLostError,
+  RunLockedError,
+  uuidv7,
+  type HeaderRecord,
+  type StorageAdapter,
+} from '@savepoint/core';
 import { makeHeader, shuffled } from '../fixtures.js';
+import { HEADER_WRITES, headerWrite, type HeaderWrite, type HeaderWriteName } from '../header-writes.js';
 import type { SuiteContext } from '../suite-context.js';
 
 /** The contract itself, called directly: what every store feature relies on. */
 export function adapterContractTests(ctx: SuiteContext): void {
+  for (const via of HEADER_WRITES) headerWriteTests(ctx, via);
+  commitCheckpointTests(ctx);
+
   describe('adapter contract', () => {
     it('declares its name and capabilities', () => {
       const adapter = ctx.adapter();
@@ -54,18 +65,6 @@ export function adapterContractTests(ctx: SuiteContext): void {
       for (const header of headers) await adapter.putHeader(header);
       for (const header of headers) expect(await adapter.getHeader(header.id)).toEqual(header);
       expect(await adapter.getHeader(uuidv7())).toBeNull();
-    });
-
-    it('refuses a second header with an existing id and keeps the first', async () => {
-      const adapter = ctx.adapter();
-      const header = makeHeader();
-      await adapter.putHeader(header);
-      const again = { ...header, seq: 1, status: 'failed' as const };
-      await expect(adapter.putHeader(again)).rejects.toThrow(CheckpointConflictError);
-      await expect(adapter.putHeader({ ...again, runId: 'run-2' })).rejects.toThrow(CheckpointConflictError);
-      expect(await adapter.getHeader(header.id)).toEqual(header);
-      expect(await adapter.getHead('run-1')).toBe(header.id);
-      expect(await adapter.getHead('run-2')).toBeNull();
     });
 
     it('orders a run by seq, never by id or clock, and its head is the highest seq', async () => {
@@ -161,13 +160,39 @@ export function adapterContractTests(ctx: SuiteContext): void {
       expect(await adapter.deleteBlobsExcept('run-unknown', new Set())).toBe(0);
     });
 
+  });
+}
+
+/** The adapter of the running test and its header write through `via` (undefined: not implemented, nothing to test). */
+function writer(ctx: SuiteContext, via: HeaderWriteName): { adapter: StorageAdapter; write: HeaderWrite | undefined } {
+  const adapter = ctx.adapter();
+  return { adapter, write: headerWrite(adapter, via) };
+}
+
+/** What both header writes must do alike: conflicts, compare-and-set and fencing. */
+function headerWriteTests(ctx: SuiteContext, via: HeaderWriteName): void {
+  describe(`header writes through ${via}`, () => {
+    it('refuses a second header with an existing id and keeps the first', async () => {
+      const { adapter, write } = writer(ctx, via);
+      if (!write) return;
+      const header = makeHeader();
+      await write(header);
+      const again = { ...header, seq: 1, status: 'failed' as const };
+      await expect(write(again)).rejects.toThrow(CheckpointConflictError);
+      await expect(write({ ...again, runId: 'run-2' })).rejects.toThrow(CheckpointConflictError);
+      expect(await adapter.getHeader(header.id)).toEqual(header);
+      expect(await adapter.getHead('run-1')).toBe(header.id);
+      expect(await adapter.getHead('run-2')).toBeNull();
+    });
+
     it('with compare-and-set, exactly one of many concurrent writers on the same head wins', async () => {
-      const adapter = ctx.adapter();
+      const { adapter, write } = writer(ctx, via);
+      if (!write) return;
       const root = makeHeader({ seq: 0 });
-      await adapter.putHeader(root, { expectedHead: null });
-      await expect(adapter.putHeader(makeHeader({ seq: 0 }), { expectedHead: null })).rejects.toThrow(CheckpointConflictError);
+      await write(root, { expectedHead: null });
+      await expect(write(makeHeader({ seq: 0 }), { expectedHead: null })).rejects.toThrow(CheckpointConflictError);
       const contenders = Array.from({ length: 12 }, () => makeHeader({ seq: 1, parentCheckpointId: root.id }));
-      const results = await Promise.allSettled(contenders.map((header) => adapter.putHeader(header, { expectedHead: root.id })));
+      const results = await Promise.allSettled(contenders.map((header) => write(header, { expectedHead: root.id })));
       const winners = contenders.filter((_, i) => results[i]!.status === 'fulfilled');
       expect(winners).toHaveLength(1);
       for (const result of results) {
@@ -178,13 +203,71 @@ export function adapterContractTests(ctx: SuiteContext): void {
     });
 
     it('without compare-and-set, concurrent writes all land and the head is the highest seq', async () => {
-      const adapter = ctx.adapter();
+      const { adapter, write } = writer(ctx, via);
+      if (!write) return;
       const headers = Array.from({ length: 12 }, (_, seq) => makeHeader({ seq }));
-      await Promise.all(shuffled(headers, 5).map((header) => adapter.putHeader(header)));
+      await Promise.all(shuffled(headers, 5).map((header) => write(header)));
       expect(await adapter.getHead('run-1')).toBe(headers[11]!.id);
       expect((await adapter.queryHeaders({ runId: 'run-1' })).map((row) => row.seq)).toEqual(
         headers.map((header) => header.seq).reverse(),
       );
+    });
+    if (ctx.init.capabilities?.leases === false) return;
+
+    it('fences: a stale lease gets LeaseLostError, a writer without the lease RunLockedError', async () => {
+      const { adapter, write } = writer(ctx, via);
+      if (!write) return;
+      const old = (await adapter.acquireLease('run-1', 'worker-a', 60_000))!;
+      await write(makeHeader({ seq: 0 }), { lease: old });
+      await adapter.releaseLease(old);
+      const current = (await adapter.acquireLease('run-1', 'worker-b', 60_000))!;
+      await expect(write(makeHeader({ seq: 1 }), { lease: old })).rejects.toThrow(LeaseLostError);
+      await expect(write(makeHeader({ seq: 1 }))).rejects.toThrow(RunLockedError);
+      await expect(write(makeHeader({ seq: 1 }), { lease: { ...current, token: current.token + 1 } })).rejects.toThrow(LeaseLostError);
+      const next = makeHeader({ seq: 1 });
+      await write(next, { lease: current });
+      expect(await adapter.getHead('run-1')).toBe(next.id);
+      expect((await adapter.queryHeaders({ runId: 'run-1' })).map((row) => row.seq)).toEqual([1, 0]);
+    });
+  });
+}
+
+/** `commitCheckpoint` is one atomic step: blobs and header land together, and a refused header writes no header. */
+function commitCheckpointTests(ctx: SuiteContext): void {
+  describe('commitCheckpoint (when implemented)', () => {
+    it('writes the blobs insert-or-ignore, scoped to the run, with the header', async () => {
+      const adapter = ctx.adapter();
+      if (!adapter.commitCheckpoint) return;
+      await adapter.putBlobs('run-1', [{ hash: 'h1', data: 'one' }]);
+      const header = makeHeader();
+      await adapter.commitCheckpoint('run-1', [{ hash: 'h1', data: 'changed' }, { hash: 'h2', data: 'two' }], header, { expectedHead: null });
+      expect(await adapter.getBlobs('run-1', ['h1', 'h2'])).toEqual(new Map([['h1', 'one'], ['h2', 'two']]));
+      expect(await adapter.getBlobs('run-2', ['h2'])).toEqual(new Map());
+      expect(await adapter.getHeader(header.id)).toEqual(header);
+      expect(await adapter.getHead('run-1')).toBe(header.id);
+      const empty = makeHeader({ seq: 1 });
+      await adapter.commitCheckpoint('run-1', [], empty, { expectedHead: header.id });
+      expect(await adapter.getHead('run-1')).toBe(empty.id);
+    });
+
+    it('a refused commit writes no header and leaves the head', async () => {
+      const adapter = ctx.adapter();
+      if (!adapter.commitCheckpoint) return;
+      const root = makeHeader();
+      await adapter.commitCheckpoint('run-1', [], root, { expectedHead: null });
+      const refused = [
+        { header: makeHeader({ seq: 1 }), options: { expectedHead: uuidv7() } },
+        { header: makeHeader({ seq: 1 }), options: { expectedHead: null } },
+        { header: { ...root, seq: 1 }, options: {} },
+      ];
+      for (const { header, options } of refused) {
+        await expect(adapter.commitCheckpoint('run-1', [{ hash: `b-${header.seq}`, data: 'x' }], header, options)).rejects.toThrow(
+          CheckpointConflictError,
+        );
+      }
+      expect(await adapter.getHead('run-1')).toBe(root.id);
+      expect((await adapter.queryHeaders({ runId: 'run-1' })).map((row) => row.id)).toEqual([root.id]);
+      expect(await adapter.getHeader(root.id)).toEqual(root);
     });
   });
 }

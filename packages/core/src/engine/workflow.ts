@@ -54,6 +54,12 @@ export interface ResumeOptions {
   inputChannel?: HumanInputChannel;
   /** The runId a fork (time travel) gets, e.g. so a server can answer with it before the fork runs. Default: a new UUIDv7. */
   forkRunId?: string;
+  /**
+   * Commits an `active` checkpoint before the first node runs again. For a fork this is the new run's
+   * first checkpoint, so the fork is visible to every process (and resumable by a reaper) at once rather
+   * than after its first node. Off by default.
+   */
+  checkpointOnStart?: boolean;
 }
 
 /** A pending input together with the run and checkpoint that wait for it. */
@@ -322,7 +328,7 @@ export class Workflow<I = unknown, O = unknown> {
           })
         : undefined;
     // Before any node runs, so a worker that dies in the first node still leaves a resumable run.
-    if (writer && 'checkpointOnStart' in options && options.checkpointOnStart) await writer.request();
+    if (writer && options.checkpointOnStart) await writer.request();
     const broker = new InputBroker({
       runId,
       state,

@@ -22,7 +22,7 @@ import { DEFAULT_TUNING, TreeCaches, TreeReader, TreeWriter, type TreeTuning } f
 import { BlobCipher, isSealed, openStored } from './encryption.js';
 import { validateCheckpoint } from './checkpoint-validation.js';
 import { assertSafeId } from './safe-id.js';
-import type { HeaderQuery, HeaderRecord, Lease, PutHeaderOptions, StorageAdapter } from './storage-adapter.js';
+import type { BlobRecord, HeaderQuery, HeaderRecord, Lease, PutHeaderOptions, StorageAdapter } from './storage-adapter.js';
 
 export interface CheckpointStoreOptions {
   /** Keys (case-insensitive) and string patterns replaced by `[REDACTED]` before anything is encoded. */
@@ -207,11 +207,10 @@ export class CheckpointStore {
     let bytes = Buffer.byteLength(header.body, 'utf8');
     for (const blob of blobs) bytes += Buffer.byteLength(blob.data, 'utf8');
     await this.setup();
-    if (blobs.length > 0) await this.adapter.putBlobs(cp.runId, blobs);
     const putOptions: PutHeaderOptions = {};
     if (options.expectedHead !== undefined) putOptions.expectedHead = options.expectedHead;
     if (options.lease) putOptions.lease = options.lease;
-    await this.commitHeader(header, putOptions);
+    await this.commitHeader(header, blobs, putOptions);
     this.remember(cp.runId, cp.id, writer.reach);
     return { id: cp.id, blobsWritten: blobs.length, bytesWritten: bytes };
   }
@@ -221,14 +220,21 @@ export class CheckpointStore {
    * the command) is committed all the same: when the stored header is this very header, the save
    * succeeded, and reporting a conflict would stop a run that is fine.
    */
-  private async commitHeader(header: HeaderRecord, options: PutHeaderOptions): Promise<void> {
+  private async commitHeader(header: HeaderRecord, blobs: readonly BlobRecord[], options: PutHeaderOptions): Promise<void> {
     try {
-      await this.adapter.putHeader(header, options);
+      await this.write(header, blobs, options);
     } catch (error) {
       if (!CheckpointConflictError.isInstance(error) && !BackendUnavailableError.isInstance(error)) throw error;
       const stored = await this.adapter.getHeader(header.id).catch(() => null);
       if (!stored || !sameHeader(stored, header)) throw error;
     }
+  }
+
+  /** Blobs and header in one commit when the adapter can, else blobs first: a header never points at missing blobs. */
+  private async write(header: HeaderRecord, blobs: readonly BlobRecord[], options: PutHeaderOptions): Promise<void> {
+    if (this.adapter.commitCheckpoint) return this.adapter.commitCheckpoint(header.runId, blobs, header, options);
+    if (blobs.length > 0) await this.adapter.putBlobs(header.runId, blobs);
+    await this.adapter.putHeader(header, options);
   }
 
   async load(id: string, options: TenantOption = {}): Promise<FlowCheckpoint> {

@@ -33,6 +33,14 @@ export interface StorageAdapter {
    * A header with an id that already exists throws `CheckpointConflictError`.
    */
   putHeader(header: HeaderRecord, options?: PutHeaderOptions): Promise<void>;
+  /**
+   * Optional: `putBlobs(runId, blobs)` then `putHeader(header, options)` with exactly their semantics
+   * (insert-or-ignore blobs; fencing, compare-and-set, duplicate-id conflict, head update) in one atomic
+   * step, so a save costs one commit (one round trip on a server) instead of two. On an error no header is
+   * written; blobs may remain, as after a failed `putHeader` (orphans that retention's GC removes).
+   * `header.runId` equals `runId`. The store uses it when present, else the two calls.
+   */
+  commitCheckpoint?(runId: string, blobs: readonly BlobRecord[], header: HeaderRecord, options?: PutHeaderOptions): Promise<void>;
   getHeader(id: string): Promise<HeaderRecord | null>;
   /** Id of the run's head (highest seq), or null when the run has no header. */
   getHead(runId: string): Promise<string | null>;

@@ -50,38 +50,83 @@ describe('compare-and-set and leases', () => {
   });
 });
 
+/** An adapter offering the optional one-commit write (here simply the two calls), counting its uses. */
+class OneCommitMemory extends MemoryAdapter {
+  commits = 0;
+
+  async commitCheckpoint(...[runId, blobs, header, options]: Parameters<NonNullable<StorageAdapter['commitCheckpoint']>>): Promise<void> {
+    this.commits += 1;
+    await this.putBlobs(runId, blobs);
+    await this.putHeader(header, options);
+  }
+}
+
+describe('the one-commit write', () => {
+  it('is used instead of putBlobs + putHeader when the adapter has it', async () => {
+    const adapter = new OneCommitMemory();
+    const called: string[] = [];
+    const spied = new Proxy(adapter, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          called.push(String(prop));
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const store = new CheckpointStore(spied);
+    const root = checkpoint();
+    await store.save(root, { expectedHead: null });
+    const child = next(root);
+    await store.save(child, { expectedHead: root.id });
+    await expect(store.save(next(root), { expectedHead: root.id })).rejects.toThrow(CheckpointConflictError);
+    expect(adapter.commits).toBe(3);
+    expect(called).not.toContain('putBlobs');
+    expect(called).not.toContain('putHeader');
+    expect(await new CheckpointStore(adapter).load(child.id)).toEqual(child);
+  });
+});
+
 describe('a header write whose answer was lost', () => {
-  /** Commits the header, then fails as a dropped connection (or a resent command) would. */
-  function losingReplies(inner: MemoryAdapter, failure: () => Error): StorageAdapter {
+  type Write = 'putHeader' | 'commitCheckpoint';
+
+  /** Commits, then fails as a dropped connection (or a resent command) would. */
+  function losingReplies(inner: OneCommitMemory, write: Write, failure: () => Error): StorageAdapter {
     return new Proxy(inner, {
       get(target, prop, receiver) {
-        if (prop !== 'putHeader') return Reflect.get(target, prop, receiver);
-        return async (...args: Parameters<StorageAdapter['putHeader']>) => {
-          await target.putHeader(...args);
+        // Without the one-commit write, the store falls back to putBlobs + putHeader.
+        if (prop === 'commitCheckpoint' && write === 'putHeader') return undefined;
+        if (prop !== write) return Reflect.get(target, prop, receiver);
+        return async (...args: unknown[]) => {
+          await (target[write] as (...a: unknown[]) => Promise<void>).apply(target, args);
           throw failure();
         };
       },
     });
   }
 
-  it.each([
-    ['the connection dropped after the commit', () => new BackendUnavailableError('connection reset')],
-    ['the client resent the command', () => new CheckpointConflictError('duplicate id')],
-  ])('counts as committed when %s', async (_case, failure) => {
-    const memory = new MemoryAdapter();
-    const store = new CheckpointStore(losingReplies(memory, failure));
-    const cp = checkpoint();
-    await expect(store.save(cp, { expectedHead: null })).resolves.toMatchObject({ id: cp.id });
-    expect(await memory.getHead(cp.runId)).toBe(cp.id);
-  });
+  describe.each<Write>(['putHeader', 'commitCheckpoint'])('through %s', (write) => {
+    it.each([
+      ['the connection dropped after the commit', () => new BackendUnavailableError('connection reset')],
+      ['the client resent the command', () => new CheckpointConflictError('duplicate id')],
+    ])('counts as committed when %s', async (_case, failure) => {
+      const memory = new OneCommitMemory();
+      const store = new CheckpointStore(losingReplies(memory, write, failure));
+      const cp = checkpoint();
+      await expect(store.save(cp, { expectedHead: null })).resolves.toMatchObject({ id: cp.id });
+      expect(await memory.getHead(cp.runId)).toBe(cp.id);
+      expect(memory.commits).toBe(write === 'commitCheckpoint' ? 1 : 0);
+    });
 
-  it('still reports a conflict when the stored header with that id is another one', async () => {
-    const memory = new MemoryAdapter();
-    const store = new CheckpointStore(memory);
-    const cp = checkpoint();
-    await store.save(cp);
-    const impostor = { ...cp, metadata: { other: true } };
-    await expect(store.save(impostor)).rejects.toThrow(CheckpointConflictError);
+    it('still reports a conflict when the stored header with that id is another one', async () => {
+      const memory = new OneCommitMemory();
+      const store = new CheckpointStore(losingReplies(memory, write, () => new Error('not reached')));
+      const cp = checkpoint();
+      await new CheckpointStore(memory).save(cp);
+      const impostor = { ...cp, metadata: { other: true } };
+      await expect(store.save(impostor)).rejects.toThrow(CheckpointConflictError);
+    });
   });
 });
 

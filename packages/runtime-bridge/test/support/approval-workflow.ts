@@ -6,8 +6,11 @@ import { z } from 'zod';
 export interface ApprovalOptions {
   backend: StorageAdapter;
   leaseTtlMs?: number;
-  /** Adds a `slow` step before `approve`; with `hang`, it never returns in this process (a worker that will be killed). */
-  slow?: { hang: boolean };
+  /**
+   * Adds a `slow` step before `approve`; with `hang`, it never returns in this process (a worker that will be
+   * killed); with `gate`, it waits for the promise `gate()` returns (the test decides when it may go on).
+   */
+  slow?: { hang: boolean; gate?: () => Promise<void> };
   /** Workflow id (so two catalogs can be told apart). */
   id?: string;
 }
@@ -36,6 +39,7 @@ export function approvalWorkflow(options: ApprovalOptions): { workflow: Workflow
     run: async (text: string) => {
       counters.slow += 1;
       if (options.slow?.hang) await new Promise(() => undefined);
+      await options.slow?.gate?.();
       return text;
     },
   });

@@ -64,13 +64,13 @@ const unique = () => `${process.pid}_${randomBytes(3).toString('hex')}`;
 const identifier = (name: string) => name.replace(/[^A-Za-z0-9]/g, '_').slice(0, 30);
 
 export function sqliteTarget(): BackendTarget {
-  const dir = mkdtempSync(join(tmpdir(), 'savepoint-runtime-mp-'));
+  let dir: string | undefined; // made on first use, so a file that fails early leaves nothing behind
   return {
     label: 'SQLite file',
     problem: null,
-    spec: (caseName) => ({ kind: 'sqlite', path: join(dir, `${identifier(caseName)}.db`) }),
+    spec: (caseName) => ({ kind: 'sqlite', path: join((dir ??= mkdtempSync(join(tmpdir(), 'savepoint-runtime-mp-'))), `${identifier(caseName)}.db`) }),
     async dispose() {
-      rmSync(dir, { recursive: true, force: true });
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
