@@ -1,28 +1,23 @@
-import { Codec, defaultCodec, type JsonObject, type JsonValue } from '../codec/codec.js';
+import { Codec, defaultCodec } from '../codec/codec.js';
 import { compileRedaction } from '../codec/redaction.js';
-import {
-  BackendUnavailableError,
-  CheckpointConflictError,
-  CorruptCheckpointError,
-  InvalidArgumentError,
-  LeaseLostError,
-  NotFoundError,
-  RunLockedError,
-} from '../errors.js';
+import { CheckpointConflictError, LeaseLostError, NotFoundError, RunLockedError } from '../errors.js';
 import type { EncryptionConfig, RedactConfig } from '../models/checkpoint-config.js';
-import {
-  type CheckpointStatus,
-  type FlowCheckpoint,
-  type NodeCheckpointState,
-  type PendingInputContext,
-  type TraceContext,
-} from '../models/checkpoint.js';
+import { type CheckpointStatus, type FlowCheckpoint, type PendingInputContext } from '../models/checkpoint.js';
 import { uuidv7 } from '../util/uuidv7.js';
-import { DEFAULT_TUNING, TreeCaches, TreeReader, TreeWriter, type TreeTuning } from './blob-tree.js';
-import { BlobCipher, isSealed, openStored } from './encryption.js';
+import type { TreeTuning } from './blob-tree.js';
+import { CheckpointCodec, type CheckpointSummary } from './checkpoint-codec.js';
 import { validateCheckpoint } from './checkpoint-validation.js';
+import { BlobCipher } from './encryption.js';
+import { commitHeader } from './header-commit.js';
+import { PAGE } from './header-pages.js';
+import { KnownBlobs } from './known-blobs.js';
+import { RetentionSweeper, type CleanupOptions, type CleanupResult } from './retention-sweeper.js';
 import { assertSafeId } from './safe-id.js';
-import type { BlobRecord, HeaderQuery, HeaderRecord, Lease, PutHeaderOptions, StorageAdapter } from './storage-adapter.js';
+import { assertAdapter, assertOwner, assertTtl, checkRetention, checkSaveOptions, checkTuning, queryLimits } from './store-arguments.js';
+import type { HeaderQuery, Lease, PutHeaderOptions, StorageAdapter } from './storage-adapter.js';
+
+export type { CheckpointSummary } from './checkpoint-codec.js';
+export type { CleanupOptions, CleanupResult } from './retention-sweeper.js';
 
 export interface CheckpointStoreOptions {
   /** Keys (case-insensitive) and string patterns replaced by `[REDACTED]` before anything is encoded. */
@@ -52,9 +47,6 @@ export interface SaveResult {
   bytesWritten: number;
 }
 
-/** A checkpoint without its state (what listings return). */
-export type CheckpointSummary = Omit<FlowCheckpoint, 'nodeStates' | 'originalInput' | 'originalConfig'>;
-
 export interface TenantOption {
   tenantId?: string;
 }
@@ -67,95 +59,31 @@ export interface CheckpointPatch {
   pendingInputs?: PendingInputContext[];
 }
 
-export interface CleanupOptions {
-  /** Only this flow (default: every flow). */
-  flowId?: string;
-  /** Checkpoints kept per flow, newest first. Default 10. */
-  maxCheckpoints?: number;
-  /** Checkpoints created longer ago than this are dropped. */
-  retentionDays?: number;
-  /** Clock for retention (epoch ms or Date). Default now. */
-  now?: number | Date;
-}
-
-export interface CleanupResult {
-  deletedCheckpoints: number;
-  deletedBlobs: number;
-}
-
-// Only a completed run is done with its head: a failed or canceled run can still be resumed from it.
-const FINISHED: ReadonlySet<CheckpointStatus> = new Set(['completed']);
-const BODY_FORMAT = 1;
-const PAGE = 500;
-const GC_LEASE_MS = 60_000;
-
-/** The JSON stored in `HeaderRecord.body`. */
-interface HeaderBody {
-  f: number;
-  id: string;
-  flowId: string;
-  workflowId?: string;
-  runId: string;
-  seq: number;
-  parent: string | null;
-  status: CheckpointStatus;
-  tenantId?: string;
-  createdAt: number;
-  updatedAt: number;
-  schemaVersion: number;
-  libraryVersion: string;
-  completed: string[];
-  pending: string[];
-  trace?: TraceContext;
-  /** nodeId -> hash of the node state blob. */
-  nodes: Record<string, string>;
-  input: string;
-  config: string;
-  /** `{ p: pendingInputs, m: metadata }` as codec JSON, or that JSON encrypted. */
-  user: JsonValue;
-}
-
-/** Fields of a node state stored as separately encoded (and redacted) user data. */
-const NODE_USER_FIELDS = [
-  ['input', 'i'],
-  ['output', 'o'],
-  ['internalState', 's'],
-  ['error', 'e'],
-] as const;
-
 /**
  * The public checkpoint API, built once over any `StorageAdapter`.
  *
  * A checkpoint is a small header (the commit point) plus content-addressed blobs scoped to the run: each node
  * state, the original input and the original config are blob trees (see `blob-tree.ts`). Saving writes only
- * the blobs the run does not already hold, then the header.
+ * the blobs the run does not already hold, then the header. This class checks arguments and sequences the
+ * adapter calls; encoding lives in `CheckpointCodec`, dedupe memory in `KnownBlobs`, retention and blob
+ * garbage collection in `RetentionSweeper`.
  */
 export class CheckpointStore {
   readonly adapter: StorageAdapter;
-  private readonly codec: Codec;
-  private readonly redactRules;
-  private readonly cipher: BlobCipher | undefined;
-  private readonly tuning: TreeTuning;
-  private readonly caches = new TreeCaches();
-  private readonly dedupeRuns: number;
-  /** runId -> (checkpoint id -> every hash that checkpoint references); LRU over runs. */
-  private readonly known = new Map<string, Map<string, ReadonlySet<string>>>();
+  private readonly checkpoints: CheckpointCodec;
+  private readonly known: KnownBlobs;
+  private readonly sweeper: RetentionSweeper;
   private setupPromise: Promise<void> | undefined;
 
   constructor(adapter: StorageAdapter, options: CheckpointStoreOptions = {}) {
-    if (!adapter || typeof adapter.putHeader !== 'function' || typeof adapter.putBlobs !== 'function') {
-      throw new InvalidArgumentError('CheckpointStore needs a StorageAdapter (an object implementing putBlobs, putHeader, ...).');
-    }
+    assertAdapter(adapter);
     this.adapter = adapter;
-    this.codec = options.codec ?? defaultCodec;
-    this.redactRules = compileRedaction(options.redact);
-    this.cipher = options.encryption ? new BlobCipher(options.encryption) : undefined;
-    this.tuning = { ...DEFAULT_TUNING, ...options.tuning };
-    const { blobThreshold, chunkThreshold, leafSize } = this.tuning;
-    if (!(blobThreshold >= 64) || !(chunkThreshold >= 2) || !(leafSize >= 2) || (leafSize & (leafSize - 1)) !== 0) {
-      throw new InvalidArgumentError('tuning: blobThreshold >= 64, chunkThreshold >= 2 and leafSize a power of two >= 2.');
-    }
-    this.dedupeRuns = Math.max(1, options.dedupeRuns ?? 256);
+    const codec = options.codec ?? defaultCodec;
+    const redact = compileRedaction(options.redact);
+    const cipher = options.encryption ? new BlobCipher(options.encryption) : undefined;
+    this.checkpoints = new CheckpointCodec({ codec, redact, cipher, tuning: checkTuning(options.tuning) });
+    this.known = new KnownBlobs(Math.max(1, options.dedupeRuns ?? 256));
+    this.sweeper = new RetentionSweeper(adapter, this.checkpoints, this.known);
   }
 
   /** Calls `adapter.setup()` once; every other method calls it lazily. A failed setup is retried next time. */
@@ -173,68 +101,19 @@ export class CheckpointStore {
 
   async save(checkpoint: FlowCheckpoint, options: SaveOptions = {}): Promise<SaveResult> {
     const cp = validateCheckpoint(checkpoint);
-    if (options.expectedHead !== undefined && options.expectedHead !== null) assertSafeId(options.expectedHead, 'expectedHead');
-    if (options.lease) {
-      if (options.lease.runId !== cp.runId) {
-        throw new InvalidArgumentError(`The lease is for run ${options.lease.runId}, not ${cp.runId}.`);
-      }
-    }
+    checkSaveOptions(options, cp.runId);
     // Encoded before the first await, so what is stored is the state as it was when save() was called.
-    const writer = new TreeWriter({
-      codec: this.codec,
-      redact: this.redactRules,
-      cipher: this.cipher,
-      caches: this.caches,
-      tuning: this.tuning,
-      known: cp.parentCheckpointId === null ? undefined : this.knownFor(cp.runId, cp.parentCheckpointId),
-    });
-    const body = this.encodeBody(cp, writer);
-    const header: HeaderRecord = {
-      id: cp.id,
-      flowId: cp.flowId,
-      workflowId: cp.workflowId ?? null,
-      runId: cp.runId,
-      seq: cp.seq,
-      parentCheckpointId: cp.parentCheckpointId,
-      status: cp.status,
-      tenantId: cp.tenantId ?? null,
-      pendingInput: cp.status === 'pending_input',
-      createdAt: cp.createdAt.getTime(),
-      updatedAt: cp.updatedAt.getTime(),
-      body: JSON.stringify(body),
-    };
-    const blobs = [...writer.out].map(([hash, data]) => ({ hash, data }));
+    const known = cp.parentCheckpointId === null ? undefined : this.known.reachableFrom(cp.runId, cp.parentCheckpointId);
+    const { header, blobs, reach } = this.checkpoints.encode(cp, known);
     let bytes = Buffer.byteLength(header.body, 'utf8');
     for (const blob of blobs) bytes += Buffer.byteLength(blob.data, 'utf8');
     await this.setup();
     const putOptions: PutHeaderOptions = {};
     if (options.expectedHead !== undefined) putOptions.expectedHead = options.expectedHead;
     if (options.lease) putOptions.lease = options.lease;
-    await this.commitHeader(header, blobs, putOptions);
-    this.remember(cp.runId, cp.id, writer.reach);
+    await commitHeader(this.adapter, header, blobs, putOptions);
+    this.known.remember(cp.runId, cp.id, reach);
     return { id: cp.id, blobsWritten: blobs.length, bytesWritten: bytes };
-  }
-
-  /**
-   * A header write whose answer was lost (a dropped connection after the commit, a client that resent
-   * the command) is committed all the same: when the stored header is this very header, the save
-   * succeeded, and reporting a conflict would stop a run that is fine.
-   */
-  private async commitHeader(header: HeaderRecord, blobs: readonly BlobRecord[], options: PutHeaderOptions): Promise<void> {
-    try {
-      await this.write(header, blobs, options);
-    } catch (error) {
-      if (!CheckpointConflictError.isInstance(error) && !BackendUnavailableError.isInstance(error)) throw error;
-      const stored = await this.adapter.getHeader(header.id).catch(() => null);
-      if (!stored || !sameHeader(stored, header)) throw error;
-    }
-  }
-
-  /** Blobs and header in one commit when the adapter can, else blobs first: a header never points at missing blobs. */
-  private async write(header: HeaderRecord, blobs: readonly BlobRecord[], options: PutHeaderOptions): Promise<void> {
-    if (this.adapter.commitCheckpoint) return this.adapter.commitCheckpoint(header.runId, blobs, header, options);
-    if (blobs.length > 0) await this.adapter.putBlobs(header.runId, blobs);
-    await this.adapter.putHeader(header, options);
   }
 
   async load(id: string, options: TenantOption = {}): Promise<FlowCheckpoint> {
@@ -245,12 +124,9 @@ export class CheckpointStore {
     if (!record || (options.tenantId !== undefined && record.tenantId !== options.tenantId)) {
       throw new NotFoundError(`Checkpoint ${id} not found.`);
     }
-    const body = this.parseBody(record);
-    const reader = this.reader(record);
-    const roots = [...Object.values(body.nodes), body.input, body.config];
-    await reader.loadAll(roots);
-    const cp = this.decodeCheckpoint(body, reader);
-    this.remember(record.runId, record.id, reader.hashes);
+    const { body, reader } = await this.checkpoints.open(record, this.adapter);
+    const cp = this.checkpoints.decode(body, reader);
+    this.known.remember(record.runId, record.id, reader.hashes);
     return cp;
   }
 
@@ -287,8 +163,8 @@ export class CheckpointStore {
     const record = await this.adapter.getHeader(id);
     if (!record) throw new NotFoundError(`Checkpoint ${id} not found.`);
     await this.adapter.deleteHeaders([id]);
-    this.forget(record.runId, [id]);
-    await this.collectGarbage(record.runId);
+    this.known.forget(record.runId, id);
+    await this.sweeper.collectGarbage(record.runId);
   }
 
   /** Deletes every checkpoint and blob of a run. */
@@ -300,7 +176,7 @@ export class CheckpointStore {
       if (page.length === 0) break;
       if ((await this.adapter.deleteHeaders(page.map((h) => h.id))) === 0) break; // never spin on a broken adapter
     }
-    this.known.delete(runId);
+    this.known.forgetRun(runId);
     await this.adapter.deleteBlobsExcept(runId, new Set());
   }
 
@@ -312,23 +188,23 @@ export class CheckpointStore {
     options: { limit?: number; beforeId?: string; statuses?: CheckpointStatus[]; tenantId?: string } = {},
   ): Promise<CheckpointSummary[]> {
     assertSafeId(flowId, 'flowId');
-    const query: HeaderQuery = { flowId, order: 'desc', ...this.common(options) };
+    const query: HeaderQuery = { flowId, order: 'desc', ...queryLimits(options) };
     if (options.beforeId !== undefined) {
       assertSafeId(options.beforeId, 'beforeId');
       query.beforeId = options.beforeId;
     }
     if (options.statuses !== undefined) query.statuses = [...options.statuses];
     await this.setup();
-    return (await this.adapter.queryHeaders(query)).map((h) => this.summarize(h));
+    return (await this.adapter.queryHeaders(query)).map((h) => this.checkpoints.summarize(h));
   }
 
   /** A run's checkpoints, newest first (by seq). */
   async listByRun(runId: string, options: { limit?: number; beforeSeq?: number; tenantId?: string } = {}): Promise<CheckpointSummary[]> {
     assertSafeId(runId, 'runId');
-    const query: HeaderQuery = { runId, order: 'desc', ...this.common(options) };
+    const query: HeaderQuery = { runId, order: 'desc', ...queryLimits(options) };
     if (options.beforeSeq !== undefined) query.beforeSeq = options.beforeSeq;
     await this.setup();
-    return (await this.adapter.queryHeaders(query)).map((h) => this.summarize(h));
+    return (await this.adapter.queryHeaders(query)).map((h) => this.checkpoints.summarize(h));
   }
 
   async getHead(runId: string): Promise<string | null> {
@@ -379,7 +255,7 @@ export class CheckpointStore {
         if (chain.length === 0) throw new NotFoundError(`Checkpoint ${id} not found.`);
         break; // an ancestor was deleted by retention (or is another tenant's): the chain ends here
       }
-      chain.push(this.summarize(record));
+      chain.push(this.checkpoints.summarize(record));
       next = record.parentCheckpointId;
     }
     return chain;
@@ -389,7 +265,7 @@ export class CheckpointStore {
   async listPendingInput(options: { flowId?: string; tenantId?: string; limit?: number } = {}): Promise<CheckpointSummary[]> {
     if (options.flowId !== undefined) assertSafeId(options.flowId, 'flowId');
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
-    const common = this.common({ tenantId: options.tenantId });
+    const common = queryLimits({ tenantId: options.tenantId });
     await this.setup();
     const out: CheckpointSummary[] = [];
     let beforeId: string | undefined;
@@ -400,7 +276,7 @@ export class CheckpointStore {
       const page = await this.adapter.queryHeaders(query);
       for (const record of page) {
         if (out.length >= limit) break;
-        if ((await this.adapter.getHead(record.runId)) === record.id) out.push(this.summarize(record));
+        if ((await this.adapter.getHead(record.runId)) === record.id) out.push(this.checkpoints.summarize(record));
       }
       if (page.length < PAGE) break;
       beforeId = page[page.length - 1]!.id;
@@ -416,45 +292,9 @@ export class CheckpointStore {
    * pending_input head). Then garbage-collects the blobs of each run it touched.
    */
   async cleanup(options: CleanupOptions = {}): Promise<CleanupResult> {
-    const max = options.maxCheckpoints ?? 10;
-    if (!Number.isInteger(max) || max < 0) throw new InvalidArgumentError('cleanup: maxCheckpoints must be a non-negative integer.');
-    if (options.retentionDays !== undefined && !(options.retentionDays > 0)) {
-      throw new InvalidArgumentError('cleanup: retentionDays must be a positive number.');
-    }
-    if (options.flowId !== undefined) assertSafeId(options.flowId, 'flowId');
+    const policy = checkRetention(options);
     await this.setup();
-    const now = options.now === undefined ? Date.now() : typeof options.now === 'number' ? options.now : options.now.getTime();
-    const cutoff = options.retentionDays === undefined ? undefined : now - options.retentionDays * 86_400_000;
-
-    const flows = options.flowId !== undefined ? [options.flowId] : await this.allFlowIds();
-    let deletedCheckpoints = 0;
-    const touched = new Set<string>();
-    for (const flowId of flows) {
-      const headers = await this.allHeaders({ flowId });
-      const heads = new Map<string, string | null>();
-      const doomed: HeaderRecord[] = [];
-      for (let index = 0; index < headers.length; index += 1) {
-        const h = headers[index]!;
-        const expired = index >= max || (cutoff !== undefined && h.createdAt < cutoff);
-        if (!expired) continue;
-        if (!FINISHED.has(h.status)) {
-          if (!heads.has(h.runId)) heads.set(h.runId, await this.adapter.getHead(h.runId));
-          if (heads.get(h.runId) === h.id) continue; // the head of an unfinished run, or a pending_input head
-        }
-        doomed.push(h);
-      }
-      for (let i = 0; i < doomed.length; i += PAGE) {
-        const slice = doomed.slice(i, i + PAGE);
-        deletedCheckpoints += await this.adapter.deleteHeaders(slice.map((h) => h.id));
-        for (const h of slice) {
-          touched.add(h.runId);
-          this.forget(h.runId, [h.id]);
-        }
-      }
-    }
-    let deletedBlobs = 0;
-    for (const runId of touched) deletedBlobs += await this.collectGarbage(runId);
-    return { deletedCheckpoints, deletedBlobs };
+    return this.sweeper.sweep(policy);
   }
 
   // ---- leases -------------------------------------------------------------------------------
@@ -485,324 +325,4 @@ export class CheckpointStore {
     await this.setup();
     await this.adapter.releaseLease(lease);
   }
-
-  // ---- encoding -----------------------------------------------------------------------------
-
-  private encodeBody(cp: FlowCheckpoint, writer: TreeWriter): HeaderBody {
-    const nodes: Record<string, string> = Object.create(null);
-    for (const [nodeId, state] of Object.entries(cp.nodeStates)) {
-      nodes[nodeId] = this.encodeNode(nodeId, state, writer);
-    }
-    const redact = this.redactRules !== undefined;
-    const input = writer.root(cp.originalInput, 'originalInput', redact);
-    const config = writer.root(cp.originalConfig, 'originalConfig', redact);
-    const pending = cp.pendingInputs.map((p, i) => {
-      const { prompt, metadata, ...rest } = p;
-      const json = this.codec.encode(rest, { path: `pendingInputs[${i}]` }) as JsonObject;
-      json.prompt = this.codec.encode(prompt, { path: `pendingInputs[${i}].prompt`, redact: this.redactRules });
-      json.metadata = this.codec.encode(metadata, { path: `pendingInputs[${i}].metadata`, redact: this.redactRules });
-      return json;
-    });
-    const userJson: JsonObject = { p: pending, m: this.codec.encode(cp.metadata, { path: 'metadata', redact: this.redactRules }) };
-    const body: HeaderBody = {
-      f: BODY_FORMAT,
-      id: cp.id,
-      flowId: cp.flowId,
-      runId: cp.runId,
-      seq: cp.seq,
-      parent: cp.parentCheckpointId,
-      status: cp.status,
-      createdAt: cp.createdAt.getTime(),
-      updatedAt: cp.updatedAt.getTime(),
-      schemaVersion: cp.schemaVersion,
-      libraryVersion: cp.libraryVersion,
-      completed: cp.completedNodeIds,
-      pending: cp.pendingNodeIds,
-      nodes,
-      input,
-      config,
-      user: this.cipher ? this.cipher.seal(JSON.stringify(userJson)) : userJson,
-    };
-    if (cp.workflowId !== undefined) body.workflowId = cp.workflowId;
-    if (cp.tenantId !== undefined) body.tenantId = cp.tenantId;
-    if (cp.traceContext !== undefined) body.trace = cp.traceContext;
-    return body;
-  }
-
-  /** A node state is one blob: `{ n: structural fields, i/o/s/e: input/output/internalState/error entries }`. */
-  private encodeNode(nodeId: string, state: NodeCheckpointState, writer: TreeWriter): string {
-    const base = pathKey('nodeStates', nodeId);
-    const structural: Record<string, unknown> = { ...state };
-    const json: JsonObject = {};
-    for (const [field, short] of NODE_USER_FIELDS) {
-      delete structural[field];
-      if (Object.hasOwn(state, field)) {
-        json[short] = writer.entry(state[field], `${base}.${field}`, this.redactRules !== undefined);
-      }
-    }
-    json.n = writer.plain(structural, base);
-    return writer.rootOf(json);
-  }
-
-  // ---- decoding -----------------------------------------------------------------------------
-
-  private reader(record: HeaderRecord): TreeReader {
-    return new TreeReader((hashes) => this.adapter.getBlobs(record.runId, hashes), this.cipher, `Checkpoint ${record.id}`);
-  }
-
-  private parseBody(record: HeaderRecord): HeaderBody {
-    const what = `Checkpoint ${record.id}`;
-    let body: HeaderBody;
-    try {
-      body = JSON.parse(record.body) as HeaderBody;
-    } catch {
-      throw new CorruptCheckpointError(`${what} is corrupt: its header does not parse.`);
-    }
-    const ok =
-      body !== null &&
-      typeof body === 'object' &&
-      body.f === BODY_FORMAT &&
-      body.id === record.id &&
-      body.runId === record.runId &&
-      typeof body.seq === 'number' &&
-      body.nodes !== null &&
-      typeof body.nodes === 'object' &&
-      Object.values(body.nodes).every((h) => typeof h === 'string') &&
-      typeof body.input === 'string' &&
-      typeof body.config === 'string' &&
-      Array.isArray(body.completed) &&
-      Array.isArray(body.pending);
-    if (!ok) {
-      throw new CorruptCheckpointError(
-        body?.f !== undefined && body.f !== BODY_FORMAT
-          ? `${what} was written in header format ${String(body.f)}, which this version does not read.`
-          : `${what} is corrupt: its header is malformed.`,
-      );
-    }
-    return body;
-  }
-
-  private decodeUser(body: HeaderBody): { pendingInputs: PendingInputContext[]; metadata: Record<string, unknown> } {
-    const what = `Checkpoint ${body.id}`;
-    let json = body.user;
-    if (typeof json === 'string' && isSealed(json)) {
-      try {
-        json = JSON.parse(openStored(json, this.cipher, `${what} (header data)`)) as JsonValue;
-      } catch (error) {
-        if (CorruptCheckpointError.isInstance(error)) throw error;
-        throw new CorruptCheckpointError(`${what} is corrupt: its header data does not parse.`);
-      }
-    }
-    if (json === null || typeof json !== 'object' || Array.isArray(json) || !Array.isArray(json.p)) {
-      throw new CorruptCheckpointError(`${what} is corrupt: its header data is malformed.`);
-    }
-    const decoded = this.decode({ p: json.p, m: json.m ?? {} }, what) as { p: PendingInputContext[]; m: Record<string, unknown> };
-    return { pendingInputs: decoded.p, metadata: decoded.m };
-  }
-
-  private decode(json: JsonValue, what: string, reader?: TreeReader, path?: string): unknown {
-    try {
-      return this.codec.decode(json, { ...(reader ? { expand: reader.expand } : {}), ...(path ? { path } : {}) });
-    } catch (error) {
-      if (CorruptCheckpointError.isInstance(error)) {
-        throw new CorruptCheckpointError(`${what} is corrupt: ${error.message}`, { cause: error });
-      }
-      throw error;
-    }
-  }
-
-  private decodeCheckpoint(body: HeaderBody, reader: TreeReader): FlowCheckpoint {
-    const what = `Checkpoint ${body.id}`;
-    const nodeStates: Record<string, NodeCheckpointState> = {};
-    for (const [nodeId, hash] of Object.entries(body.nodes)) {
-      const blob = reader.blob(hash);
-      if (blob === null || typeof blob !== 'object' || Array.isArray(blob) || !Object.hasOwn(blob, 'n')) {
-        throw new CorruptCheckpointError(`${what} is corrupt: the state of node ${JSON.stringify(nodeId)} is malformed.`);
-      }
-      const base = pathKey('nodeStates', nodeId);
-      const state = this.decode(blob.n!, what, reader, base) as Record<string, unknown>;
-      for (const [field, short] of NODE_USER_FIELDS) {
-        if (Object.hasOwn(blob, short)) state[field] = this.decode(blob[short]!, what, reader, `${base}.${field}`);
-      }
-      defineKey(nodeStates, nodeId, state);
-    }
-    const { pendingInputs, metadata } = this.decodeUser(body);
-    const cp: FlowCheckpoint = {
-      id: body.id,
-      flowId: body.flowId,
-      runId: body.runId,
-      seq: body.seq,
-      parentCheckpointId: body.parent,
-      status: body.status,
-      nodeStates,
-      completedNodeIds: [...body.completed],
-      pendingNodeIds: [...body.pending],
-      originalInput: this.decode(reader.blob(body.input), what, reader, 'originalInput'),
-      originalConfig: this.decode(reader.blob(body.config), what, reader, 'originalConfig') as Record<string, unknown>,
-      pendingInputs,
-      createdAt: new Date(body.createdAt),
-      updatedAt: new Date(body.updatedAt),
-      schemaVersion: body.schemaVersion,
-      libraryVersion: body.libraryVersion,
-      metadata,
-    };
-    if (body.workflowId !== undefined) cp.workflowId = body.workflowId;
-    if (body.tenantId !== undefined) cp.tenantId = body.tenantId;
-    if (body.trace !== undefined) cp.traceContext = body.trace;
-    return cp;
-  }
-
-  private summarize(record: HeaderRecord): CheckpointSummary {
-    const body = this.parseBody(record);
-    const { pendingInputs, metadata } = this.decodeUser(body);
-    const summary: CheckpointSummary = {
-      id: body.id,
-      flowId: body.flowId,
-      runId: body.runId,
-      seq: body.seq,
-      parentCheckpointId: body.parent,
-      status: body.status,
-      completedNodeIds: [...body.completed],
-      pendingNodeIds: [...body.pending],
-      pendingInputs,
-      createdAt: new Date(body.createdAt),
-      updatedAt: new Date(body.updatedAt),
-      schemaVersion: body.schemaVersion,
-      libraryVersion: body.libraryVersion,
-      metadata,
-    };
-    if (body.workflowId !== undefined) summary.workflowId = body.workflowId;
-    if (body.tenantId !== undefined) summary.tenantId = body.tenantId;
-    if (body.trace !== undefined) summary.traceContext = body.trace;
-    return summary;
-  }
-
-  // ---- garbage collection -------------------------------------------------------------------
-
-  /**
-   * Deletes the run's blobs that no remaining checkpoint of the run references. Runs under a short GC lease so it
-   * never races a worker writing the run (a save writes its blobs before its header); when the run is leased,
-   * or anything cannot be read, it deletes nothing now and a later cleanup retries.
-   */
-  private async collectGarbage(runId: string): Promise<number> {
-    const lease = await this.adapter.acquireLease(runId, `savepoint:gc:${uuidv7()}`, GC_LEASE_MS);
-    if (!lease) return 0;
-    try {
-      const remaining = await this.allHeaders({ runId });
-      const keep = new Set<string>();
-      for (const record of remaining) {
-        try {
-          const body = this.parseBody(record);
-          const reader = this.reader(record);
-          await reader.loadAll([...Object.values(body.nodes), body.input, body.config]);
-          for (const hash of reader.hashes) keep.add(hash);
-        } catch {
-          return 0;
-        }
-      }
-      return await this.adapter.deleteBlobsExcept(runId, keep);
-    } finally {
-      await this.adapter.releaseLease(lease);
-    }
-  }
-
-  private async allHeaders(filter: { flowId?: string; runId?: string }): Promise<HeaderRecord[]> {
-    const out: HeaderRecord[] = [];
-    for (;;) {
-      const query: HeaderQuery = { ...filter, order: 'desc', limit: PAGE };
-      if (out.length > 0) {
-        const last = out[out.length - 1]!;
-        if (filter.runId !== undefined) query.beforeSeq = last.seq;
-        else query.beforeId = last.id;
-      }
-      const page = await this.adapter.queryHeaders(query);
-      out.push(...page);
-      if (page.length < PAGE) return out;
-    }
-  }
-
-  private async allFlowIds(): Promise<string[]> {
-    const flows = new Set<string>();
-    let beforeId: string | undefined;
-    for (;;) {
-      const page = await this.adapter.queryHeaders({ order: 'desc', limit: PAGE, ...(beforeId ? { beforeId } : {}) });
-      for (const h of page) flows.add(h.flowId);
-      if (page.length < PAGE) return [...flows];
-      beforeId = page[page.length - 1]!.id;
-    }
-  }
-
-  // ---- dedupe memory ------------------------------------------------------------------------
-
-  /**
-   * Hashes the run is known to hold, if `checkpointId` is one this store wrote or read. Only hashes reachable
-   * from the new checkpoint's parent are trusted: retention never deletes those while the parent is the head of
-   * an unfinished run, so a blob skipped because it is "known" cannot have been collected meanwhile.
-   */
-  private knownFor(runId: string, checkpointId: string): ReadonlySet<string> | undefined {
-    const run = this.known.get(runId);
-    if (!run) return undefined;
-    this.known.delete(runId);
-    this.known.set(runId, run);
-    return run.get(checkpointId);
-  }
-
-  private remember(runId: string, checkpointId: string, hashes: ReadonlySet<string>): void {
-    let run = this.known.get(runId);
-    if (run) this.known.delete(runId);
-    else run = new Map();
-    run.delete(checkpointId);
-    run.set(checkpointId, hashes);
-    while (run.size > 2) run.delete(run.keys().next().value!);
-    this.known.set(runId, run);
-    while (this.known.size > this.dedupeRuns) this.known.delete(this.known.keys().next().value!);
-  }
-
-  private forget(runId: string, ids: readonly string[]): void {
-    const run = this.known.get(runId);
-    if (!run) return;
-    for (const id of ids) run.delete(id);
-    if (run.size === 0) this.known.delete(runId);
-  }
-
-  private common(options: { limit?: number; tenantId?: string | undefined }): Partial<HeaderQuery> {
-    const out: Partial<HeaderQuery> = {};
-    if (options.limit !== undefined) {
-      if (!Number.isInteger(options.limit) || options.limit < 0) throw new InvalidArgumentError('limit must be a non-negative integer.');
-      out.limit = options.limit;
-    }
-    if (options.tenantId !== undefined) {
-      assertSafeId(options.tenantId, 'tenantId');
-      out.tenantId = options.tenantId;
-    }
-    return out;
-  }
-}
-
-function assertOwner(owner: unknown): asserts owner is string {
-  if (typeof owner !== 'string' || owner.length === 0 || owner.length > 512) {
-    throw new InvalidArgumentError('A lease owner is a non-empty string of at most 512 characters.');
-  }
-}
-
-function assertTtl(ttlMs: unknown): asserts ttlMs is number {
-  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
-    throw new InvalidArgumentError('A lease ttlMs must be a positive number of milliseconds.');
-  }
-}
-
-function pathKey(base: string, key: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? `${base}.${key}` : `${base}[${JSON.stringify(key)}]`;
-}
-
-function defineKey(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-function sameHeader(a: HeaderRecord, b: HeaderRecord): boolean {
-  return (
-    a.id === b.id && a.runId === b.runId && a.flowId === b.flowId && a.seq === b.seq && a.parentCheckpointId === b.parentCheckpointId &&
-    a.status === b.status && a.tenantId === b.tenantId && a.workflowId === b.workflowId && a.pendingInput === b.pendingInput &&
-    a.createdAt === b.createdAt && a.updatedAt === b.updatedAt && a.body === b.body
-  );
 }
