@@ -16,6 +16,9 @@ module.exports = function preset(packageDir, overrides = {}) {
     coverageReporters: ['text-summary'],
     coverageThreshold: { global: { lines: 90 } },
     testTimeout: 30000,
+    // A handle a test leaves open (a socket, a timer) must never keep CI waiting forever after the results are
+    // in; run `jest --detectOpenHandles` locally to find one.
+    forceExit: true,
     reporters: ['default', path.join(__dirname, 'scripts/jest-results-reporter.cjs')],
     ...overrides,
   };
