@@ -38,31 +38,54 @@ end
 `;
 
 /**
+ * The header commit, shared by PUT_HEADER and COMMIT_CHECKPOINT: a function that checks fencing, compare-and-set
+ * and the id before it writes anything, and returns the refusal (`{ code, detail }`) or nil once the header, the
+ * head and the indexes are written. The caller refreshes the TTL.
  * KEYS: 1-R run, R+1 ids, R+2 all, R+3 flow, R+4 status, R+5 tenant, R+6 pending.
  * ARGV: 1 id, 2 runId, 3 seq, 4 header JSON, 5 index member, 6 pendingInput ('1'|'0'),
  * 7 compare-and-set ('' = none, else '=' .. expected head id, '=' alone = the run must be empty),
  * 8 lease owner ('' = no lease), 9 lease token, 10 ttl ms (0 = none).
  */
-const PUT_HEADER = `${PRELUDE}
-local lease = redis.call('HMGET', KEYS[1], 'owner', 'token', 'expiresAt')
-local live = lease[3] ~= false and tonumber(lease[3]) > nowMs()
-if ARGV[8] ~= '' then
-  if not live or lease[1] ~= ARGV[8] or lease[2] ~= ARGV[9] then return {'LEASE_LOST', lease[1] or ''} end
-elseif live then
-  return {'RUN_LOCKED', lease[1]}
+const HEADER_COMMIT = `${PRELUDE}
+local function commitHeader()
+  local lease = redis.call('HMGET', KEYS[1], 'owner', 'token', 'expiresAt')
+  local live = lease[3] ~= false and tonumber(lease[3]) > nowMs()
+  if ARGV[8] ~= '' then
+    if not live or lease[1] ~= ARGV[8] or lease[2] ~= ARGV[9] then return {'LEASE_LOST', lease[1] or ''} end
+  elseif live then
+    return {'RUN_LOCKED', lease[1]}
+  end
+  if ARGV[7] ~= '' then
+    local head = redis.call('ZRANGE', KEYS[3], 0, 0, 'REV')[1] or ''
+    if '=' .. head ~= ARGV[7] then return {'HEAD_MOVED', head} end
+  end
+  if redis.call('HSETNX', KEYS[R + 1], ARGV[1], ARGV[2]) == 0 then return {'DUPLICATE', redis.call('HGET', KEYS[R + 1], ARGV[1])} end
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+  for i = R + 2, R + 5 do redis.call('ZADD', KEYS[i], 0, ARGV[5]) end
+  if ARGV[6] == '1' then redis.call('ZADD', KEYS[R + 6], 0, ARGV[5]) end
+  return nil
 end
-if ARGV[7] ~= '' then
-  local head = redis.call('ZRANGE', KEYS[3], 0, 0, 'REV')[1] or ''
-  if '=' .. head ~= ARGV[7] then return {'HEAD_MOVED', head} end
-end
-if redis.call('HSETNX', KEYS[R + 1], ARGV[1], ARGV[2]) == 0 then return {'DUPLICATE', redis.call('HGET', KEYS[R + 1], ARGV[1])} end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-for i = R + 2, R + 5 do redis.call('ZADD', KEYS[i], 0, ARGV[5]) end
-if ARGV[6] == '1' then redis.call('ZADD', KEYS[R + 6], 0, ARGV[5]) end
-touch(tonumber(ARGV[10]))
+`;
+
+/** A script that commits the header, runs `afterAccept` only when it was accepted, refreshes the TTL and returns `OK`. */
+const withHeaderCommit = (afterAccept: string): string => `${HEADER_COMMIT}
+local refused = commitHeader()
+if refused then return refused end
+${afterAccept}touch(tonumber(ARGV[10]))
 return {'OK', ''}
 `;
+
+/** KEYS and ARGV as HEADER_COMMIT. Returns `{ code, detail }`: `OK`, or why the header was refused. */
+const PUT_HEADER = withHeaderCommit('');
+
+/**
+ * A whole checkpoint save in one round trip: the header as PUT_HEADER, then, only when it was accepted, the
+ * blobs (insert-or-ignore, as PUT_BLOBS), so a refused commit writes nothing at all.
+ * KEYS and ARGV 1-10 as HEADER_COMMIT; ARGV 11.. hash, data pairs. Returns what PUT_HEADER returns.
+ */
+const COMMIT_CHECKPOINT = withHeaderCommit(`for i = 11, #ARGV, 2 do redis.call('HSETNX', KEYS[4], ARGV[i], ARGV[i + 1]) end
+`);
 
 /** Same KEYS as PUT_HEADER. ARGV: 1 id, 2 index member, 3 ttl ms. Returns 1 when deleted, 0 when absent. */
 const DELETE_HEADER = `${PRELUDE}
@@ -209,6 +232,7 @@ export interface ScriptDefinition {
 /** Registered on the client with `defineCommand` under these names. */
 export const SCRIPTS = {
   savepointPutHeader: { lua: PUT_HEADER, numberOfKeys: RUN_KEY_COUNT + 6 },
+  savepointCommitCheckpoint: { lua: COMMIT_CHECKPOINT, numberOfKeys: RUN_KEY_COUNT + 6 },
   savepointDeleteHeader: { lua: DELETE_HEADER, numberOfKeys: RUN_KEY_COUNT + 6 },
   savepointPutBlobs: { lua: PUT_BLOBS, numberOfKeys: RUN_KEY_COUNT },
   savepointDeleteBlobsExcept: { lua: DELETE_BLOBS_EXCEPT, numberOfKeys: RUN_KEY_COUNT },

@@ -161,9 +161,26 @@ export class RedisBackend implements StorageAdapter {
   // ---- headers ----------------------------------------------------------------------------
 
   async putHeader(header: HeaderRecord, options: PutHeaderOptions = {}): Promise<void> {
+    await this.commit('write a checkpoint header', header, [], options);
+  }
+
+  /**
+   * `putBlobs` then `putHeader` as one script, one round trip. The header's checks (fencing, compare-and-set,
+   * id) run before anything is written, and the blobs are written only once the header is accepted: a refused
+   * commit writes nothing, not even orphan blobs.
+   */
+  async commitCheckpoint(runId: string, blobs: readonly BlobRecord[], header: HeaderRecord, options: PutHeaderOptions = {}): Promise<void> {
+    if (runId !== header.runId) {
+      throw new InvalidArgumentError(`commitCheckpoint got runId ${runId} for a header of run ${header.runId}; they must be the same run.`);
+    }
+    await this.commit('write a checkpoint', header, blobs, options);
+  }
+
+  /** The header script (blobs after it when there are any), with its refusals mapped to typed errors. */
+  private async commit(action: string, header: HeaderRecord, blobs: readonly BlobRecord[], options: PutHeaderOptions): Promise<void> {
     const { expectedHead, lease } = options;
-    const reply = await this.connection.use('write a checkpoint header', () =>
-      this.connection.script('savepointPutHeader', this.keys.headerKeys(header), [
+    const reply = await this.connection.use(action, () =>
+      this.connection.script(blobs.length === 0 ? 'savepointPutHeader' : 'savepointCommitCheckpoint', this.keys.headerKeys(header), [
         header.id,
         header.runId,
         header.seq,
@@ -174,6 +191,7 @@ export class RedisBackend implements StorageAdapter {
         lease?.owner ?? '',
         lease === undefined ? '' : String(lease.token),
         this.ttlMs,
+        ...blobs.flatMap((blob) => [blob.hash, blob.data]),
       ]),
     );
     const [code, detail] = reply as [string, string];
