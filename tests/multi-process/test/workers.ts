@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 const WORKER = join(__dirname, 'worker.cjs');
-const BUILT = ['core', 'backend-postgres', 'backend-redis'].map((name) => join(__dirname, '../../../packages', name, 'dist/cjs/index.js'));
+const BUILT = ['core', 'backend-file', 'backend-postgres', 'backend-redis', 'backend-sqlite'].map((name) => join(__dirname, '../../../packages', name, 'dist/cjs/index.js'));
 
 export interface WorkerEvent {
   pid: number;
@@ -33,8 +33,8 @@ export class WorkerProcess {
   private stderr = '';
   private readonly child: ChildProcessWithoutNullStreams;
 
-  constructor(config: Record<string, unknown>) {
-    this.child = spawn(process.execPath, [WORKER, JSON.stringify(config)], { stdio: 'pipe' });
+  constructor(config: Record<string, unknown>, script = WORKER) {
+    this.child = spawn(process.execPath, [script, JSON.stringify(config)], { stdio: 'pipe' });
     createInterface({ input: this.child.stdout }).on('line', (line) => {
       try {
         this.events.push(JSON.parse(line) as WorkerEvent);
@@ -92,12 +92,13 @@ export class WorkerProcess {
 
 const live = new Set<WorkerProcess>();
 
-export function spawnWorker(config: Record<string, unknown>): WorkerProcess {
+/** Starts `script` (test/worker.cjs by default) with `config` as its argv JSON. */
+export function spawnWorker(config: Record<string, unknown>, script = WORKER): WorkerProcess {
   const missing = BUILT.filter((file) => !existsSync(file));
   if (missing.length > 0) {
     throw new Error(`The workers load the built packages; build them first (pnpm turbo run build). Missing: ${missing.join(', ')}`);
   }
-  const worker = new WorkerProcess(config);
+  const worker = new WorkerProcess(config, script);
   live.add(worker);
   void worker.exited.then(() => live.delete(worker));
   return worker;
