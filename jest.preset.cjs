@@ -9,6 +9,7 @@ module.exports = function preset(packageDir, overrides = {}) {
     transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
     moduleNameMapper: {
       '^@savepoint/(core|conformance|backend-[a-z]+|runtime-bridge)$': path.join(__dirname, 'packages/$1/src/index.ts'),
+      '^@savepoint/test-servers$': path.join(__dirname, 'tests/servers/index.ts'),
       '^(\\.{1,2}/.*)\\.js$': '$1',
     },
     collectCoverage: true,

@@ -1,26 +1,12 @@
 // The PostgreSQL server the tests run against, and a schema of their own inside it.
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe } from '@jest/globals';
+import { DATABASE_URL, serverProblem } from '@savepoint/test-servers';
 import pg from 'pg';
 
-export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export { DATABASE_URL };
 
-/** Probed once per test file, synchronously, so a missing server can skip (or fail) whole describe blocks. */
-function probe(): string | null {
-  const script = `const { Client } = require(${JSON.stringify(require.resolve('pg'))});
-    const c = new Client({ connectionString: process.env.DATABASE_URL, connectionTimeoutMillis: 3000 });
-    c.connect().then(() => c.end()).then(() => process.exit(0), (e) => { console.error(e.message); process.exit(1); });`;
-  const result = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, DATABASE_URL }, encoding: 'utf8', timeout: 10_000 });
-  return result.status === 0 ? null : (result.stderr || result.error?.message || 'no answer').trim();
-}
-
-const problem = probe();
-if (problem !== null) {
-  const message = `PostgreSQL is not reachable at ${DATABASE_URL} (${problem}).`;
-  if (process.env.CI) throw new Error(`${message} CI must start it (see .ci/run).`);
-  console.warn(`\n!!! ${message} SKIPPING the PostgreSQL tests: set DATABASE_URL or start a server. !!!\n`);
-}
+const problem = serverProblem('postgres', 'the PostgreSQL tests');
 
 /** `describe`, or `describe.skip` when no server answers outside CI. */
 export const describePg: (name: string, fn: () => void) => void = problem === null ? describe : describe.skip;

@@ -1,45 +1,21 @@
 // The real servers the workers share, a private namespace in each (schema / key prefix), the execution counts
 // the workers record there, and a store over the same data for the test's own checks.
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { CheckpointStore } from '@savepoint/core';
 import { PostgresBackend } from '@savepoint/backend-postgres';
 import { RedisBackend } from '@savepoint/backend-redis';
 import Redis from 'ioredis';
+import { DATABASE_URL, REDIS_URL, removeRedisKeys, serverProblem } from '@savepoint/test-servers';
 import pg from 'pg';
 
 export type BackendKind = 'postgres' | 'redis';
-
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
-
-const PROBES: Record<BackendKind, { url: string; script: string }> = {
-  postgres: {
-    url: DATABASE_URL,
-    script: `const { Client } = require(${JSON.stringify(require.resolve('pg'))});
-      const c = new Client({ connectionString: process.env.URL, connectionTimeoutMillis: 3000 });
-      c.connect().then(() => c.end()).then(() => process.exit(0), (e) => { console.error(e.message); process.exit(1); });`,
-  },
-  redis: {
-    url: REDIS_URL,
-    script: `const Redis = require(${JSON.stringify(require.resolve('ioredis'))});
-      const r = new Redis(process.env.URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 3000 });
-      r.connect().then(() => r.ping()).then(() => { r.disconnect(); process.exit(0); }, (e) => { console.error(e.message); process.exit(1); });`,
-  },
-};
 
 /**
  * Whether the server for `kind` answers, probed synchronously so whole describe blocks can be skipped. Without
  * a server the suite fails under CI and is skipped with a loud warning elsewhere.
  */
 export function serverAvailable(kind: BackendKind): boolean {
-  const { url, script } = PROBES[kind];
-  const result = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, URL: url }, encoding: 'utf8', timeout: 10_000 });
-  if (result.status === 0) return true;
-  const message = `${kind} is not reachable at ${url} (${(result.stderr || result.error?.message || 'no answer').trim()}).`;
-  if (process.env.CI) throw new Error(`${message} CI must start it (see .ci/run).`);
-  console.warn(`\n!!! ${message} SKIPPING the multi-process ${kind} tests. !!!\n`);
-  return false;
+  return serverProblem(kind, `the multi-process ${kind} tests`) === null;
 }
 
 /** One backend's namespace for one test file. */
@@ -90,12 +66,7 @@ export async function openStorage(kind: BackendKind): Promise<SharedStorage> {
     },
     async close() {
       await backend.close();
-      let cursor = '0';
-      do {
-        const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        if (keys.length > 0) await client.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
+      await removeRedisKeys(client, prefix);
       client.disconnect();
     },
   };

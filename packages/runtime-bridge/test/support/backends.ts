@@ -1,7 +1,6 @@
 // The shared backends the multi-process tests run on: one SQLite file, one PostgreSQL schema, one Redis key
 // prefix. A `BackendSpec` is plain JSON so a spawned server can open the same storage as the test process.
 // The runtime itself never imports a concrete backend: only these tests do.
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,7 @@ import { PostgresBackend } from '@savepoint/backend-postgres';
 import { RedisBackend } from '@savepoint/backend-redis';
 import { SqliteBackend } from '@savepoint/backend-sqlite';
 import type { StorageAdapter } from '@savepoint/core';
+import { DATABASE_URL, REDIS_URL, removeRedisKeys, serverProblem } from '@savepoint/test-servers';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
@@ -32,8 +32,7 @@ export function openBackend(spec: BackendSpec): OpenedBackend {
   }
 }
 
-export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+export { DATABASE_URL, REDIS_URL };
 
 /** One backend the suite runs on: where each case's storage lives, and how it is removed afterwards. */
 export interface BackendTarget {
@@ -44,20 +43,6 @@ export interface BackendTarget {
   spec(caseName: string): BackendSpec;
   /** Removes everything the cases stored and closes every connection the target opened. */
   dispose(): Promise<void>;
-}
-
-/** Probes a server synchronously in a child process, so a missing one can skip (or fail) whole describe blocks. */
-function probe(script: string, env: Record<string, string>): string | null {
-  const result = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 10_000 });
-  return result.status === 0 ? null : (result.stderr || result.error?.message || 'no answer').trim();
-}
-
-function report(what: string, url: string, problem: string | null): string | null {
-  if (problem === null) return null;
-  const message = `${what} is not reachable at ${url} (${problem}).`;
-  if (process.env.CI) throw new Error(`${message} CI must start it.`);
-  console.warn(`\n!!! ${message} SKIPPING the runtime's multi-process tests on ${what}: start a server or set its URL. !!!\n`);
-  return message;
 }
 
 const unique = () => `${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -76,16 +61,7 @@ export function sqliteTarget(): BackendTarget {
 }
 
 export function postgresTarget(): BackendTarget {
-  const problem = report(
-    'PostgreSQL',
-    DATABASE_URL,
-    probe(
-      `const { Client } = require(${JSON.stringify(require.resolve('pg'))});
-      const c = new Client({ connectionString: process.env.DATABASE_URL, connectionTimeoutMillis: 3000 });
-      c.connect().then(() => c.end()).then(() => process.exit(0), (e) => { console.error(e.message); process.exit(1); });`,
-      { DATABASE_URL },
-    ),
-  );
+  const problem = serverProblem('postgres', "the runtime's multi-process tests on PostgreSQL");
   const schema = `sp_runtime_mp_${unique()}`;
   return {
     label: 'PostgreSQL',
@@ -107,17 +83,7 @@ export function postgresTarget(): BackendTarget {
 }
 
 export function redisTarget(): BackendTarget {
-  const problem = report(
-    'Redis',
-    REDIS_URL,
-    probe(
-      `const { Redis } = require(${JSON.stringify(require.resolve('ioredis'))});
-      const r = new Redis(process.env.REDIS_URL, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      r.on('error', () => {});
-      r.connect().then(() => r.ping()).then(() => r.quit()).then(() => process.exit(0), (e) => { console.error(e.message); process.exit(1); });`,
-      { REDIS_URL },
-    ),
-  );
+  const problem = serverProblem('redis', "the runtime's multi-process tests on Redis");
   const prefix = `sp-test:runtime-mp:${unique()}:`;
   return {
     label: 'Redis',
@@ -129,12 +95,7 @@ export function redisTarget(): BackendTarget {
       client.on('error', () => undefined);
       try {
         await client.connect();
-        let cursor = '0';
-        do {
-          const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-          cursor = next;
-          if (keys.length > 0) await client.unlink(...keys);
-        } while (cursor !== '0');
+        await removeRedisKeys(client, prefix);
       } finally {
         client.disconnect();
       }
