@@ -7,6 +7,7 @@ export type SavepointErrorCode =
   | 'CORRUPT_CHECKPOINT'
   | 'UNSERIALIZABLE_STATE'
   | 'INVALID_RESUME_INPUT'
+  | 'INPUT_ALREADY_ANSWERED'
   | 'INVALID_ARGUMENT'
   | 'RUN_LOCKED'
   | 'CHECKPOINT_CONFLICT'
@@ -65,6 +66,11 @@ export class UnserializableStateError extends codedError('UNSERIALIZABLE_STATE')
 export class InvalidResumeInputError extends codedError('INVALID_RESUME_INPUT') {
   issues: Array<{ nodePath: string; message: string }> = [];
 }
+/**
+ * An answer to a question that is no longer open: already answered (by another device, or an earlier request
+ * with another idempotency key), or another question than the one now pending at that node path. Nothing was stored.
+ */
+export class InputAlreadyAnsweredError extends codedError('INPUT_ALREADY_ANSWERED') {}
 /** An id, option or argument the library refuses (path traversal, empty id, wrong type...). */
 export class InvalidArgumentError extends codedError('INVALID_ARGUMENT') {}
 /** Another worker holds the lease on this run. */
