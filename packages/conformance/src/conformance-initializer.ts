@@ -37,4 +37,17 @@ export interface ConformanceInitializer<A extends StorageAdapter = StorageAdapte
    * that older events are trimmed; keep it small (at least 40) so the test stays quick.
    */
   maxEventsPerRun?: number;
+  /**
+   * Every byte the adapter stored for this test, as text: all files, rows or keys of the test's namespace
+   * (directory, schema, key prefix), in any layout. With it, the suite plants secrets in checkpoints, events
+   * (`appendEvents` with `store.sealPayload(...)` data) and inbox answers of a store configured with `redact`
+   * and `encryption`, and checks that none of them, and no plaintext of encrypted content, appears in the dump.
+   */
+  dumpRaw?(adapter: A): Promise<string>;
+  /**
+   * An adapter on new, empty storage on which `setup()` was NOT called (a fresh directory, database, schema or
+   * key prefix). The suite checks that every contract method works on its first call, as a deployment's first
+   * request would make it. The suite calls `destroy` (or `close`) on it after the test.
+   */
+  createFresh?(): Promise<A>;
 }

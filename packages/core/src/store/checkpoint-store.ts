@@ -11,6 +11,7 @@ import { BlobCipher } from './encryption.js';
 import { commitHeader } from './header-commit.js';
 import { PAGE } from './header-pages.js';
 import { KnownBlobs } from './known-blobs.js';
+import { PayloadSeal } from './payload-seal.js';
 import { RetentionSweeper, type CleanupOptions, type CleanupResult } from './retention-sweeper.js';
 import { assertSafeId } from './safe-id.js';
 import { assertAdapter, assertOwner, assertTtl, checkRetention, checkSaveOptions, checkTuning, queryLimits } from './store-arguments.js';
@@ -73,6 +74,7 @@ export class CheckpointStore {
   private readonly checkpoints: CheckpointCodec;
   private readonly known: KnownBlobs;
   private readonly sweeper: RetentionSweeper;
+  private readonly payloads: PayloadSeal;
   private setupPromise: Promise<void> | undefined;
 
   constructor(adapter: StorageAdapter, options: CheckpointStoreOptions = {}) {
@@ -84,6 +86,7 @@ export class CheckpointStore {
     this.checkpoints = new CheckpointCodec({ codec, redact, cipher, tuning: checkTuning(options.tuning) });
     this.known = new KnownBlobs(Math.max(1, options.dedupeRuns ?? 256));
     this.sweeper = new RetentionSweeper(adapter, this.checkpoints, this.known);
+    this.payloads = new PayloadSeal(codec, redact, cipher);
   }
 
   /** Calls `adapter.setup()` once; every other method calls it lazily. A failed setup is retried next time. */
@@ -95,6 +98,26 @@ export class CheckpointStore {
       });
     }
     return this.setupPromise;
+  }
+
+  // ---- payloads outside checkpoints ---------------------------------------------------------
+
+  /**
+   * The stored text of any value Savepoint persists outside a checkpoint (an event's data, an inbox answer),
+   * sealed exactly like checkpoint state: the store's `redact` rules, its codec (Dates, Maps... survive), then
+   * AES-256-GCM with the active key when `encryption` is configured. Synchronous; writes nothing.
+   */
+  sealPayload(value: unknown): string {
+    return this.payloads.seal(value);
+  }
+
+  /**
+   * The value of a `sealPayload` text, decrypted with whichever configured key sealed it (rotated keys too).
+   * `CorruptCheckpointError` when it fails authentication, does not parse, or is plaintext although this store
+   * encrypts (a planted payload).
+   */
+  openPayload(text: string): unknown {
+    return this.payloads.open(text);
   }
 
   // ---- save / load --------------------------------------------------------------------------
