@@ -43,8 +43,8 @@ export interface CheckpointWriterOptions {
 }
 
 interface Batch {
-  promise: Promise<void>;
-  resolve: () => void;
+  promise: Promise<string | null>;
+  resolve: (committedId: string | null) => void;
 }
 
 /**
@@ -72,12 +72,15 @@ export class CheckpointWriter {
     this.seq = options.nextSeq;
   }
 
-  /** Resolves once a write that started after this call has finished (committed or not). */
-  request(): Promise<void> {
-    if (this.error) return Promise.resolve();
+  /**
+   * Resolves once a write that started after this call has finished: with the id of the checkpoint it
+   * committed (so it holds everything the state had at the call), or null when nothing was committed.
+   */
+  request(): Promise<string | null> {
+    if (this.error) return Promise.resolve(null);
     if (!this.next) {
-      let resolve!: () => void;
-      const promise = new Promise<void>((r) => (resolve = r));
+      let resolve!: (committedId: string | null) => void;
+      const promise = new Promise<string | null>((r) => (resolve = r));
       this.next = { promise, resolve };
     }
     const waiting = this.next.promise;
@@ -93,22 +96,22 @@ export class CheckpointWriter {
   private startNext(): void {
     const batch = this.next!;
     this.next = null;
-    this.inFlight = this.write().then(() => {
-      batch.resolve();
+    this.inFlight = this.write().then((committedId) => {
+      batch.resolve(committedId);
       this.inFlight = null;
       if (this.next) this.startNext();
     });
   }
 
-  private async write(): Promise<void> {
-    if (this.error) return;
+  private async write(): Promise<string | null> {
+    if (this.error) return null;
     const checkpoint = this.snapshot();
     const { store, events, identity } = this.options;
     try {
       await store.save(checkpoint, { expectedHead: this.head, lease: this.options.lease() });
     } catch (cause) {
       this.fail(cause, checkpoint);
-      return;
+      return null;
     }
     this.head = this.parent = this.lastCommittedId = checkpoint.id;
     this.seq += 1;
@@ -118,6 +121,7 @@ export class CheckpointWriter {
       seq: checkpoint.seq,
       status: checkpoint.status,
     });
+    return checkpoint.id;
   }
 
   private fail(cause: unknown, checkpoint: FlowCheckpoint): void {
@@ -150,7 +154,7 @@ export class CheckpointWriter {
       runId: identity.runId,
       seq: this.seq,
       parentCheckpointId: this.parent,
-      status: state.status,
+      status: state.checkpointStatus(),
       // Node states are replaced, never mutated, so a shallow copy freezes this moment.
       nodeStates: { ...state.nodeStates },
       completedNodeIds: state.completedNodeIds(),

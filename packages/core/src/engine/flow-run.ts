@@ -22,8 +22,8 @@ export interface CheckpointPolicy {
 
 /** Commits the run's state: the `CheckpointWriter` at the top level, the parent's `saveProgress` for a nested flow. */
 export interface Committer {
-  /** Resolves once a commit that started after this call has finished. */
-  request(): Promise<void>;
+  /** Resolves once a commit that started after this call has finished (its value is not used here). */
+  request(): Promise<unknown>;
   flush(): Promise<void>;
   /** Set when the run must stop (a lost lease, a failed write in `fail` mode). */
   readonly error: Error | undefined;

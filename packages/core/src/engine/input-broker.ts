@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { PendingInputContext } from '../models/checkpoint.js';
+import { uuidv7 } from '../util/uuidv7.js';
 import type { EventBus } from './event-bus.js';
 import type { HumanInputChannel, InputRequest } from './node-context.js';
 import { PendingInputSignal } from './pending-input-signal.js';
@@ -9,50 +10,79 @@ export interface InputBrokerOptions {
   runId: string;
   state: RunState;
   events: EventBus;
-  /** Answers given to `resume`, already validated, by nodePath; each is delivered once. */
+  /** Answers given to `resume`, already validated (and bound), by nodePath; each is delivered once. */
   answers?: ReadonlyMap<string, unknown>;
-  /** Requests recorded by the checkpoint resumed from: a re-asked prompt keeps its request time. */
+  /** Requests recorded by the checkpoint resumed from: a re-asked prompt is the same question (same requestId and request time). */
   previous?: readonly PendingInputContext[];
   channel?: HumanInputChannel;
-  /** Commits a checkpoint (absent when checkpointing is off). */
-  commit?: () => Promise<void>;
+  /** Commits the run's state; resolves with the committed checkpoint's id, or null if none was (absent when checkpointing is off). */
+  commit?: () => Promise<string | null>;
+  /** Why the run must stop (a lost lease, a failed write in `fail` mode), once it must. */
+  stopped?: () => Error | undefined;
 }
 
-/** Serves `ctx.requestInput`: a resume answer, else a live channel's answer, else a pause. */
+/**
+ * Serves `ctx.requestInput`: a resume answer, else a live channel's answer, else a pause. Every question
+ * gets a requestId; `approval_requested` is emitted only once a checkpoint listing the question is
+ * committed, so whoever sees the event and answers at once finds the question stored.
+ */
 export class InputBroker {
   private readonly answers: Map<string, unknown>;
-  private readonly previous: ReadonlyMap<string, PendingInputContext>;
+  /** Questions asked and not answered yet, by nodePath: asking one again is the same question. */
+  private readonly open: Map<string, PendingInputContext>;
 
   constructor(private readonly options: InputBrokerOptions) {
     this.answers = new Map(options.answers);
-    this.previous = new Map((options.previous ?? []).map((p) => [p.nodePath, p]));
+    this.open = new Map((options.previous ?? []).map((p) => [p.nodePath, p]));
   }
 
   async request<S extends z.ZodType>(request: InputRequest<S>, nodeId: string, signal: AbortSignal): Promise<z.output<S>> {
     const { runId, events, state, channel } = this.options;
-    if (this.answers.has(request.nodePath)) {
-      const value = this.answers.get(request.nodePath);
-      this.answers.delete(request.nodePath);
-      events.emit('approval_received', runId, { nodePath: request.nodePath, value }, nodeId);
+    const { nodePath } = request;
+    if (this.answers.has(nodePath)) {
+      const value = this.answers.get(nodePath);
+      this.answers.delete(nodePath);
+      this.received(this.open.get(nodePath), nodePath, value, nodeId);
       return value as z.output<S>;
     }
-    const earlier = this.previous.get(request.nodePath);
+    const earlier = this.open.get(nodePath);
     const pending = this.describe(request, earlier);
-    events.emit('approval_requested', runId, { ...pending, isResumed: earlier !== undefined }, nodeId);
-    state.pending.set(pending.nodePath, pending);
+    this.open.set(nodePath, pending);
+    state.pending.set(nodePath, pending);
+    const checkpointId = await this.commit();
+    events.emit('approval_requested', runId, { ...pending, isResumed: earlier !== undefined, ...(checkpointId ? { checkpointId } : {}) }, nodeId);
     if (channel) {
       const parsed = await this.waitLive(channel, pending, request.schema, signal);
       if (parsed?.success) {
-        events.emit('approval_received', runId, { nodePath: request.nodePath, value: parsed.data }, nodeId);
+        // The head stops listing the answered question before the node acts on the answer.
+        await this.commit();
+        this.received(pending, nodePath, parsed.data, nodeId);
         return parsed.data as z.output<S>;
       }
     }
     throw new PendingInputSignal(pending);
   }
 
+  /** Once answered, a question is closed: a later request at the same nodePath is a new question. */
+  private received(question: PendingInputContext | undefined, nodePath: string, value: unknown, nodeId: string): void {
+    this.open.delete(nodePath);
+    const requestId = question?.requestId;
+    this.options.events.emit('approval_received', this.options.runId, { nodePath, ...(requestId ? { requestId } : {}), value }, nodeId);
+  }
+
+  /** Commits the state; throws when the run must stop (nothing this run does can commit any more). */
+  private async commit(): Promise<string | null> {
+    const { commit, stopped } = this.options;
+    if (!commit) return null;
+    const checkpointId = await commit();
+    const error = stopped?.();
+    if (checkpointId === null && error) throw error;
+    return checkpointId;
+  }
+
   /**
    * The request is committed as pending before the wait, so a process that dies while a human thinks
-   * leaves a checkpoint naming the prompt: any worker can resume and re-ask it with its request time.
+   * leaves a checkpoint naming the prompt: any worker can resume and re-ask it with its requestId.
    */
   private async waitLive(
     channel: HumanInputChannel,
@@ -60,9 +90,8 @@ export class InputBroker {
     schema: z.ZodType,
     signal: AbortSignal,
   ): Promise<z.ZodSafeParseResult<unknown> | undefined> {
-    const { state, runId, commit } = this.options;
+    const { state, runId } = this.options;
     try {
-      await commit?.();
       const answer = await channel.request(pending, { runId, schema, signal });
       const parsed = answer.answered ? schema.safeParse(answer.value) : undefined;
       if (parsed?.success) state.pending.delete(pending.nodePath);
@@ -79,6 +108,8 @@ export class InputBroker {
       earlier?.expiresAt ?? (request.expiresInMs === undefined ? undefined : new Date(requestedAt.getTime() + request.expiresInMs));
     return {
       nodePath: request.nodePath,
+      // A checkpoint written before requestIds existed gets one now; the question keeps it from here on.
+      requestId: earlier?.requestId ?? uuidv7(),
       prompt: request.prompt,
       schema: z.toJSONSchema(request.schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>,
       requestedAt,

@@ -31,6 +31,14 @@ export class RunState {
     return this.nodeIds.filter((id) => !this.isDone(id));
   }
 
+  /**
+   * The status a checkpoint records: a run that asks a human while it keeps working (a live channel, or
+   * other nodes still running) is already waiting, so it is listed with the waiting runs at once.
+   */
+  checkpointStatus(): CheckpointStatus {
+    return this.status === 'active' && this.pending.size > 0 ? 'pending_input' : this.status;
+  }
+
   pendingInputs(): PendingInputContext[] {
     return [...this.pending.values()];
   }

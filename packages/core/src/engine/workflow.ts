@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { CheckpointConflictError, CorruptCheckpointError, InvalidArgumentError, InvalidResumeInputError, NotFoundError } from '../errors.js';
+import {
+  CheckpointConflictError,
+  CorruptCheckpointError,
+  InputAlreadyAnsweredError,
+  InvalidArgumentError,
+  InvalidResumeInputError,
+  NotFoundError,
+} from '../errors.js';
 import { CheckpointConfig, type CheckpointConfigInput } from '../models/checkpoint-config.js';
 import type { FlowCheckpoint, NodeCheckpointState, PendingInputContext, TraceContext } from '../models/checkpoint.js';
 import { CheckpointStore, type CheckpointSummary } from '../store/checkpoint-store.js';
@@ -47,6 +54,14 @@ export interface ResumeOptions {
   checkpointId?: string;
   /** Answers to pending inputs, by nodePath; validated before anything changes. */
   input?: Record<string, unknown>;
+  /**
+   * Binds answers to the questions they answer: nodePath -> the `requestId` of the question (from
+   * `approval_requested`, `pendingInputs` or `getPendingInputs`). For each path named here the resume is
+   * refused with `InputAlreadyAnsweredError` (nothing changed) unless the checkpoint resumed from still
+   * waits at that path for exactly that request. An answer without a requestId answers whatever question
+   * is pending at its path now.
+   */
+  requestIds?: Record<string, string>;
   /** When the checkpoint is corrupt, continue from the newest intact one before it. */
   fallbackToIntact?: boolean;
   signal?: AbortSignal;
@@ -165,12 +180,14 @@ export class Workflow<I = unknown, O = unknown> {
       const target = await this.loadOrFallback(options.checkpointId, options, () =>
         store.getChain(options.checkpointId!, tenantOption(options.tenantId)),
       );
+      assertBound(target.checkpoint, options.requestIds);
       const head = await store.getHead(target.checkpoint.runId);
       if (head !== options.checkpointId) return this.fork(target.checkpoint, target.warnings, options);
       return this.continueRun(target.checkpoint.runId, options, options.checkpointId);
     }
     const runId = options.runId ?? (await this.latestRunId(options.tenantId));
     assertSafeId(runId, 'runId');
+    await this.refuseStaleAnswers(runId, options);
     return this.continueRun(runId, options);
   }
 
@@ -199,6 +216,20 @@ export class Workflow<I = unknown, O = unknown> {
     return heads.flatMap((head) =>
       head?.status === 'pending_input' ? head.pendingInputs.map((p) => ({ ...p, runId: head.runId, checkpointId: head.id })) : [],
     );
+  }
+
+  /**
+   * Checks bound answers against the run's head before taking its lease, so a stale answer is refused as
+   * such (not as `RunLockedError` while a worker waits live) and never disturbs the run. The check is
+   * repeated under the lease, against the checkpoint actually resumed from.
+   */
+  private async refuseStaleAnswers(runId: string, options: ResumeOptions): Promise<void> {
+    if (Object.keys(options.requestIds ?? {}).length === 0) return;
+    const head = await this.store!.getLatest({ runId, ...tenantOption(options.tenantId) }).catch((error: unknown) => {
+      if (CorruptCheckpointError.isInstance(error)) return null;
+      throw error;
+    });
+    if (head) assertBound(head, options.requestIds);
   }
 
   private async continueRun(runId: string, options: ResumeOptions, expectedHeadId?: string): Promise<RunResult<O>> {
@@ -248,7 +279,7 @@ export class Workflow<I = unknown, O = unknown> {
       input: checkpoint.originalInput,
       nodeStates: checkpoint.nodeStates,
       pendingInputs: checkpoint.pendingInputs,
-      answers: this.validateAnswers(checkpoint, options.input ?? {}),
+      answers: this.validateAnswers(checkpoint, options),
       parentCheckpointId: checkpoint.id,
       ...(checkpoint.tenantId === undefined ? {} : { tenantId: checkpoint.tenantId }),
       metadata: checkpoint.metadata,
@@ -257,8 +288,13 @@ export class Workflow<I = unknown, O = unknown> {
     };
   }
 
-  /** Every answer must name a pending input and satisfy its node's schema; otherwise nothing happens. */
-  private validateAnswers(checkpoint: FlowCheckpoint, input: Record<string, unknown>): Map<string, unknown> {
+  /**
+   * Every answer bound to a question must answer the one still pending (else `InputAlreadyAnsweredError`),
+   * name a pending input and satisfy its node's schema; otherwise nothing happens.
+   */
+  private validateAnswers(checkpoint: FlowCheckpoint, options: ResumeOptions): Map<string, unknown> {
+    assertBound(checkpoint, options.requestIds);
+    const input = options.input ?? {};
     const waiting = new Set(checkpoint.pendingInputs.map((p) => p.nodePath));
     const answers = new Map<string, unknown>();
     const issues: InvalidResumeInputError['issues'] = [];
@@ -301,7 +337,8 @@ export class Workflow<I = unknown, O = unknown> {
     const state = new RunState(
       this.flow.nodes.map((node) => node.id),
       plan.nodeStates,
-      plan.pendingInputs,
+      // An answered question is no longer awaited, even before its node runs again.
+      plan.pendingInputs.filter((p) => !plan.answers.has(p.nodePath)),
     );
     const writer =
       this.store && lease
@@ -336,7 +373,7 @@ export class Workflow<I = unknown, O = unknown> {
       answers: plan.answers,
       previous: plan.pendingInputs,
       ...(options.inputChannel ? { channel: options.inputChannel } : {}),
-      ...(writer ? { commit: () => writer.request() } : {}),
+      ...(writer ? { commit: () => writer.request(), stopped: () => writer.error } : {}),
     });
     const outcome = await new FlowRun({
       flow: this.flow,
@@ -435,6 +472,18 @@ export class Workflow<I = unknown, O = unknown> {
       concurrency: this.flow.concurrency,
       checkpoint: { ...settings, ...(retentionDays === undefined ? {} : { retentionDays }) },
     };
+  }
+}
+
+/** Refuses answers bound to a question that `checkpoint` does not wait for (answered, or replaced by another). */
+function assertBound(checkpoint: FlowCheckpoint, requestIds: Record<string, string> | undefined): void {
+  for (const [nodePath, requestId] of Object.entries(requestIds ?? {})) {
+    const pending = checkpoint.pendingInputs.find((p) => p.nodePath === nodePath);
+    if (pending?.requestId === requestId) continue;
+    const now = pending ? `the question pending there now is ${pending.requestId ?? 'one without a requestId'}` : 'nothing is pending there now';
+    throw new InputAlreadyAnsweredError(
+      `Run ${checkpoint.runId}: the question ${requestId} at "${nodePath}" is no longer open (${now}); nothing was changed. Read the run's pending inputs and answer the current question.`,
+    );
   }
 }
 

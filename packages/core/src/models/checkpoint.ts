@@ -35,6 +35,12 @@ export type NodeCheckpointState = z.infer<typeof NodeCheckpointState>;
 export const PendingInputContext = z.object({
   /** Where the input is awaited, e.g. `approve`, `research/agent/tool:approve`, `map-1[3]/approve`. */
   nodePath: z.string().min(1),
+  /**
+   * Identifies this question (a UUIDv7). A re-asked prompt after a resume keeps it; a new question at the
+   * same nodePath (asked again after an answer) gets a new one. `resume({ requestIds })` binds answers to it.
+   * Always set by the engine; optional only so hand-built checkpoints and older ones still parse.
+   */
+  requestId: z.string().min(1).optional(),
   prompt: z.string(),
   /** JSON Schema of the expected answer, generated from the node's zod schema. */
   schema: z.record(z.string(), z.unknown()),

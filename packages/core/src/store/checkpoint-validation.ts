@@ -136,6 +136,7 @@ function traceContext(value: unknown): TraceContext {
 
 /** A plain object whose own keys are all enumerable strings (what both z.object and z.record read the same way). */
 function plain(value: unknown): Record<string, unknown> {
+  if ('requestId' in o) pending.requestId = optional(o.requestId, nonEmpty);
   if (value === null || typeof value !== 'object') throw UNSURE;
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) throw UNSURE;

@@ -56,7 +56,14 @@ describe('HumanInput', () => {
     const result = await new Workflow({ flow: new Flow({ id: 'color', nodes: [ask] }) }).run(null);
     expect(result.status).toBe('pending_input');
     expect(result.pendingInputs).toEqual([
-      { nodePath: 'ask', prompt: 'Which color?', schema: expect.objectContaining({ enum: ['red', 'blue'] }), requestedAt: expect.any(Date), metadata: {} },
+      {
+        nodePath: 'ask',
+        requestId: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
+        prompt: 'Which color?',
+        schema: expect.objectContaining({ enum: ['red', 'blue'] }),
+        requestedAt: expect.any(Date),
+        metadata: {},
+      },
     ]);
   });
 
