@@ -11,6 +11,7 @@ import { transaction } from './transaction.js';
  * Returns the names applied.
  */
 export async function migrate(db: Kysely<any>, tables: TableNames, migrations: readonly Migration[]): Promise<string[]> {
+  if (await upToDate(db, tables, migrations)) return [];
   return transaction(db, async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(${advisoryLockKey(tables.schema, tables.prefix)}::bigint)`.execute(trx);
     const { rows: schemas } = await sql`SELECT 1 FROM pg_namespace WHERE nspname = ${tables.schema}`.execute(trx);
@@ -40,4 +41,18 @@ export async function migrate(db: Kysely<any>, tables: TableNames, migrations: r
     }
     return pending.map((m) => m.name);
   });
+}
+
+/**
+ * Whether every migration is recorded already, found with reads alone: a role allowed to read and write the
+ * tables but not to create any (migrations run by an administrator) then never reaches the DDL, which
+ * PostgreSQL refuses to such a role even as `CREATE TABLE IF NOT EXISTS` of an existing table.
+ */
+async function upToDate(db: Kysely<any>, tables: TableNames, migrations: readonly Migration[]): Promise<boolean> {
+  const qualified = `"${tables.schema}"."${tables.migrations}"`;
+  const { rows: found } = await sql<{ exists: boolean }>`SELECT to_regclass(${qualified}) IS NOT NULL AS exists`.execute(db);
+  if (!found[0]?.exists) return false;
+  const { rows } = await sql<{ name: string }>`SELECT name FROM ${tables.sql.migrations}`.execute(db);
+  const applied = new Set(rows.map((row) => row.name));
+  return applied.size === migrations.length && migrations.every((m) => applied.has(m.name));
 }

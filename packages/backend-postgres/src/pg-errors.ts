@@ -36,6 +36,9 @@ const NETWORK_CODES = new Set([
   'ENETDOWN',
 ]);
 
+const MISSING_HINT =
+  'its schema, tables or functions were dropped after the backend created them; the next call creates whatever the migrations table no longer records (restore the rest from a backup)';
+
 // SQLSTATEs meaning "the server cannot serve us right now" (or not with these credentials), not "this call was wrong".
 const UNAVAILABLE_STATES: Record<string, string> = {
   '57P01': 'the server terminated the connection (admin shutdown or pg_terminate_backend)',
@@ -47,10 +50,17 @@ const UNAVAILABLE_STATES: Record<string, string> = {
   '3D000': 'the database does not exist; check the connection string',
   '28000': 'authentication failed; check the user and pg_hba.conf',
   '28P01': 'authentication failed; check the password',
-  '42P01': 'a table is missing: call setup() (the store does) before using the backend',
-  '3F000': 'the schema is missing: call setup() (the store does) before using the backend',
-  '42883': 'a function is missing: call setup() (the store does) before using the backend',
+  // The backend creates these on first use, so they were dropped afterwards; the next call runs the migrations again.
+  '42P01': MISSING_HINT,
+  '3F000': MISSING_HINT,
+  '42883': MISSING_HINT,
 };
+
+/** Whether a server error says a table, schema or function of the backend does not exist (any more). */
+export function isMissingObject(error: unknown): boolean {
+  const state = sqlState(error);
+  return state === '42P01' || state === '3F000' || state === '42883';
+}
 
 // What node-postgres and pg-pool say (as plain Errors without a code) when a connection cannot be had or broke.
 const CONNECTION_MESSAGES =

@@ -37,7 +37,7 @@ import { getInput, putInput, takeInputs } from './input-inbox.js';
 import { COMMIT_STATES } from './migrations/0003-commit-checkpoint-function.js';
 import { migrations } from './migrations/index.js';
 import { migrate } from './migrator.js';
-import { constraintOf, sqlState, toSavepointError } from './pg-errors.js';
+import { constraintOf, isMissingObject, sqlState, toSavepointError } from './pg-errors.js';
 import { tableNames, type TableNames } from './table-names.js';
 import { transaction } from './transaction.js';
 
@@ -112,7 +112,10 @@ export class PostgresBackend implements StorageAdapter {
   private db: Kysely<any> | undefined;
   /** The Kysely instance this backend created (over its own pool or the caller's), destroyed by `close()`. */
   private readonly created: Kysely<any> | undefined;
+  /** The migrations in flight, shared by concurrent first calls; cleared when they fail, so the next call retries. */
   private setupPromise: Promise<void> | undefined;
+  /** Set once the schema is up to date: from then on a call costs no extra round trip. */
+  private ready = false;
   /** The LISTEN connection, when there is a pool to take it from (not with `{ db }`). */
   private readonly listener: ChangeListener | undefined;
   /** This instance's subscribers: the one LISTEN connection fans each notification out to them. */
@@ -170,17 +173,21 @@ export class PostgresBackend implements StorageAdapter {
     };
   }
 
-  /** Creates the schema and tables, or brings them up to date. Idempotent, and safe when processes race. */
+  /**
+   * Creates the schema and tables, or brings them up to date. Idempotent, and safe when processes race. Every
+   * other method calls it on its first use, so calling it is optional: it surfaces a misconfiguration early.
+   */
   setup(): Promise<void> {
-    if (!this.setupPromise) {
-      this.setupPromise = this.use('set up its tables', (db) => migrate(db, this.tables, migrations)).then(
-        ignore,
-        (error: unknown) => {
-          this.setupPromise = undefined;
-          throw error;
-        },
-      );
-    }
+    if (this.ready) return Promise.resolve();
+    this.setupPromise ??= this.run('set up its tables', (db) => migrate(db, this.tables, migrations)).then(
+      () => {
+        this.ready = true;
+      },
+      (error: unknown) => {
+        this.setupPromise = undefined;
+        throw error;
+      },
+    );
     return this.setupPromise;
   }
 
@@ -369,7 +376,7 @@ export class PostgresBackend implements StorageAdapter {
         'A PostgresBackend built on { db } cannot subscribe: Kysely does not expose its connections to LISTEN on. Pass { pool } or { connectionString } instead.',
       );
     }
-    await this.use('listen for changes', () => changes.ready());
+    await this.run('listen for changes', () => changes.ready());
     return this.notifier.subscribe(channel, listener);
   }
 
@@ -377,7 +384,7 @@ export class PostgresBackend implements StorageAdapter {
   async publish(message: ChangeMessage): Promise<void> {
     checkChangeMessage(message);
     const payload = JSON.stringify(copyChangeMessage(message));
-    await this.use('publish a change', (db) => sql`SELECT pg_notify(${this.tables.changes}, ${payload})`.execute(db));
+    await this.run('publish a change', (db) => sql`SELECT pg_notify(${this.tables.changes}, ${payload})`.execute(db));
   }
 
   // ---- internals --------------------------------------------------------------------------
@@ -394,8 +401,14 @@ export class PostgresBackend implements StorageAdapter {
     void this.notifier.publish(message);
   }
 
-  /** Runs `fn` on the open instance and types any failure. */
+  /** Runs `fn` on the set-up instance (migrating on the first call) and types any failure. */
   private async use<T>(action: string, fn: (db: Kysely<any>) => Promise<T>): Promise<T> {
+    if (!this.ready) await this.setup();
+    return this.run(action, fn);
+  }
+
+  /** Runs `fn` on the open instance, set up or not, and types any failure. */
+  private async run<T>(action: string, fn: (db: Kysely<any>) => Promise<T>): Promise<T> {
     const db = this.db;
     if (db === undefined) {
       throw new BackendUnavailableError('This PostgresBackend was closed; create a new one to keep using the database.');
@@ -403,6 +416,11 @@ export class PostgresBackend implements StorageAdapter {
     try {
       return await fn(db);
     } catch (error) {
+      if (isMissingObject(error)) {
+        // Dropped after setup (a reset schema, a restore): the next call migrates again instead of failing forever.
+        this.ready = false;
+        this.setupPromise = undefined;
+      }
       throw toSavepointError(error, action);
     }
   }

@@ -142,10 +142,30 @@ describePg('migrations', () => {
     await expect(older.setup()).rejects.toThrow(/9999-from-the-future.*upgrade/);
   });
 
-  it('without setup(), calls fail with a hint to run it', async () => {
-    const backend = new PostgresBackend({ pool, schema: schemaFor('nosetup') });
-    await expect(backend.getHead('run-1')).rejects.toThrow(BackendUnavailableError);
-    await expect(backend.getHead('run-1')).rejects.toThrow(/setup\(\)/);
+  it('a role that may use the tables but not create any works once an administrator migrated the schema', async () => {
+    const schema = schemaFor('limited');
+    const role = `sp_limited_${process.pid}`;
+    await new PostgresBackend({ pool, schema }).setup();
+    await pool.query(`DROP ROLE IF EXISTS ${role}`);
+    await pool.query(`CREATE ROLE ${role} LOGIN`);
+    try {
+      await pool.query(`GRANT USAGE ON SCHEMA "${schema}" TO ${role}`);
+      await pool.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "${schema}" TO ${role}`);
+      await pool.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA "${schema}" TO ${role}`);
+      const url = new URL(DATABASE_URL);
+      url.username = role;
+      url.password = '';
+      const limited = new PostgresBackend({ connectionString: url.toString(), schema });
+      try {
+        await limited.putHeader(header({ id: 'cp-1', runId: 'run-1', seq: 1 }));
+        expect(await limited.getHead('run-1')).toBe('cp-1');
+      } finally {
+        await limited.close();
+      }
+    } finally {
+      await pool.query(`DROP OWNED BY ${role}`);
+      await pool.query(`DROP ROLE ${role}`);
+    }
   });
 
   it('create an index for every header query the store makes', async () => {
