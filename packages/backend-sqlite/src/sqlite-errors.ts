@@ -3,6 +3,9 @@ import { BackendUnavailableError, SavepointError } from '@savepoint/core';
 // Result codes meaning "the storage cannot be used right now" rather than "this call was wrong".
 const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL|READONLY|NOTADB|CORRUPT|PERM|PROTOCOL|NOMEM)/;
 
+// Node's codes for a directory that cannot be created where the database should go.
+const FILE_SYSTEM = /^E(ACCES|PERM|ROFS|NOTDIR|NOSPC|NOENT|EXIST|IO|NAMETOOLONG|LOOP|DQUOT)$/;
+
 const HINTS: Record<string, string> = {
   BUSY: 'another connection held the write lock longer than busyTimeoutMs; raise busyTimeoutMs or shorten long transactions',
   LOCKED: 'the database is locked by another statement on the same connection',
@@ -35,6 +38,14 @@ export function toSavepointError(error: unknown, action: string, location: strin
     return new BackendUnavailableError(`SQLite could not ${action} (${code} on ${location}): ${hint}.`, {
       cause: error,
     });
+  }
+  // Creating the database's directory failed (a file in the way, no permission, a read-only or full disk).
+  const systemCode = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  if (typeof systemCode === 'string' && FILE_SYSTEM.test(systemCode)) {
+    return new BackendUnavailableError(
+      `SQLite could not ${action}: the directory of ${location} could not be created (${systemCode}); check that its parent path is a writable directory with free space.`,
+      { cause: error },
+    );
   }
   // better-sqlite3 reports a closed connection and a missing directory as plain TypeErrors (matched by
   // message: `instanceof TypeError` fails across realms).

@@ -1,0 +1,131 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { BackendUnavailableError, type ChangeMessage } from '@savepoint/core';
+import Database from 'better-sqlite3';
+import { SqliteBackend } from '../src/index.js';
+import { migrations } from '../src/migrations/index.js';
+import { header } from './headers.js';
+import { tempDir } from './temp-dir.js';
+
+// Defect 7 of issue 8: a deployment's first request may be any call, on a database file nobody set up.
+const dir = tempDir();
+const opened: SqliteBackend[] = [];
+let files = 0;
+
+/** A backend on a database file that does not exist yet, in a directory that does not exist yet. */
+function freshBackend(): { backend: SqliteBackend; path: string } {
+  const path = join(dir.path, `fresh-${++files}`, 'nested', 'savepoint.db');
+  const backend = new SqliteBackend({ path });
+  opened.push(backend);
+  return { backend, path };
+}
+
+const lease = { runId: 'run-1', owner: 'worker-a', token: 1, expiresAt: Date.now() + 60_000 };
+const blob = { hash: 'h1', data: 'blob data' };
+const input = { key: 'k1', nodePath: 'approve', value: '{"ok":true}', createdAt: 1_700_000_000_000 };
+
+// Every contract method, as the very first call a backend gets.
+const firstCalls: Array<[string, (backend: SqliteBackend) => Promise<unknown>]> = [
+  ['getHead', (b) => b.getHead('run-1')],
+  ['getHeader', (b) => b.getHeader('cp-1')],
+  ['queryHeaders', (b) => b.queryHeaders({ flowId: 'flow-1' })],
+  ['putHeader', (b) => b.putHeader(header({ id: 'cp-1', runId: 'run-1', seq: 1 }))],
+  ['commitCheckpoint', (b) => b.commitCheckpoint('run-1', [blob], header({ id: 'cp-1', runId: 'run-1', seq: 1 }))],
+  ['deleteHeaders', (b) => b.deleteHeaders(['cp-1'])],
+  ['putBlobs', (b) => b.putBlobs('run-1', [blob])],
+  ['getBlobs', (b) => b.getBlobs('run-1', ['h1'])],
+  ['deleteBlobsExcept', (b) => b.deleteBlobsExcept('run-1', new Set())],
+  ['acquireLease', (b) => b.acquireLease('run-1', 'worker-a', 60_000)],
+  ['renewLease', (b) => b.renewLease(lease, 60_000)],
+  ['releaseLease', (b) => b.releaseLease(lease)],
+  ['appendEvents', (b) => b.appendEvents('run-1', [{ type: 'run_started', data: '{}', ts: 1 }])],
+  ['readEvents', (b) => b.readEvents('run-1', 0)],
+  ['putInput', (b) => b.putInput('run-1', input)],
+  ['takeInputs', (b) => b.takeInputs('run-1', 'worker-a')],
+  ['getInput', (b) => b.getInput('run-1', 'k1')],
+  ['subscribe', (b) => b.subscribe('run-1', () => undefined)],
+  ['publish', (b) => b.publish({ runId: 'run-1', kind: 'event', seq: 1 })],
+];
+
+afterAll(async () => {
+  await Promise.all(opened.map((backend) => backend.close()));
+  dir.remove();
+});
+
+const recordedMigrations = (path: string) => {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.prepare('SELECT name FROM savepoint_migrations ORDER BY name').pluck().all();
+  } finally {
+    db.close();
+  }
+};
+
+describe('SqliteBackend on a fresh database file, without setup()', () => {
+  it.each(firstCalls)('%s works as the first call, and the backend is usable after it', async (_name, call) => {
+    const { backend } = freshBackend();
+    await expect(call(backend)).resolves.not.toThrow();
+    await backend.putHeader(header({ id: 'cp-after', runId: 'run-after', seq: 1 }));
+    expect(await backend.getHead('run-after')).toBe('cp-after');
+  });
+
+  it('a caller-owned connection to an empty database works from its first call', async () => {
+    const db = new Database(':memory:');
+    const backend = new SqliteBackend({ db });
+    expect(await backend.appendEvents('run-1', [{ type: 'run_started', data: '{}', ts: 1 }])).toHaveLength(1);
+    expect(await backend.getHead('run-1')).toBeNull();
+    await backend.close();
+    db.close();
+  });
+
+  it('a first subscribe hears a later publish', async () => {
+    const { backend } = freshBackend();
+    const heard: ChangeMessage[] = [];
+    await backend.subscribe('run-1', (message) => heard.push(message));
+    await backend.publish({ runId: 'run-1', kind: 'input' });
+    expect(heard).toEqual([{ runId: 'run-1', kind: 'input' }]);
+  });
+
+  it('first calls of several connections to one new file all succeed and migrate once', async () => {
+    const { backend, path } = freshBackend();
+    const others = [1, 2, 3].map(() => new SqliteBackend({ path }));
+    opened.push(...others);
+    const all = [backend, ...others];
+    await Promise.all(all.map((b, i) => b.putHeader(header({ id: `cp-${i}`, runId: `run-${i}`, seq: 1 }))));
+    expect(await others[2]!.getHead('run-0')).toBe('cp-0');
+    expect(recordedMigrations(path)).toEqual(migrations.map((m) => m.name));
+  });
+
+  it('a file that cannot be opened at the first call: that call fails, the next one sets up and works', async () => {
+    const parent = join(dir.path, 'blocked');
+    // A file where the database's directory should be: mkdir fails until it is moved away.
+    writeFileSync(parent, 'not a directory');
+    const path = join(parent, 'savepoint.db');
+    const backend = new SqliteBackend({ path });
+    opened.push(backend);
+    await expect(backend.getHead('run-1')).rejects.toThrow(BackendUnavailableError);
+    await expect(backend.getHead('run-1')).rejects.toThrow(/could not be created \(EEXIST\)/);
+    rmSync(parent);
+    mkdirSync(parent);
+    await backend.putHeader(header({ id: 'cp-1', runId: 'run-1', seq: 1 }));
+    expect(await backend.getHead('run-1')).toBe('cp-1');
+    expect(recordedMigrations(path)).toEqual(migrations.map((m) => m.name));
+  });
+
+  it('a database locked by another process at the first call: BackendUnavailableError, then it works', async () => {
+    const { path } = freshBackend();
+    mkdirSync(join(path, '..'), { recursive: true });
+    const holder = new Database(path);
+    holder.pragma('journal_mode = WAL');
+    holder.exec('BEGIN IMMEDIATE');
+    const backend = new SqliteBackend({ path, busyTimeoutMs: 0 });
+    opened.push(backend);
+    await expect(backend.appendEvents('run-1', [{ type: 'a', data: '{}', ts: 1 }])).rejects.toThrow(BackendUnavailableError);
+    holder.exec('COMMIT');
+    holder.close();
+    expect(await backend.appendEvents('run-1', [{ type: 'a', data: '{}', ts: 1 }])).toEqual([
+      { runId: 'run-1', seq: 1, type: 'a', data: '{}', ts: 1 },
+    ]);
+  });
+});
