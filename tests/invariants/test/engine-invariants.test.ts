@@ -8,6 +8,7 @@ import type { StorageAdapter } from '@savepoint/core';
 import { FileBackend } from '@savepoint/backend-file';
 import { SqliteBackend } from '@savepoint/backend-sqlite';
 import { describeEngineInvariants } from '../../../packages/core/test/engine/engine-invariants.suite';
+import { describeHumanQuestions } from '../../../packages/core/test/engine/human-questions.suite';
 import { describeNodeResume } from '../../../packages/core/test/nodes/node-resume.suite';
 
 /** A backend living in its own temp directory, removed after each test, run through both suites. */
@@ -34,6 +35,8 @@ function inTempDir(name: string, open: (dir: string) => StorageAdapter, corrupt:
   });
   // The node catalogue's resume cases: agent loops, map iterations, orchestrators, nested human input.
   describeNodeResume(name, backend);
+  // Question ids, binding answers, and a question stored before it is announced.
+  describeHumanQuestions(name, backend);
 }
 
 inTempDir(

@@ -339,11 +339,18 @@ export function describeNodeResume(name: string, backend: NodeResumeBackend): vo
         const flow = () => new Flow({ id: 'writer', nodes: [new Agent({ id: 'writer', llm: writerLLM(), tools: [approveTool()] })] });
         const workerA = new Workflow({ flow: flow(), checkpoint: config({ leaseTtlMs: 300 }, workerAStorage.adapter) });
         const runId = 'hitl-crash-1';
+        const announced: WorkflowEvent[] = [];
+        workerA.on('approval_requested', (e) => announced.push(e));
         const first = workerA.run('write', { runId, inputChannel: channel });
         await asked.promise;
         workerAStorage.freeze();
+        // The engine committed the request before waiting: the checkpoint the event names lists it...
+        const { checkpointId, requestId } = announced[0]!.data as { checkpointId: string; requestId: string };
+        expect((await workerA.store!.load(checkpointId)).pendingInputs.map((p) => p.requestId)).toEqual([requestId]);
+        // ...and it is the run's head, which is what readers (and the next worker) see.
         const whileWaiting = await workerA.getLatestCheckpoint({ runId });
         expect(whileWaiting!.pendingInputs.map((p) => p.nodePath)).toEqual(['writer/tool:approve']);
+        expect(whileWaiting!.id).toBe(checkpointId);
 
         const workerB = new Workflow({ flow: flow(), checkpoint: config() });
         const requested: WorkflowEvent[] = [];
@@ -351,7 +358,14 @@ export function describeNodeResume(name: string, backend: NodeResumeBackend): vo
         const paused = await resumeAfterLeaseExpiry(() => workerB.resume({ runId }));
         expect(paused.status).toBe('pending_input');
         expect(requested).toEqual([
-          expect.objectContaining({ data: expect.objectContaining({ nodePath: 'writer/tool:approve', isResumed: true, requestedAt: whileWaiting!.pendingInputs[0]!.requestedAt }) }),
+          expect.objectContaining({
+            data: expect.objectContaining({
+              nodePath: 'writer/tool:approve',
+              isResumed: true,
+              requestId: whileWaiting!.pendingInputs[0]!.requestId,
+              requestedAt: whileWaiting!.pendingInputs[0]!.requestedAt,
+            }),
+          }),
         ]);
         answer.resolve({ answered: false });
         expect(LeaseLostError.isInstance((await first).error)).toBe(true);
