@@ -1,4 +1,4 @@
-import type { EventRecord, NewEventRecord, StorageAdapter, WorkflowEvent } from '@savepoint/core';
+import type { CheckpointStore, EventRecord, NewEventRecord, StorageAdapter, WorkflowEvent } from '@savepoint/core';
 import type { ChangeFeed } from './change-feed.js';
 import { toJson } from './json.js';
 
@@ -15,6 +15,13 @@ export interface EventEnvelope {
   nodeId?: string;
 }
 
+/** A run's stream: its id in storage, the id its client knows it by, and the store that sealed its events. */
+export interface FollowTarget {
+  runId: string;
+  publicId: string;
+  store: CheckpointStore;
+}
+
 interface Queue {
   pending: NewEventRecord[];
   draining: Promise<void> | undefined;
@@ -26,7 +33,8 @@ const RETRY_DELAYS_MS = [50, 250, 1_000];
 /**
  * The runs' event streams, stored in the backend's event log so any process can replay them. Appends
  * are queued per run and sent in batches, one batch in flight per run, so the log keeps the order in
- * which the workflow emitted them while the workflow never waits for storage.
+ * which the workflow emitted them while the workflow never waits for storage. Each event's data is sealed
+ * with the run's workflow store (its redaction and encryption), so the log holds no plaintext secret.
  */
 export class EventLog {
   private readonly queues = new Map<string, Queue>();
@@ -39,12 +47,8 @@ export class EventLog {
     private readonly onError: (error: unknown, context: string) => void,
   ) {}
 
-  append(event: Pick<WorkflowEvent, 'runId' | 'type' | 'data' | 'ts' | 'nodeId'>): void {
-    const record: NewEventRecord = {
-      type: event.type,
-      data: toJson(event.nodeId === undefined ? { data: event.data } : { nodeId: event.nodeId, data: event.data }),
-      ts: event.ts,
-    };
+  append(event: Pick<WorkflowEvent, 'runId' | 'type' | 'data' | 'ts' | 'nodeId'>, store: CheckpointStore): void {
+    const record: NewEventRecord = { type: event.type, data: this.seal(event, store), ts: event.ts };
     let queue = this.queues.get(event.runId);
     if (!queue) this.queues.set(event.runId, (queue = { pending: [], draining: undefined }));
     queue.pending.push(record);
@@ -57,15 +61,16 @@ export class EventLog {
     await Promise.all(queues.map((queue) => queue?.draining));
   }
 
-  async read(runId: string, afterSeq: number, limit = PAGE): Promise<EventEnvelope[]> {
-    return (await this.adapter.readEvents(runId, afterSeq, limit)).map(toEnvelope);
+  async read(target: FollowTarget, afterSeq: number, limit = PAGE): Promise<EventEnvelope[]> {
+    return (await this.adapter.readEvents(target.runId, afterSeq, limit)).map((record) => this.toEnvelope(record, target));
   }
 
   /**
    * Every event after `afterSeq`, then each new one as it is appended (by any process), until `signal`
    * aborts. The watch starts before each read, so an event appended in between is never missed.
    */
-  async *follow(runId: string, afterSeq: number, signal: AbortSignal): AsyncGenerator<EventEnvelope> {
+  async *follow(target: FollowTarget, afterSeq: number, signal: AbortSignal): AsyncGenerator<EventEnvelope> {
+    const { runId } = target;
     const watch = this.feed.watch(runId, 'event');
     const onAbort = () => watch.wake();
     signal.addEventListener('abort', onAbort, { once: true });
@@ -73,7 +78,7 @@ export class EventLog {
     try {
       let after = afterSeq;
       while (!signal.aborted) {
-        const page = await this.read(runId, after);
+        const page = await this.read(target, after);
         for (const envelope of page) {
           if (signal.aborted) return;
           yield envelope;
@@ -114,21 +119,39 @@ export class EventLog {
       }
     }
   }
+
+  /**
+   * Event data is anything a node emits; it goes through plain JSON first (toJson gives a stand-in for what
+   * JSON cannot hold), then the store's seal. Data the codec still refuses is replaced by a note, never lost silently.
+   */
+  private seal(event: Pick<WorkflowEvent, 'runId' | 'type' | 'data' | 'nodeId'>, store: CheckpointStore): string {
+    const payload = JSON.parse(toJson(event.nodeId === undefined ? { data: event.data } : { nodeId: event.nodeId, data: event.data })) as Payload;
+    try {
+      return store.sealPayload(payload);
+    } catch (error) {
+      this.onError(error, `storing the data of a ${event.type} event of run ${event.runId}; it is logged without it`);
+      return store.sealPayload({ ...payload, data: { unstorable: true } });
+    }
+  }
+
+  /** A stored event as clients see it; a payload that fails to open (tampered) is reported and sent without data. */
+  private toEnvelope(record: EventRecord, target: FollowTarget): EventEnvelope {
+    let payload: Payload;
+    try {
+      payload = target.store.openPayload(record.data) as Payload;
+    } catch (error) {
+      this.onError(error, `opening event ${record.seq} of run ${target.publicId}`);
+      payload = { data: null };
+    }
+    return {
+      seq: record.seq,
+      runId: target.publicId,
+      type: record.type,
+      data: payload?.data ?? null,
+      ts: record.ts,
+      ...(typeof payload?.nodeId === 'string' ? { nodeId: payload.nodeId } : {}),
+    };
+  }
 }
 
-function toEnvelope(record: EventRecord): EventEnvelope {
-  let payload: { nodeId?: unknown; data?: unknown };
-  try {
-    payload = JSON.parse(record.data) as { nodeId?: unknown; data?: unknown };
-  } catch {
-    payload = { data: record.data };
-  }
-  return {
-    seq: record.seq,
-    runId: record.runId,
-    type: record.type,
-    data: payload?.data ?? null,
-    ts: record.ts,
-    ...(typeof payload?.nodeId === 'string' ? { nodeId: payload.nodeId } : {}),
-  };
-}
+type Payload = { nodeId?: unknown; data?: unknown } | null;

@@ -2,9 +2,17 @@ import { SavepointError, type SavepointErrorCode } from '@savepoint/core';
 import { toJson } from './json.js';
 
 /** Codes the runtime adds to core's for transport-level refusals. */
-export type RuntimeErrorCode = 'UNAUTHENTICATED' | 'PAYLOAD_TOO_LARGE' | 'METHOD_NOT_ALLOWED' | 'UNAVAILABLE' | 'INTERNAL';
+export type RuntimeErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'METHOD_NOT_ALLOWED'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'BODY_TOO_DEEP'
+  | 'INVALID_BODY'
+  | 'UNAVAILABLE'
+  | 'INTERNAL';
 
-/** A refusal that belongs to HTTP itself (no core error describes it): 401, 405, 413. */
+/** A refusal that belongs to HTTP itself (no core error describes it): 400, 401, 405, 413, 415, 503. */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -27,18 +35,27 @@ const STATUS_BY_CODE: Partial<Record<SavepointErrorCode, number>> = {
   RUN_LOCKED: 409,
   CHECKPOINT_CONFLICT: 409,
   LEASE_LOST: 409,
+  INPUT_ALREADY_ANSWERED: 409,
+  UNSERIALIZABLE_STATE: 400,
   INVALID_RESUME_INPUT: 422,
   BACKEND_UNAVAILABLE: 503,
 };
 
+const UNAVAILABLE_MESSAGE = 'The storage is unavailable right now; retry in a moment (the details were logged).';
+
 /**
- * Status and JSON body for any error. Unknown errors become a generic 500 (reported through
- * `onUnexpected`) so no stack trace or internal detail reaches a client.
+ * Status and JSON body for any error. Unknown errors become a generic 500 and server-side failures a 503 with a
+ * generic message (both reported through `onUnexpected`): backend messages name files, schemas and hosts, and
+ * no such detail, nor a stack trace, may reach a client.
  */
 export function describeError(error: unknown, onUnexpected: (error: unknown) => void): { status: number; body: ErrorBody } {
   if (error instanceof HttpError) return { status: error.status, body: { error: { code: error.code, message: error.message } } };
   if (SavepointError.isInstance(error)) {
     const status = STATUS_BY_CODE[error.code];
+    if (status !== undefined && status >= 500) {
+      onUnexpected(error);
+      return { status, body: { error: { code: error.code, message: UNAVAILABLE_MESSAGE } } };
+    }
     if (status !== undefined) {
       const issues = (error as { issues?: Array<{ nodePath: string; message: string }> }).issues;
       return { status, body: { error: { code: error.code, message: error.message, ...(issues?.length ? { issues } : {}) } } };

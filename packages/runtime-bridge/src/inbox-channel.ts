@@ -1,5 +1,6 @@
-import type { HumanInputChannel, InputAnswer, InputRecord, PendingInputContext, StorageAdapter } from '@savepoint/core';
+import type { CheckpointStore, HumanInputChannel, InputAnswer, InputRecord, PendingInputContext, StorageAdapter } from '@savepoint/core';
 import type { z } from 'zod';
+import { openAnswer, type StoredAnswer } from './answer-inbox.js';
 import type { ChangeFeed, Watch } from './change-feed.js';
 
 /** nodePath of an inbox record that asks the run's owner to cancel it (posted when another process holds the run). */
@@ -11,6 +12,8 @@ export interface InboxChannelOptions {
   adapter: InboxAdapter;
   feed: ChangeFeed;
   runId: string;
+  /** The run's workflow store: answers are sealed with it. */
+  store: CheckpointStore;
   /** Recorded as `consumedBy` on the inputs this channel takes. */
   consumer: string;
   /** How long one request waits for an answer before the run pauses as `pending_input`. */
@@ -23,12 +26,13 @@ export interface InboxChannelOptions {
 /**
  * The live `HumanInputChannel` of one run execution: waits on the backend's inbox (woken by change
  * notifications, polling otherwise) up to `timeoutMs`. Taking inputs consumes every unconsumed answer of
- * the run at once, so answers for prompts other than the caller's are kept here for the requests of the
- * same execution (several HumanInputs may wait at once); whatever is left when the execution pauses is
- * handed back through `leftovers()` so the runtime can resume with it.
+ * the run at once, so answers for questions other than the caller's are kept here, by requestId, for the
+ * requests of the same execution (several HumanInputs may wait at once); an answer is only ever delivered to
+ * the question it names. Whatever is left when the execution pauses is handed back through `leftovers()`
+ * so the runtime can resume with the answers still meant for a pending question, and drop the others.
  */
 export class InboxChannel implements HumanInputChannel {
-  private readonly stash = new Map<string, unknown[]>();
+  private readonly stash = new Map<string, StoredAnswer>();
   private readonly watches = new Set<Watch>();
   private closed = false;
 
@@ -44,7 +48,7 @@ export class InboxChannel implements HumanInputChannel {
     try {
       for (;;) {
         await this.take();
-        const answer = this.claim(pending.nodePath, schema);
+        const answer = this.claim(pending, schema);
         if (answer) return answer;
         const remaining = deadline - Date.now();
         if (remaining <= 0 || this.closed || signal.aborted) return { answered: false };
@@ -63,15 +67,13 @@ export class InboxChannel implements HumanInputChannel {
     for (const watch of this.watches) watch.wake();
   }
 
-  /** Answers taken from the inbox but not delivered, by nodePath (the oldest answer for each). */
-  leftovers(): Map<string, unknown> {
-    const out = new Map<string, unknown>();
-    for (const [nodePath, values] of this.stash) if (values.length > 0) out.set(nodePath, values[0]);
-    return out;
+  /** Answers taken from the inbox but not delivered. */
+  leftovers(): StoredAnswer[] {
+    return [...this.stash.values()];
   }
 
   private async take(): Promise<void> {
-    const { adapter, runId, consumer, onCancel, onError } = this.options;
+    const { adapter, runId, store, consumer, onCancel, onError } = this.options;
     let taken: InputRecord[];
     try {
       taken = await adapter.takeInputs(runId, consumer);
@@ -85,30 +87,25 @@ export class InboxChannel implements HumanInputChannel {
         onCancel();
         continue;
       }
-      let value: unknown;
+      let answer: StoredAnswer | undefined;
       try {
-        value = JSON.parse(record.value);
-      } catch {
+        answer = openAnswer(store, record);
+      } catch (error) {
+        // A record that fails to open was tampered with: never delivered.
+        onError(error, `opening an answer to run ${runId}`);
         continue;
       }
-      const values = this.stash.get(record.nodePath) ?? [];
-      values.push(value);
-      this.stash.set(record.nodePath, values);
+      if (answer) this.stash.set(answer.requestId, answer);
     }
     // Other requests of this run may be waiting for what was just taken.
     if (taken.length > 0) for (const watch of this.watches) watch.wake();
   }
 
-  /**
-   * The oldest stashed answer for the path that satisfies its schema (answers were validated when
-   * posted). The others for that path are answers to the same question from other devices: dropped,
-   * so a later question at the same path is never answered by a stale duplicate.
-   */
-  private claim(nodePath: string, schema: z.ZodType): InputAnswer | undefined {
-    const values = this.stash.get(nodePath) ?? [];
-    const index = values.findIndex((candidate) => schema.safeParse(candidate).success);
-    if (index < 0) return undefined;
-    this.stash.delete(nodePath);
-    return { answered: true, value: values[index] };
+  /** The answer to exactly this question (validated when posted; checked again against the schema the node asks with). */
+  private claim(pending: PendingInputContext, schema: z.ZodType): InputAnswer | undefined {
+    const answer = pending.requestId === undefined ? undefined : this.stash.get(pending.requestId);
+    if (!answer || answer.nodePath !== pending.nodePath || !schema.safeParse(answer.value).success) return undefined;
+    this.stash.delete(pending.requestId!);
+    return { answered: true, value: answer.value };
   }
 }

@@ -8,6 +8,8 @@ export interface ReaperOptions {
   adapter: StorageAdapter;
   registry: RunRegistry;
   resume: (runId: string, entry: CatalogEntry) => Promise<void>;
+  /** Sets the backend up (memoized); a pass waits for it. */
+  ready: () => Promise<void>;
   intervalMs: number;
   onError: (error: unknown, context: string) => void;
 }
@@ -46,6 +48,12 @@ export class Reaper {
   }
 
   private async scanAll(): Promise<number> {
+    try {
+      await this.options.ready();
+    } catch (error) {
+      this.options.onError(error, 'setting the backend up before reaping (retried on the next pass)');
+      return 0;
+    }
     let resumed = 0;
     for (const entry of this.options.catalog.all()) {
       try {

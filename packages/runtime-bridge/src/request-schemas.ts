@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@savepoint/core';
 import { z } from 'zod';
+import type { Answer } from './answer-intake.js';
 
 /** The shapes clients send, checked before anything runs; unknown fields are refused so typos surface. */
 const Answers = z.record(z.string().min(1).max(1024), z.unknown()).refine((answers) => Object.keys(answers).length > 0, 'at least one answer');
@@ -7,8 +8,15 @@ const SafeId = z.string().regex(/^[A-Za-z0-9._:-]{1,200}$/, 'use 1-200 character
 const Status = z.enum(['active', 'paused', 'completed', 'failed', 'canceled', 'pending_input']);
 
 export const StartRunBody = z.strictObject({ workflow: z.string().min(1).max(256), input: z.unknown().optional(), runId: SafeId.optional() });
-export const InputBody = z.strictObject({ input: Answers });
-export const ResumeBody = z.strictObject({ checkpointId: z.string().min(1).max(256).optional(), input: Answers.optional() });
+/** The question each answer is for (`requestId` from `approval_requested` / `pendingInputs`), by nodePath. */
+const RequestIds = z.record(z.string().min(1).max(1024), SafeId);
+const answerFields = { input: Answers, requestIds: RequestIds.optional() };
+const onlyAnsweredPaths = (body: { input: Record<string, unknown>; requestIds?: Record<string, string> | undefined }) =>
+  Object.keys(body.requestIds ?? {}).every((nodePath) => Object.hasOwn(body.input, nodePath));
+const requestIdsIssue = { message: 'every nodePath in requestIds must have an answer in input', path: ['requestIds'] };
+
+export const InputBody = z.strictObject(answerFields).refine(onlyAnsweredPaths, requestIdsIssue);
+export const ResumeBody = z.strictObject({ checkpointId: z.string().min(1).max(256).optional(), input: Answers.optional(), requestIds: RequestIds.optional() });
 export const ListRunsQuery = z.object({
   status: Status.optional(),
   workflow: z.string().min(1).optional(),
@@ -22,9 +30,14 @@ export const IdempotencyKey = SafeId;
 export const ClientMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('subscribe'), runId: z.string().min(1), after: Seq.optional() }),
   z.strictObject({ type: z.literal('unsubscribe'), runId: z.string().min(1) }),
-  z.strictObject({ type: z.literal('input'), runId: z.string().min(1), input: Answers, idempotencyKey: IdempotencyKey.optional() }),
+  z.strictObject({ type: z.literal('input'), runId: z.string().min(1), ...answerFields, idempotencyKey: IdempotencyKey.optional() }).refine(onlyAnsweredPaths, requestIdsIssue),
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
+
+/** The answers of an input body or message, each with the question it names (if it names one). */
+export function answersOf(body: { input: Record<string, unknown>; requestIds?: Record<string, string> | undefined }): Answer[] {
+  return Object.entries(body.input).map(([nodePath, value]) => ({ nodePath, value, requestId: body.requestIds?.[nodePath] }));
+}
 
 /** Parses or throws `InvalidArgumentError` (a 400) naming what is wrong, without echoing the value. */
 export function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {

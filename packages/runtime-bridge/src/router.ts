@@ -1,8 +1,10 @@
-import { InvalidArgumentError, NotFoundError, uuidv7 } from '@savepoint/core';
+import { NotFoundError, uuidv7 } from '@savepoint/core';
 import type { EventLog } from './event-log.js';
 import { HttpError, errorResponse, jsonResponse } from './http-error.js';
 import type { Principal } from './principal.js';
+import { readJsonBody, requireJsonContentType } from './request-body.js';
 import {
+  answersOf,
   CheckpointsQuery,
   IdempotencyKey,
   InputBody,
@@ -20,12 +22,15 @@ export interface RouterOptions {
   events: EventLog;
   authenticate: (request: Request) => Promise<Principal>;
   maxBodyBytes: number;
+  maxBodyDepth: number;
   heartbeatMs: number;
   /** Prefix the routes are mounted under ('' = `/runs` at the root). */
   basePath: string;
   /** Aborted when the runtime closes: ends open event streams. */
   closing: AbortSignal;
   onError: (error: unknown, context: string) => void;
+  /** Resolves once the backend is set up (tables, migrations); awaited before any route touches storage. */
+  ready: () => Promise<void>;
 }
 
 interface RequestContext {
@@ -68,7 +73,7 @@ export class Router {
         const header = request.headers.get('idempotency-key');
         const key = header === null ? uuidv7() : parse(IdempotencyKey, header, 'Idempotency-Key header');
         const body = parse(InputBody, await this.readJson(request), 'body');
-        return jsonResponse(202, await service.postInput(principal, params[0]!, body.input, key));
+        return jsonResponse(202, await service.postInput(principal, params[0]!, answersOf(body), key));
       }),
       route('POST', '/runs/:id/resume', async ({ request, params, principal }) => {
         const body = parse(ResumeBody, (await this.readJson(request)) ?? {}, 'body');
@@ -106,7 +111,9 @@ export class Router {
         return response;
       }
       const params = route.pattern.exec(path!)!.slice(1).map(decodeSegment);
+      if (route.method === 'POST') requireJsonContentType(request);
       const principal = await this.options.authenticate(request);
+      await this.options.ready();
       return await route.handle({ request, url, params, principal });
     } catch (error) {
       return errorResponse(error, this.report);
@@ -126,7 +133,7 @@ export class Router {
     const lastEventId = request.headers.get('last-event-id');
     const raw = lastEventId ?? url.searchParams.get('after');
     const after = raw === null ? 0 : parse(Seq, raw, lastEventId === null ? '`after` query parameter' : 'Last-Event-ID header');
-    await this.options.service.open(principal, runId);
+    const target = await this.options.service.open(principal, runId);
     const ndjson = (request.headers.get('accept') ?? '').includes('application/x-ndjson');
     const stop = new AbortController();
     const abort = () => stop.abort();
@@ -138,7 +145,7 @@ export class Router {
       this.options.closing.removeEventListener('abort', abort);
     });
     if (this.options.closing.aborted) stop.abort();
-    const body = eventStream((signal) => this.options.events.follow(runId, after, signal), {
+    const body = eventStream((signal) => this.options.events.follow(target, after, signal), {
       format: ndjson ? 'ndjson' : 'sse',
       heartbeatMs: this.options.heartbeatMs,
       signal: stop.signal,
@@ -154,32 +161,8 @@ export class Router {
     });
   }
 
-  /** The body as JSON, refused past `maxBodyBytes` (413) whatever Content-Length claims; empty -> undefined. */
-  private async readJson(request: Request): Promise<unknown> {
-    const { maxBodyBytes } = this.options;
-    const tooLarge = () => new HttpError(413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${maxBodyBytes} bytes.`);
-    if (Number(request.headers.get('content-length') ?? 0) > maxBodyBytes) throw tooLarge();
-    if (!request.body) return undefined;
-    const reader = request.body.getReader();
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBodyBytes) {
-        await reader.cancel().catch(() => undefined);
-        throw tooLarge();
-      }
-      chunks.push(value);
-    }
-    const text = new TextDecoder().decode(Buffer.concat(chunks));
-    if (text.trim() === '') return undefined;
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      throw new InvalidArgumentError('The request body is not valid JSON.');
-    }
+  private readJson(request: Request): Promise<unknown> {
+    return readJsonBody(request, this.options);
   }
 }
 

@@ -81,6 +81,7 @@ export class RunRegistry {
       adapter,
       feed,
       runId,
+      store: workflow.store!,
       consumer: workerId,
       timeoutMs: hitlTimeoutMs,
       onCancel: () => controller.abort(new RunCanceledError(`Run ${runId} was canceled.`)),
@@ -140,16 +141,19 @@ export class RunRegistry {
 
   /**
    * An execution that paused may have taken answers from the inbox that it did not use (they arrived
-   * as it gave up waiting): resume at once with those meant for the inputs it now waits for.
+   * as it gave up waiting): resume at once with those meant for the questions it now waits for, bound to
+   * them by requestId (the engine refuses them if the questions changed meanwhile). Others are dropped.
    */
   private async afterRun(local: LocalRun, result: RunResult): Promise<void> {
     if (result.status !== 'pending_input' || this.closing) return;
-    const waiting = new Set(result.pendingInputs.map((p) => p.nodePath));
-    const answers = [...local.channel.leftovers()].filter(([nodePath]) => waiting.has(nodePath));
+    const waiting = new Map(result.pendingInputs.map((p) => [p.requestId, p.nodePath]));
+    const answers = local.channel.leftovers().filter((answer) => waiting.get(answer.requestId) === answer.nodePath);
     if (answers.length === 0) return;
     this.runs.delete(local.runId);
     const { workflow, runId } = local;
-    await this.launch(runId, workflow, (context) => workflow.resume({ runId, input: Object.fromEntries(answers), ...context })).catch(
+    const input = Object.fromEntries(answers.map((answer) => [answer.nodePath, answer.value]));
+    const requestIds = Object.fromEntries(answers.map((answer) => [answer.nodePath, answer.requestId]));
+    await this.launch(runId, workflow, (context) => workflow.resume({ runId, input, requestIds, ...context })).catch(
       (error: unknown) => this.options.onError(error, `resuming run ${runId} with answers it received while pausing`),
     );
   }

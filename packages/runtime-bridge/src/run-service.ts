@@ -1,7 +1,6 @@
 import {
   CheckpointConflictError,
   InvalidArgumentError,
-  InvalidResumeInputError,
   isSafeId,
   NotFoundError,
   RunLockedError,
@@ -13,11 +12,13 @@ import {
   type PendingInputContext,
   type StorageAdapter,
 } from '@savepoint/core';
+import { AnswerIntake, type Answer } from './answer-intake.js';
 import type { ChangeFeed } from './change-feed.js';
 import type { DeliveryGuard } from './delivery-guard.js';
-import type { EventLog } from './event-log.js';
+import type { EventLog, FollowTarget } from './event-log.js';
 import { CANCEL_PATH, type InboxAdapter } from './inbox-channel.js';
 import type { Principal } from './principal.js';
+import { publicRunId, scopedRunId } from './run-ids.js';
 import { FIRST_CHECKPOINT, type RunRegistry } from './run-registry.js';
 import { FINISHED } from './run-status.js';
 import type { CatalogEntry, WorkflowCatalog } from './workflow-catalog.js';
@@ -55,8 +56,10 @@ export interface RunServiceOptions {
   leaseTtlMs: number;
 }
 
-/** A run found in storage that the principal may see. */
+/** A run found in storage that the principal may see: `runId` is its id in storage, `publicId` the caller's. */
 interface Located {
+  runId: string;
+  publicId: string;
   head: HeaderRecord;
   entry: CatalogEntry;
 }
@@ -69,7 +72,11 @@ const LIST_MAX_SCAN = 5_000;
  * principal's tenant: a run of another tenant is indistinguishable from a run that does not exist.
  */
 export class RunService {
-  constructor(private readonly options: RunServiceOptions) {}
+  private readonly intake: AnswerIntake;
+
+  constructor(private readonly options: RunServiceOptions) {
+    this.intake = new AnswerIntake(options);
+  }
 
   async start(principal: Principal, body: { workflow: string; input?: unknown; runId?: string | undefined }): Promise<{ runId: string; status: CheckpointStatus }> {
     const { catalog, adapter, registry } = this.options;
@@ -78,16 +85,18 @@ export class RunService {
       const known = catalog.all().map((e) => `"${e.name}"`).join(', ');
       throw new InvalidArgumentError(`Unknown workflow "${body.workflow}"; this server runs ${known}.`);
     }
-    const runId = body.runId ?? uuidv7();
-    if (!isSafeId(runId)) throw new InvalidArgumentError('runId must be 1-256 characters of A-Z a-z 0-9 . _ : - (and not "." or "..").');
-    if (registry.has(runId) || (await adapter.getHead(runId)) !== null) {
-      throw new CheckpointConflictError(`Run ${runId} already exists; pick another runId or resume that run.`);
+    const { tenantId } = principal;
+    const publicId = body.runId ?? uuidv7();
+    const runId = body.runId === undefined ? publicId : scopedRunId(tenantId, body.runId);
+    if (!isSafeId(runId)) throw new InvalidArgumentError('runId must be 1-200 characters of A-Z a-z 0-9 . _ : - (and not "." or "..").');
+    if (registry.has(runId) || (await this.find(principal, publicId)) !== undefined) {
+      throw new CheckpointConflictError(`Run ${publicId} already exists; pick another runId or resume that run.`);
     }
+    // The codec refuses what it cannot store (too deep...): a 400 now, not a run that fails after its 202.
+    entry.store.sealPayload(body.input);
     const { workflow } = entry;
-    await registry.launch(runId, workflow, (context) =>
-      workflow.run(body.input, { runId, tenantId: principal.tenantId, checkpointOnStart: true, ...context }),
-    );
-    return { runId, status: 'active' };
+    await registry.launch(runId, workflow, (context) => workflow.run(body.input, { runId, tenantId, checkpointOnStart: true, ...context }));
+    return { runId: publicId, status: 'active' };
   }
 
   async list(principal: Principal, query: { status?: CheckpointStatus | undefined; workflow?: string | undefined; limit: number }): Promise<RunListItem[]> {
@@ -115,48 +124,39 @@ export class RunService {
     };
   }
 
-  /** Checks that the principal may read the run's events (the stream itself is the EventLog's). */
-  async open(principal: Principal, runId: string): Promise<void> {
-    await this.locate(principal, runId);
+  /** Checks that the principal may read the run's events; names the stream the EventLog follows. */
+  async open(principal: Principal, runId: string): Promise<FollowTarget> {
+    const { runId: storedId, publicId, entry } = await this.locate(principal, runId);
+    return { runId: storedId, publicId, store: entry.store };
   }
 
   /**
-   * Stores answers in the inbox (once per idempotency key) after validating them against the waiting
-   * nodes' schemas, then makes sure they reach the run: a live worker takes them, otherwise the run is
-   * resumed here. A key seen before returns the first result without validating or delivering again.
+   * Stores answers in the inbox, each bound to one question (see AnswerIntake), then makes sure they reach
+   * the run: a live worker takes them, otherwise the run is resumed here. A retry with the Idempotency-Key
+   * of an accepted request gets the same answer without storing or delivering anything again.
    */
-  async postInput(principal: Principal, runId: string, input: Record<string, unknown>, idempotencyKey: string): Promise<{ accepted: true; runId: string }> {
-    const { adapter, feed, guard } = this.options;
-    const { head, entry } = await this.locate(principal, runId);
-    const nodePaths = Object.keys(input).sort();
-    const keys = nodePaths.map((_, i) => (nodePaths.length === 1 ? idempotencyKey : `${idempotencyKey}.${i}`));
-    if ((await adapter.getInput(runId, keys[0]!)) !== null) return { accepted: true, runId };
-    if (FINISHED.has(head.status)) throw new CheckpointConflictError(`Run ${runId} is ${head.status}; it takes no more answers.`);
-    await this.validateAnswers(head, entry, input);
-    const createdAt = Date.now();
-    const stored = await Promise.all(
-      nodePaths.map((nodePath, i) =>
-        adapter.putInput(runId, { key: keys[i]!, nodePath, value: JSON.stringify(input[nodePath] ?? null), createdAt }),
-      ),
-    );
-    if (stored.some((s) => s.created)) {
-      await feed.notify({ runId, kind: 'input' });
-      guard.track(runId, entry, keys);
-    }
-    return { accepted: true, runId };
+  async postInput(principal: Principal, runId: string, answers: readonly Answer[], idempotencyKey: string): Promise<{ accepted: true; runId: string }> {
+    const located = await this.locate(principal, runId);
+    await this.intake.post(located, answers, idempotencyKey);
+    return { accepted: true, runId: located.publicId };
   }
 
   /** Explicit resume: the run's head, or `checkpointId` (time travel: a fork with a new runId unless it is the head). */
-  async resume(principal: Principal, runId: string, body: { checkpointId?: string | undefined; input?: Record<string, unknown> | undefined }): Promise<{ runId: string }> {
+  async resume(
+    principal: Principal,
+    publicId: string,
+    body: { checkpointId?: string | undefined; input?: Record<string, unknown> | undefined; requestIds?: Record<string, string> | undefined },
+  ): Promise<{ runId: string }> {
     const { registry } = this.options;
-    const { head, entry } = await this.locate(principal, runId);
+    const { runId, head, entry } = await this.locate(principal, publicId);
     const { workflow } = entry;
     const tenantId = principal.tenantId;
     const input = body.input ?? {};
+    const requestIds = body.requestIds === undefined ? {} : { requestIds: body.requestIds };
     if (body.checkpointId === undefined || body.checkpointId === head.id) {
-      if (registry.has(runId)) throw new RunLockedError(`Run ${runId} is running; wait for it to pause or finish.`);
-      await registry.launch(runId, workflow, (context) => workflow.resume({ runId, input, tenantId, ...context }));
-      return { runId };
+      if (registry.has(runId)) throw new RunLockedError(`Run ${publicId} is running; wait for it to pause or finish.`);
+      await registry.launch(runId, workflow, (context) => workflow.resume({ runId, input, ...requestIds, tenantId, ...context }));
+      return { runId: publicId };
     }
     await this.checkpointOf(entry, principal, runId, body.checkpointId);
     const forkRunId = uuidv7();
@@ -166,7 +166,7 @@ export class RunService {
     await registry.launch(
       forkRunId,
       workflow,
-      (context) => workflow.resume({ checkpointId, forkRunId, input, tenantId, checkpointOnStart: true, ...context }),
+      (context) => workflow.resume({ checkpointId, forkRunId, input, ...requestIds, tenantId, checkpointOnStart: true, ...context }),
       FIRST_CHECKPOINT,
     );
     return { runId: forkRunId };
@@ -176,11 +176,11 @@ export class RunService {
    * Cancels a run wherever it is: here (abort), nowhere (mark the head canceled under a lease), or in
    * another process (a cancel request in the inbox, acted on by that worker's live input channel).
    */
-  async cancel(principal: Principal, runId: string): Promise<{ runId: string; status: CheckpointStatus | 'cancel_requested' }> {
+  async cancel(principal: Principal, publicId: string): Promise<{ runId: string; status: CheckpointStatus | 'cancel_requested' }> {
     const { registry, adapter, feed, events, workerId, leaseTtlMs } = this.options;
-    const { head, entry } = await this.locate(principal, runId);
-    if (await registry.cancel(runId)) return { runId, status: 'canceled' };
-    if (FINISHED.has(head.status)) return { runId, status: head.status };
+    const { runId, head, entry } = await this.locate(principal, publicId);
+    if (await registry.cancel(runId)) return { runId: publicId, status: 'canceled' };
+    if (FINISHED.has(head.status)) return { runId: publicId, status: head.status };
     let lease;
     try {
       lease = await entry.store.acquireLease(runId, `${workerId}:cancel:${uuidv7()}`, leaseTtlMs);
@@ -188,39 +188,53 @@ export class RunService {
       if (!RunLockedError.isInstance(error)) throw error;
       await adapter.putInput(runId, { key: `cancel.${uuidv7()}`, nodePath: CANCEL_PATH, value: 'null', createdAt: Date.now() });
       await feed.notify({ runId, kind: 'input' });
-      return { runId, status: 'cancel_requested' };
+      return { runId: publicId, status: 'cancel_requested' };
     }
     try {
       const headId = (await adapter.getHead(runId))!;
       await entry.store.update(headId, { status: 'canceled', pendingInputs: [] }, { lease });
-      events.append({ runId, type: 'run_canceled', data: { by: principal.userId }, ts: Date.now() });
+      events.append({ runId, type: 'run_canceled', data: { by: principal.userId }, ts: Date.now() }, entry.store);
     } finally {
       await entry.store.releaseLease(lease).catch(() => undefined);
     }
-    return { runId, status: 'canceled' };
+    return { runId: publicId, status: 'canceled' };
   }
 
-  async checkpoints(principal: Principal, runId: string, limit: number): Promise<CheckpointSummary[]> {
-    const { entry } = await this.locate(principal, runId);
-    return entry.store.listByRun(runId, { limit, tenantId: principal.tenantId });
+  async checkpoints(principal: Principal, publicId: string, limit: number): Promise<CheckpointSummary[]> {
+    const { runId, entry } = await this.locate(principal, publicId);
+    const summaries = await entry.store.listByRun(runId, { limit, tenantId: principal.tenantId });
+    return summaries.map((summary) => ({ ...summary, runId: publicId }));
   }
 
-  async checkpoint(principal: Principal, runId: string, checkpointId: string): Promise<FlowCheckpoint> {
-    const { entry } = await this.locate(principal, runId);
-    return this.checkpointOf(entry, principal, runId, checkpointId);
+  async checkpoint(principal: Principal, publicId: string, checkpointId: string): Promise<FlowCheckpoint> {
+    const { runId, entry } = await this.locate(principal, publicId);
+    return { ...(await this.checkpointOf(entry, principal, runId, checkpointId)), runId: publicId };
   }
 
   /** The run's head and workflow, or NotFound for a run that is missing, another tenant's, or not served here. */
-  private async locate(principal: Principal, runId: string): Promise<Located> {
+  private async locate(principal: Principal, publicId: string): Promise<Located> {
+    const located = await this.find(principal, publicId);
+    if (!located) throw new NotFoundError(`Run ${publicId} was not found.`);
+    return located;
+  }
+
+  /** The caller's id within its tenant (a runId it chose), else as stored (a generated one), if it is the caller's. */
+  private async find(principal: Principal, publicId: string): Promise<Located | undefined> {
+    for (const runId of [scopedRunId(principal.tenantId, publicId), publicId]) {
+      if (!isSafeId(runId)) continue;
+      const located = await this.stored(principal, runId, publicId);
+      if (located) return located;
+    }
+    return undefined;
+  }
+
+  private async stored(principal: Principal, runId: string, publicId: string): Promise<Located | undefined> {
     const { adapter, catalog } = this.options;
-    const missing = () => new NotFoundError(`Run ${runId} was not found.`);
-    if (!isSafeId(runId)) throw missing();
     const headId = await adapter.getHead(runId);
     const head = headId === null ? null : await adapter.getHeader(headId);
-    if (!head || (head.tenantId ?? null) !== principal.tenantId) throw missing();
+    if (!head || (head.tenantId ?? null) !== principal.tenantId) return undefined;
     const entry = catalog.byId(head.workflowId);
-    if (!entry) throw missing();
-    return { head, entry };
+    return entry ? { runId, publicId, head, entry } : undefined;
   }
 
   private async checkpointOf(entry: CatalogEntry, principal: Principal, runId: string, checkpointId: string): Promise<FlowCheckpoint> {
@@ -237,36 +251,6 @@ export class RunService {
     return checkpoint;
   }
 
-  /**
-   * Each answer must name an input the flow can take and satisfy that node's schema; when the run is
-   * paused it must also be one of the inputs it waits for (a live run may not have committed its
-   * request yet, so any HumanInput path of the flow is accepted then). Nothing is stored otherwise.
-   */
-  private async validateAnswers(head: HeaderRecord, entry: CatalogEntry, input: Record<string, unknown>): Promise<void> {
-    const waiting =
-      head.status === 'pending_input'
-        ? new Set((await entry.store.listByRun(head.runId, { limit: 1 }))[0]?.pendingInputs.map((p) => p.nodePath) ?? [])
-        : undefined;
-    const issues: InvalidResumeInputError['issues'] = [];
-    for (const [nodePath, value] of Object.entries(input)) {
-      const schema = nodePath === CANCEL_PATH ? undefined : entry.workflow.flow.inputSchemaFor(nodePath);
-      if (!schema || (waiting && !waiting.has(nodePath))) {
-        const listed = waiting ? [...waiting].join(', ') || 'none' : 'unknown';
-        issues.push({ nodePath, message: `no input is pending at "${nodePath}" (pending: ${listed})` });
-        continue;
-      }
-      const parsed = schema.safeParse(value);
-      if (!parsed.success) issues.push({ nodePath, message: parsed.error.issues.map((i) => `${i.path.join('.') || '(value)'}: ${i.message}`).join('; ') });
-    }
-    if (issues.length > 0) {
-      const error = new InvalidResumeInputError(
-        `The answer for run ${head.runId} was rejected; nothing was changed. ${issues.map((i) => `${i.nodePath}: ${i.message}`).join('; ')}`,
-      );
-      error.issues = issues;
-      throw error;
-    }
-  }
-
   private entryNamed(name: string): CatalogEntry {
     const entry = this.options.catalog.byName(name);
     if (!entry) throw new InvalidArgumentError(`Unknown workflow "${name}".`);
@@ -277,7 +261,7 @@ export class RunService {
   private async listOf(entry: CatalogEntry, tenantId: string, status: CheckpointStatus | undefined, limit: number): Promise<RunListItem[]> {
     const { adapter } = this.options;
     const toItem = (s: CheckpointSummary): RunListItem => ({
-      runId: s.runId,
+      runId: publicRunId(tenantId, s.runId),
       workflow: entry.name,
       status: s.status,
       pendingInputs: s.pendingInputs,

@@ -26,6 +26,8 @@ export interface RuntimeOptions {
   hitlTimeoutMs?: number;
   /** Largest accepted request body (and WebSocket message). Default 64 KiB. */
   maxBodyBytes?: number;
+  /** Deepest nesting of arrays/objects accepted in a request body or WebSocket message (400 `BODY_TOO_DEEP`). Default 64. */
+  maxBodyDepth?: number;
   /** SSE comment / WebSocket ping interval. Default 15 000. */
   heartbeatMs?: number;
   /** Resumes runs whose worker died (lease expired, head still `active`); `false` disables it. Default every 5 000 ms. */
@@ -64,6 +66,7 @@ export interface Runtime {
 const Options = z.object({
   hitlTimeoutMs: z.number().int().min(0).default(30_000),
   maxBodyBytes: z.number().int().min(1).default(64 * 1024),
+  maxBodyDepth: z.number().int().min(1).max(10_000).default(64),
   heartbeatMs: z.number().int().min(1).default(15_000),
   reaper: z.union([z.literal(false), z.object({ intervalMs: z.number().int().min(1).default(5_000) })]).default({ intervalMs: 5_000 }),
   workerId: z.string().min(1).max(200).optional(),
@@ -81,6 +84,11 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const onError = options.onError ?? ((error: unknown, context: string) => console.error(`[savepoint runtime] ${context}:`, error));
   const workerId = settings.workerId ?? `${hostname()}:${process.pid}:${uuidv7().slice(-12)}`;
   const leaseTtlMs = Math.min(...catalog.all().map((e) => e.workflow.config.leaseTtlMs));
+  // Each store runs adapter.setup() once and again after a failure; requests and the reaper wait for it, so a
+  // fresh database works from the first call instead of answering 503 until something else sets it up.
+  const ready = async () => {
+    await Promise.all(catalog.all().map((entry) => entry.store.setup()));
+  };
 
   const feed = new ChangeFeed(backend, settings.pollIntervalMs, onError);
   const events = new EventLog(backend, feed, onError);
@@ -103,19 +111,30 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     events,
     authenticate,
     maxBodyBytes: settings.maxBodyBytes,
+    maxBodyDepth: settings.maxBodyDepth,
     heartbeatMs: settings.heartbeatMs,
     basePath: settings.basePath,
     closing: closing.signal,
     onError,
+    ready,
   });
-  const gateway = new WebSocketGateway({ service, events, authenticate, heartbeatMs: settings.heartbeatMs, maxPayloadBytes: settings.maxBodyBytes, onError });
-  const reaper = new Reaper({ catalog, adapter: backend, registry, resume, intervalMs: settings.reaper ? settings.reaper.intervalMs : 0, onError });
+  const gateway = new WebSocketGateway({
+    service,
+    events,
+    authenticate,
+    heartbeatMs: settings.heartbeatMs,
+    maxPayloadBytes: settings.maxBodyBytes,
+    maxDepth: settings.maxBodyDepth,
+    ready,
+    onError,
+  });
+  const reaper = new Reaper({ catalog, adapter: backend, registry, resume, ready, intervalMs: settings.reaper ? settings.reaper.intervalMs : 0, onError });
   if (settings.reaper) reaper.start();
 
   // Every event of these workflows goes to the shared log; the registry learns when a launch has claimed its run.
-  const unlisten = catalog.all().map(({ workflow }) =>
+  const unlisten = catalog.all().map(({ workflow, store }) =>
     workflow.on('*', (event) => {
-      events.append(event);
+      events.append(event, store);
       registry.observe(event);
     }),
   );

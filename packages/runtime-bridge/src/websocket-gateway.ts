@@ -2,12 +2,13 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { uuidv7 } from '@savepoint/core';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { EventLog } from './event-log.js';
+import type { EventLog, FollowTarget } from './event-log.js';
 import { describeError } from './http-error.js';
 import { toJson } from './json.js';
 import { toRequest } from './node-adapter.js';
 import type { Principal } from './principal.js';
-import { ClientMessage, parse } from './request-schemas.js';
+import { parseJsonText } from './request-body.js';
+import { answersOf, ClientMessage, parse } from './request-schemas.js';
 import type { RunService } from './run-service.js';
 
 export interface WebSocketGatewayOptions {
@@ -16,6 +17,10 @@ export interface WebSocketGatewayOptions {
   authenticate: (request: Request) => Promise<Principal>;
   heartbeatMs: number;
   maxPayloadBytes: number;
+  /** Deepest nesting accepted in a message. */
+  maxDepth: number;
+  /** Resolves once the backend is set up; awaited before a message touches storage. */
+  ready: () => Promise<void>;
   onError: (error: unknown, context: string) => void;
 }
 
@@ -100,26 +105,21 @@ export class WebSocketGateway {
     const { service } = this.options;
     let runId: string | undefined;
     try {
-      let raw: unknown;
-      try {
-        raw = JSON.parse(isBinary ? '' : rawText(data));
-      } catch {
-        raw = undefined;
-      }
-      const message = parse(ClientMessage, raw, 'message');
+      const message = parse(ClientMessage, parseJsonText(isBinary ? '' : rawText(data), this.options.maxDepth), 'message');
       runId = message.runId;
+      await this.options.ready();
       if (message.type === 'subscribe') {
-        await service.open(principal, message.runId);
+        const target = await service.open(principal, message.runId);
         subscriptions.get(message.runId)?.abort();
         const controller = new AbortController();
         subscriptions.set(message.runId, controller);
-        void this.stream(ws, message.runId, message.after ?? 0, controller.signal);
+        void this.stream(ws, target, message.after ?? 0, controller.signal);
       } else if (message.type === 'unsubscribe') {
         subscriptions.get(message.runId)?.abort();
         subscriptions.delete(message.runId);
       } else {
         const idempotencyKey = message.idempotencyKey ?? uuidv7();
-        await service.postInput(principal, message.runId, message.input, idempotencyKey);
+        await service.postInput(principal, message.runId, answersOf(message), idempotencyKey);
         send(ws, { type: 'ack', runId: message.runId, idempotencyKey });
       }
     } catch (error) {
@@ -128,11 +128,11 @@ export class WebSocketGateway {
     }
   }
 
-  private async stream(ws: WebSocket, runId: string, after: number, signal: AbortSignal): Promise<void> {
+  private async stream(ws: WebSocket, target: FollowTarget, after: number, signal: AbortSignal): Promise<void> {
     try {
-      for await (const envelope of this.options.events.follow(runId, after, signal)) send(ws, envelope);
+      for await (const envelope of this.options.events.follow(target, after, signal)) send(ws, envelope);
     } catch (error) {
-      this.options.onError(error, `streaming run ${runId} over a WebSocket`);
+      this.options.onError(error, `streaming run ${target.publicId} over a WebSocket`);
     }
   }
 }

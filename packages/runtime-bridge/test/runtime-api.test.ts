@@ -4,11 +4,15 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { MemoryAdapter, type StorageAdapter } from '@savepoint/core';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../src/index.js';
 import { toJson } from '../src/json.js';
+import { scopedRunId } from '../src/run-ids.js';
 import { api, until } from './support/api.js';
 import { approvalWorkflow } from './support/approval-workflow.js';
 
 // The runtime without a server of its own: the Web-standard handler as Hono/Bun/Deno call it, the
 // Node handler as Express middleware, option checks, shutdown, and the JSON it writes.
+const post = (url: string, body: unknown) =>
+  new Request(url, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+
 describe('createRuntime', () => {
   const runtimes: Runtime[] = [];
   const make = (options: Partial<RuntimeOptions> = {}, backend: StorageAdapter = new MemoryAdapter()) => {
@@ -39,16 +43,15 @@ describe('createRuntime', () => {
 
   it('serves the Web-standard handler directly (Hono, Bun, Deno), under a basePath', async () => {
     const { runtime } = make({ basePath: '/api', hitlTimeoutMs: 0 });
-    const post = (path: string, body: unknown) =>
-      runtime.handler(new Request(`http://app.test/api${path}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }));
-    const started = await post('/runs', { workflow: 'approval', input: { topic: 'hono' } });
+    const postApi = (path: string, body: unknown) => runtime.handler(post(`http://app.test/api${path}`, body));
+    const started = await postApi('/runs', { workflow: 'approval', input: { topic: 'hono' } });
     expect(started.status).toBe(202);
     const { runId } = (await started.json()) as { runId: string };
     await until('the run to pause', async () => {
       const view = (await (await runtime.handler(new Request(`http://app.test/api/runs/${runId}`))).json()) as { status: string };
       return view.status === 'pending_input' ? true : undefined;
     });
-    expect((await post(`/runs/${runId}/input`, { input: { approve: { ok: true } } })).status).toBe(202);
+    expect((await postApi(`/runs/${runId}/input`, { input: { approve: { ok: true } } })).status).toBe(202);
     await until('the run to complete', async () => {
       const view = (await (await runtime.handler(new Request(`http://app.test/api/runs/${runId}/`))).json()) as { status: string; output?: string };
       return view.status === 'completed' ? view.output : undefined;
@@ -109,17 +112,18 @@ describe('createRuntime', () => {
 
   it('close() pauses runs waiting live (pending_input, lease released) and refuses new work', async () => {
     const { runtime, workflow } = make({ hitlTimeoutMs: 60_000 });
-    const started = await runtime.handler(new Request('http://x/runs', { method: 'POST', body: JSON.stringify({ workflow: 'approval', input: { topic: 'shutdown' } }) }));
+    const started = await runtime.handler(post('http://x/runs', { workflow: 'approval', input: { topic: 'shutdown' } }));
     const { runId } = (await started.json()) as { runId: string };
-    await until('the run to wait live', async () => ((await workflow.getPendingInputs({ runId })).length === 0 && runtime.stats().runs === 1 ? true : undefined));
-    await until('the request to be committed', async () => ((await workflow.getLatestCheckpoint({ runId }))?.pendingInputs.length ? true : undefined));
+    await until('the request to be committed while the run waits live', async () =>
+      (await workflow.getLatestCheckpoint({ runId }))?.pendingInputs.length && runtime.stats().runs === 1 ? true : undefined,
+    );
     await runtime.close();
     expect(runtime.stats().runs).toBe(0);
     expect((await workflow.getLatestCheckpoint({ runId }))?.status).toBe('pending_input');
     // The lease is free: another worker (here a plain resume) continues the run at once.
     const resumed = await workflow.resume({ runId, input: { approve: { ok: true } } });
     expect(resumed).toMatchObject({ status: 'success', output: 'published: Draft about shutdown' });
-    const refused = await runtime.handler(new Request('http://x/runs', { method: 'POST', body: JSON.stringify({ workflow: 'approval' }) }));
+    const refused = await runtime.handler(post('http://x/runs', { workflow: 'approval' }));
     expect(refused.status).toBe(503);
   });
 
@@ -137,17 +141,17 @@ describe('createRuntime', () => {
     });
     const reported: string[] = [];
     const { runtime } = make({ hitlTimeoutMs: 0, onError: (_e, context) => reported.push(context) }, flaky);
-    const started = await runtime.handler(new Request('http://x/runs', { method: 'POST', body: JSON.stringify({ workflow: 'approval', input: { topic: 'flaky' }, runId: 'flaky' }) }));
+    const started = await runtime.handler(post('http://x/runs', { workflow: 'approval', input: { topic: 'flaky' }, runId: 'flaky' }));
     expect(started.status).toBe(202);
     const types = await until('the pause to be logged', async () => {
-      const list = (await memory.readEvents('flaky', 0)).map((e) => e.type);
+      const list = (await memory.readEvents(scopedRunId('default', 'flaky'), 0)).map((e) => e.type);
       return list.includes('run_paused') ? list : undefined;
     });
     expect(types[0]).toBe('run_started');
     expect(reported).toEqual([]);
 
     failures = 10;
-    await runtime.handler(new Request('http://x/runs/flaky/input', { method: 'POST', body: JSON.stringify({ input: { approve: { ok: true } } }) }));
+    await runtime.handler(post('http://x/runs/flaky/input', { input: { approve: { ok: true } } }));
     await until('the lost batch to be reported', () => (reported.some((c) => c.includes('they are lost')) ? true : undefined));
   });
 

@@ -75,7 +75,7 @@ describe.each(backends)('runtime over HTTP, SSE and WebSocket (%s)', (_name, mak
     expect((asked.data as { schema: unknown }).schema).toMatchObject({ type: 'object' });
     expect(await api(server.url, '/runs/run-e2e', { headers: ACME })).toMatchObject({
       status: 200,
-      body: { runId: 'run-e2e', workflow: 'approval', status: 'active', pendingInputs: [{ nodePath: 'approve' }] },
+      body: { runId: 'run-e2e', workflow: 'approval', status: 'pending_input', pendingInputs: [{ nodePath: 'approve' }] },
     });
 
     // Explicit resume of a run a worker holds is refused.
@@ -172,7 +172,7 @@ describe.each(backends)('runtime over HTTP, SSE and WebSocket (%s)', (_name, mak
       expect(JSON.stringify(response.body)).not.toMatch(/\bat .+\(.+:\d+:\d+\)/);
     }
     // A rejected answer changes nothing: the run still waits and completes with a valid one.
-    expect((await api(server.url, `/runs/${runId}`, { headers: ACME })).body).toMatchObject({ status: 'active', pendingInputs: [{ nodePath: 'approve' }] });
+    expect((await api(server.url, `/runs/${runId}`, { headers: ACME })).body).toMatchObject({ status: 'pending_input', pendingInputs: [{ nodePath: 'approve' }] });
     expect(stream.envelopes.map((e) => e.type)).not.toContain('approval_received');
     await answer(runId, { ok: true });
     await stream.waitFor((e) => e.type === 'run_completed');
