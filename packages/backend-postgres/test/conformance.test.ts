@@ -4,40 +4,76 @@ import { Kysely, PostgresDialect } from 'kysely';
 import { PostgresBackend } from '../src/index.js';
 import { DATABASE_URL, describePg, dropSchema, testPool, uniqueSchema } from './server.js';
 
-// One schema for this file, dropped at the end; each test gets its own table prefix inside it.
+// One schema for this file, dropped at the end; each test gets its own table prefix inside it. Fresh-store
+// tests get a schema of their own too, so their first call also creates the schema.
 const schema = uniqueSchema('conformance');
+const freshSchemas: string[] = [];
 const pool = testPool({ max: 4 });
 const kysely = new Kysely<any>({ dialect: new PostgresDialect({ pool: testPool({ max: 4 }) }) });
 let tests = 0;
-const prefixes = new WeakMap<PostgresBackend, string>();
+const homes = new WeakMap<PostgresBackend, { schema: string; prefix: string }>();
 
-async function fresh(options: ConstructorParameters<typeof PostgresBackend>[0]): Promise<PostgresBackend> {
+type Options = ConstructorParameters<typeof PostgresBackend>[0];
+
+/** A backend on new tables, without setup(): the first call of the test creates them. */
+function unset(options: Options): PostgresBackend {
   const backend = new PostgresBackend(options);
+  homes.set(backend, { schema: options.schema!, prefix: options.tablePrefix! });
+  return backend;
+}
+
+async function fresh(options: Options): Promise<PostgresBackend> {
+  const backend = unset(options);
   await backend.setup();
-  prefixes.set(backend, options.tablePrefix!);
   return backend;
 }
 
 const nextPrefix = () => `t${++tests}_`;
+function nextSchema(): string {
+  const created = uniqueSchema('conformance_fresh');
+  freshSchemas.push(created);
+  return created;
+}
 // Small, so the conformance suite's trimming test stays quick.
 const maxEventsPerRun = 40;
 const runtime = { events: true, inbox: true } as const;
 
 /** Another "process" on the same tables: its own pool from the connection string, same schema and prefix. */
 async function sibling(backend: PostgresBackend): Promise<PostgresBackend> {
-  return fresh({ connectionString: DATABASE_URL, schema, tablePrefix: prefixes.get(backend)!, maxEventsPerRun });
+  return fresh({ connectionString: DATABASE_URL, ...where(backend), maxEventsPerRun });
+}
+
+function where(backend: PostgresBackend): { schema: string; tablePrefix: string } {
+  const home = homes.get(backend)!;
+  return { schema: home.schema, tablePrefix: home.prefix };
 }
 
 async function corruptBlob(backend: PostgresBackend, runId: string, hash: string): Promise<void> {
+  const home = homes.get(backend)!;
   // Below the adapter API, through another connection: a torn write seen by every process.
   await pool.query(
-    `UPDATE "${schema}"."${prefixes.get(backend)}blobs" SET data = substr(data, 1, length(data) / 2) WHERE run_id = $1 AND hash = $2`,
+    `UPDATE "${home.schema}"."${home.prefix}blobs" SET data = substr(data, 1, length(data) / 2) WHERE run_id = $1 AND hash = $2`,
     [runId, hash],
   );
 }
 
+/** Every value of every row of every table of the backend's prefix, one row a line, as stored. */
+async function dumpRaw(backend: PostgresBackend): Promise<string> {
+  const home = homes.get(backend)!;
+  const { rows: tables } = await pool.query<{ tablename: string }>(
+    'SELECT tablename FROM pg_tables WHERE schemaname = $1 AND left(tablename, length($2)) = $2',
+    [home.schema, home.prefix],
+  );
+  const lines: string[] = [];
+  for (const { tablename } of tables) {
+    const { rows } = await pool.query<Record<string, unknown>>(`SELECT * FROM "${home.schema}"."${tablename}"`);
+    for (const row of rows) lines.push(`${tablename}\t${Object.values(row).map(String).join('\t')}`);
+  }
+  return lines.join('\n');
+}
+
 afterAll(async () => {
-  await dropSchema(pool, schema).catch(() => undefined);
+  for (const dropped of [schema, ...freshSchemas]) await dropSchema(pool, dropped).catch(() => undefined);
   await pool.end();
   await kysely.destroy();
 });
@@ -47,19 +83,23 @@ describePg('PostgresBackend', () => {
     name: 'postgres (connection string, own pool)',
     capabilities: { multiProcess: true, leases: true, ...runtime, notify: 'cross-process' },
     create: () => fresh({ connectionString: DATABASE_URL, schema, tablePrefix: nextPrefix(), maxEventsPerRun }),
+    createFresh: async () => unset({ connectionString: DATABASE_URL, schema: nextSchema(), tablePrefix: nextPrefix(), maxEventsPerRun }),
     createSibling: sibling,
     maxEventsPerRun,
     corruptBlob,
+    dumpRaw,
   });
 
   runConformanceSuite({
     name: 'postgres (caller-owned pg.Pool)',
     capabilities: { multiProcess: true, leases: true, ...runtime, notify: 'cross-process' },
     create: () => fresh({ pool, schema, tablePrefix: nextPrefix(), maxEventsPerRun }),
+    createFresh: async () => unset({ pool, schema: nextSchema(), tablePrefix: nextPrefix(), maxEventsPerRun }),
     // A second backend on the same pool: its LISTEN connection comes from that pool too.
-    createSibling: async (backend) => fresh({ pool, schema, tablePrefix: prefixes.get(backend)!, maxEventsPerRun }),
+    createSibling: async (backend) => fresh({ pool, ...where(backend), maxEventsPerRun }),
     maxEventsPerRun,
     corruptBlob,
+    dumpRaw,
   });
 
   runConformanceSuite({
@@ -67,7 +107,9 @@ describePg('PostgresBackend', () => {
     // Kysely hides its connections, so there is nothing to LISTEN on: no notify.
     capabilities: { multiProcess: true, leases: true, ...runtime },
     create: () => fresh({ db: kysely, schema, tablePrefix: nextPrefix() }),
+    createFresh: async () => unset({ db: kysely, schema: nextSchema(), tablePrefix: nextPrefix() }),
     createSibling: sibling,
     corruptBlob,
+    dumpRaw,
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll } from '@jest/globals';
 import { runConformanceSuite } from '@savepoint/conformance';
 import { RedisBackend } from '../src/index.js';
-import { REDIS_URL, describeRedis, removeKeys, testClient, uniquePrefix } from './support/redis-server.js';
+import { REDIS_URL, describeRedis, keysUnder, removeKeys, testClient, uniquePrefix } from './support/redis-server.js';
 
 // Test-side client: corrupts blobs below the adapter API and removes each test's keys afterwards.
 const admin = testClient();
@@ -9,15 +9,55 @@ const admin = testClient();
 const shared = testClient();
 const prefixes = new WeakMap<RedisBackend, string>();
 
-async function fresh(options: ConstructorParameters<typeof RedisBackend>[0] & { prefix: string }): Promise<RedisBackend> {
+type Options = ConstructorParameters<typeof RedisBackend>[0] & { prefix: string };
+
+/** A backend on a new prefix, without setup(): its first call connects its client. */
+function unset(options: Options): RedisBackend {
   const backend = new RedisBackend(options);
-  await backend.setup();
   prefixes.set(backend, options.prefix);
   return backend;
 }
 
+async function fresh(options: Options): Promise<RedisBackend> {
+  const backend = unset(options);
+  await backend.setup();
+  return backend;
+}
+
+/** Every key under the backend's prefix with everything it holds, read plainly (no DUMP), one key a line. */
+async function dumpRaw(backend: RedisBackend): Promise<string> {
+  const prefix = prefixes.get(backend)!;
+  const lines: string[] = [];
+  for (const name of await keysUnder(admin, prefix)) {
+    const key = `${prefix}${name}`;
+    const type = await admin.type(key);
+    const read: Record<string, () => Promise<unknown>> = {
+      string: () => admin.get(key),
+      hash: () => admin.hgetall(key),
+      list: () => admin.lrange(key, 0, -1),
+      set: () => admin.smembers(key),
+      zset: () => admin.zrange(key, '0', '-1', 'WITHSCORES'),
+      stream: () => admin.xrange(key, '-', '+'),
+    };
+    const value = await (read[type] ?? (async () => `unreadable type ${type}`))();
+    lines.push(`${key}\t${type}\t${flatten(value).join('\t')}`);
+  }
+  return lines.join('\n');
+}
+
+/** Every string in a reply (nested arrays, hash objects), as stored. */
+function flatten(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(flatten);
+  if (typeof value === 'object' && value !== null) return Object.entries(value).flatMap(([field, inner]) => [field, ...flatten(inner)]);
+  return [String(value)];
+}
+
+// Clients the fresh-store tests created for a backend (which leaves a caller's client open): closed with it.
+const testOwned = new WeakSet<RedisBackend>();
+
 async function destroy(backend: RedisBackend): Promise<void> {
   await backend.close();
+  if (testOwned.has(backend)) backend.client.disconnect();
   await removeKeys(admin, prefixes.get(backend)!);
 }
 
@@ -48,6 +88,8 @@ describeRedis('RedisBackend', () => {
     name: 'redis (URL, own client)',
     capabilities: { multiProcess: true, leases: true, ...runtime },
     create: () => fresh({ url: REDIS_URL, prefix: uniquePrefix('conformance'), maxEventsPerRun }),
+    createFresh: async () => unset({ url: REDIS_URL, prefix: uniquePrefix('conformance-fresh'), maxEventsPerRun }),
+    dumpRaw,
     createSibling: sibling,
     maxEventsPerRun,
     destroy,
@@ -58,6 +100,13 @@ describeRedis('RedisBackend', () => {
     name: 'redis (caller-owned client, with TTL)',
     capabilities: { multiProcess: true, leases: true, ...runtime },
     create: () => fresh({ client: shared, prefix: uniquePrefix('conformance-ttl'), ttlSeconds: 3600, maxEventsPerRun }),
+    // A client of its own that never connected: the backend's first call connects it.
+    async createFresh() {
+      const backend = unset({ client: testClient(), prefix: uniquePrefix('conformance-ttl-fresh'), ttlSeconds: 3600, maxEventsPerRun });
+      testOwned.add(backend);
+      return backend;
+    },
+    dumpRaw,
     createSibling: sibling,
     maxEventsPerRun,
     destroy,
