@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import { CorruptCheckpointError, type EventRecord, type NewEventRecord } from '@savepoint/core';
-import { writeFileAtomic } from './atomic-write.js';
 import { listDir, readIfExists, unlinkIfExists } from './fs-entries.js';
 
 // Zero-padded so that a directory listing sorts segments by seq, like header files.
@@ -23,21 +22,30 @@ interface StoredEvent {
 
 /**
  * A run's event log on disk: each `appendEvents` call writes one NDJSON segment named by the seqs it holds,
- * `events/<first>-<last>.ndjson`, with temp file + fsync + rename + directory fsync. The names alone give the
- * next seq, so appending reads no event; a segment appears whole or not at all, so a crash never tears one.
- * Appends must hold the run lock (the caller's job): that is what keeps seqs unique across processes.
+ * `events/<first>-<last>.ndjson`, fsynced and renamed into place, then the directory fsynced. The names alone give
+ * the next seq, so appending reads no event; a segment appears whole or not at all, so a crash never tears one.
+ * Appends must hold the run lock and publish through its stage (the caller's job): that is what keeps seqs
+ * unique across processes, also when a stalled appender wakes up after its lock was broken.
  */
 export class EventLog {
   constructor(private readonly maxEventsPerRun: number) {}
 
-  /** Caller holds the run lock. Writes the segment, then removes segments entirely older than the kept window. */
-  async append(dir: string, runId: string, events: readonly NewEventRecord[]): Promise<EventRecord[]> {
+  /**
+   * Caller holds the run lock; `publish` writes a file durably through its stage. Writes the segment, then
+   * removes segments entirely older than the kept window.
+   */
+  async append(
+    dir: string,
+    runId: string,
+    events: readonly NewEventRecord[],
+    publish: (path: string, text: string) => Promise<void>,
+  ): Promise<EventRecord[]> {
     const segments = await listSegments(dir);
     const last = segments.at(-1)?.last ?? 0;
     const appended = events.map((event, i): EventRecord => ({ runId, seq: last + 1 + i, type: event.type, data: event.data, ts: event.ts }));
     const text = appended.map(({ seq, type, data, ts }) => `${JSON.stringify({ seq, type, data, ts } satisfies StoredEvent)}\n`).join('');
     const newest = last + appended.length;
-    await writeFileAtomic(join(dir, segmentName(last + 1, newest)), text);
+    await publish(join(dir, segmentName(last + 1, newest)), text);
     // A segment straddling the window's start stays (readers skip its old events): trimming is by whole files.
     const floor = newest - this.maxEventsPerRun;
     await Promise.all(segments.filter((segment) => segment.last <= floor).map((segment) => unlinkIfExists(join(dir, segment.name))));

@@ -1,4 +1,4 @@
-import { link, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { link, mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import {
   assertSafeId,
@@ -13,6 +13,7 @@ import {
   InvalidArgumentError,
   LeaseLostError,
   matchesHeaderQuery,
+  BackendUnavailableError,
   RunLockedError,
   type AdapterCapabilities,
   type BlobRecord,
@@ -27,13 +28,14 @@ import {
   type PutHeaderOptions,
   type StorageAdapter,
 } from '@savepoint/core';
-import { createOnce, fsyncDir, fsyncDirIfExists, isTempName, removeQuietly, tempOwner, writeDurableTemp, writeFileAtomic } from './atomic-write.js';
+import { createOnce, fsyncDir, fsyncDirIfExists, isTempName, removeQuietly, tempOwner, writeDurableTemp } from './atomic-write.js';
 import { errorCode, isMissing, toBackendError } from './fs-errors.js';
 import { exists, listDir, readIfExists, unlinkIfExists } from './fs-entries.js';
-import { parseHeader, parseHeaderFileName, serializeHeader } from './header-file.js';
+import { isAbove, parseHeader, parseHeaderFileName, serializeHeader } from './header-file.js';
 import { EventLog } from './event-log.js';
-import { currentBootId, formatHeadPointer, isAbove, parseHeadPointer, type HeadPointer } from './head-pointer.js';
 import { InputInbox, type InboxDirs } from './input-inbox.js';
+import type { Stage } from './lock-stage.js';
+import { OwedReleases, type LeaseState } from './owed-releases.js';
 import { RunLayout } from './run-layout.js';
 import { isAlive, RunLock } from './run-lock.js';
 
@@ -48,18 +50,13 @@ export interface FileBackendOptions {
   maxEventsPerRun?: number;
 }
 
-/** The run head and whether the `HEAD` file disagrees with it (untrusted or missing while headers exist). */
-interface HeadState {
-  head: HeadPointer | null;
-  stale: boolean;
-}
-
 /** `owner: null` marks a released lease; the token stays so the next owner's token is higher. */
-interface StoredLease {
-  runId: string;
-  owner: string | null;
-  token: number;
-  expiresAt: number;
+type StoredLease = LeaseState;
+
+/** A run head: the committed header with the highest seq. */
+interface HeadPointer {
+  id: string;
+  seq: number;
 }
 
 // Index reads are batched so a query over many headers does not open them one by one.
@@ -68,8 +65,10 @@ const READ_BATCH = 64;
 /**
  * Stores checkpoints as plain files: one pretty JSON file per header, one file per blob, all written
  * with temp file + fsync + rename + directory fsync. Several processes on one host may share a
- * directory: each run's head is guarded by a lock file. Change notification stays in this instance
- * (`notify: 'in-process'`): waiters in other processes poll the event log and inbox.
+ * directory: each run's changes are serialized by a fenced lock (run-lock.ts, lock-stage.ts), and the
+ * run head is the committed header with the highest seq, read from the `headers/` listing itself. Change
+ * notification stays in this instance (`notify: 'in-process'`): waiters in other processes poll the event
+ * log and inbox.
  */
 export class FileBackend implements StorageAdapter {
   readonly name = 'file';
@@ -81,8 +80,11 @@ export class FileBackend implements StorageAdapter {
   private readonly eventLog: EventLog;
   private readonly inbox: InputInbox;
   private readonly notifier = new InProcessNotifier();
+  private readonly owedReleases = new OwedReleases((lease) => this.releaseLease(lease));
   /** Directories known to exist: the backend never removes one, so each is created (and synced) once. */
   private readonly dirs = new Set<string>();
+  /** `setup()` once, lazily, before the first write (forgotten with `dirs` when a directory was removed under us). */
+  private ready: Promise<void> | undefined;
 
   constructor(options: FileBackendOptions) {
     if (typeof options?.dir !== 'string' || options.dir.length === 0) {
@@ -96,10 +98,20 @@ export class FileBackend implements StorageAdapter {
     this.inbox = new InputInbox((path) => this.ensureDir(path));
   }
 
+  /** Creates the directories. Optional: every method works on a fresh directory, and writes call it once themselves. */
   async setup(): Promise<void> {
-    await this.guard('create its directories', async () => {
-      await Promise.all([this.layout.runsDir, this.layout.idsDir, this.layout.flowsDir].map((path) => this.ensureDir(path)));
-    });
+    await this.guard('create its directories', () => this.ensureSetUp());
+  }
+
+  private ensureSetUp(): Promise<void> {
+    this.ready ??= Promise.all([this.layout.runsDir, this.layout.idsDir, this.layout.flowsDir].map((path) => this.ensureDir(path))).then(
+      () => undefined,
+      (error: unknown) => {
+        this.ready = undefined;
+        throw error;
+      },
+    );
+    return this.ready;
   }
 
   // ---- blobs ----------------------------------------------------------------------------------
@@ -153,17 +165,16 @@ export class FileBackend implements StorageAdapter {
     const { runId } = header;
     await this.guard('write a checkpoint header', async () => {
       await Promise.all([this.layout.headersDir(runId), this.layout.idsDir, this.layout.flowDir(header.flowId)].map((dir) => this.ensureDir(dir)));
+      const text = serializeHeader(header);
       // The header's bytes are written and fsynced while the run lock is taken and the checks run.
-      const pending = writeDurableTemp(this.layout.headerPath(runId, header.seq, header.id), serializeHeader(header));
+      let pending: Promise<string> | null = writeDurableTemp(this.layout.headerPath(runId, header.seq, header.id), text);
       pending.catch(() => undefined); // its failure is reported where it is awaited, not as an unhandled rejection
-      let committed = false;
       try {
-        await this.lock.run(this.layout.lockPath(runId), async (recovered) => {
-          if (recovered) await this.repairRun(runId);
-          const [existing, lease, { head, stale }] = await Promise.all([
+        await this.locked(runId, async (stage) => {
+          const [existing, lease, head] = await Promise.all([
             this.readCommitted(this.layout.idLink(header.id)),
-            this.readLease(runId),
-            this.readHead(runId),
+            this.currentLease(runId),
+            this.scanHead(runId),
           ]);
           if (existing !== null) throw alreadyExists(header.id);
           assertFencing(runId, lease, options.lease);
@@ -173,31 +184,30 @@ export class FileBackend implements StorageAdapter {
                 'Reload the latest checkpoint and retry.',
             );
           }
-          await this.commitHeader(header, await pending);
-          committed = true;
-          const next = head === null || isAbove(header, head) ? { id: header.id, seq: header.seq } : head;
-          await Promise.all([
-            fsyncDir(this.layout.headersDir(runId)), // makes the commit durable
-            next !== head || stale ? this.writeHead(runId, next) : undefined,
-          ]);
+          // A second attempt (the first holding was broken and its stage destroyed) writes the bytes again.
+          const temp = pending;
+          pending = null;
+          const staged = temp !== null ? await stage.adopt(await temp) : await stage.write(text, true);
+          await this.commitHeader(header, staged, stage);
+          await fsyncDir(this.layout.headersDir(runId)); // makes the commit durable
         });
       } finally {
-        if (!committed) await pending.then(removeQuietly, () => undefined);
+        if (pending !== null) await pending.then(removeQuietly, () => undefined);
       }
     });
   }
 
   /**
-   * The index links go in first and the rename into `headers/` is the commit point: a crash before it
-   * leaves only dangling links, which readers ignore because the header file is missing. One parallel round
-   * of directory fsyncs makes the links and the run's blob names durable before that rename.
+   * The index links go in first and the rename out of the lock stage into `headers/` is the commit point: a
+   * crash (or a broken lock) before it leaves only dangling links, which readers ignore because the header file
+   * is missing. One parallel round of directory fsyncs makes the links and the run's blob names durable first.
    */
-  private async commitHeader(header: HeaderRecord, temp: string): Promise<void> {
+  private async commitHeader(header: HeaderRecord, staged: string, stage: Stage): Promise<void> {
     const flowLink = this.layout.flowLink(header.flowId, header.id);
-    await this.linkId(temp, this.layout.idLink(header.id), header.id);
-    await linkReplacing(temp, flowLink);
+    await this.linkId(staged, this.layout.idLink(header.id), header.id);
+    await linkReplacing(staged, flowLink);
     await Promise.all([fsyncDir(this.layout.idsDir), fsyncDir(dirname(flowLink)), fsyncDirIfExists(this.layout.blobsDir(header.runId))]);
-    await rename(temp, this.layout.headerPath(header.runId, header.seq, header.id));
+    await stage.publish(staged, this.layout.headerPath(header.runId, header.seq, header.id));
   }
 
   private async linkId(temp: string, idLink: string, id: string): Promise<void> {
@@ -216,9 +226,10 @@ export class FileBackend implements StorageAdapter {
     return this.guard('read a checkpoint header', () => this.readCommitted(this.layout.idLink(id)));
   }
 
+  /** Derived from the `headers/` listing at every call, so it always agrees with `queryHeaders` and never lags a commit. */
   async getHead(runId: string): Promise<string | null> {
     assertSafeId(runId, 'runId');
-    return this.guard('read a run head', async () => (await this.readHead(runId)).head?.id ?? null);
+    return this.guard('read a run head', async () => (await this.scanHead(runId))?.id ?? null);
   }
 
   async queryHeaders(query: HeaderQuery): Promise<HeaderRecord[]> {
@@ -300,45 +311,26 @@ export class FileBackend implements StorageAdapter {
         if (header !== null) byRun.set(header.runId, [...(byRun.get(header.runId) ?? []), header]);
       }
       let deleted = 0;
-      for (const [runId, headers] of byRun) deleted += await this.locked(runId, () => this.deleteRunHeaders(runId, headers));
+      for (const [runId, headers] of byRun) deleted += await this.locked(runId, (stage) => this.deleteRunHeaders(runId, headers, stage));
       return deleted;
     });
   }
 
-  /** Removing the header file is the commit point of a delete; the index links go after it. */
-  private async deleteRunHeaders(runId: string, headers: HeaderRecord[]): Promise<number> {
+  /** Removing the header file (through the lock stage) is the commit point of a delete; the index links go after it. */
+  private async deleteRunHeaders(runId: string, headers: HeaderRecord[], stage: Stage): Promise<number> {
     let deleted = 0;
     for (const header of headers) {
-      if (await unlinkIfExists(this.layout.headerPath(runId, header.seq, header.id))) deleted += 1;
+      if (await stage.remove(this.layout.headerPath(runId, header.seq, header.id))) deleted += 1;
     }
     await fsyncDir(this.layout.headersDir(runId));
     for (const header of headers) {
       await unlinkIfExists(this.layout.flowLink(header.flowId, header.id));
       await unlinkIfExists(this.layout.idLink(header.id));
     }
-    const { head, stale } = await this.readHead(runId);
-    if (stale || (head !== null && headers.some((header) => header.id === head.id))) await this.rebuildHead(runId);
     return deleted;
   }
 
-  // ---- head -----------------------------------------------------------------------------------
-
-  /** `HEAD` when it can be trusted (see head-pointer.ts), else the highest seq among the committed headers. */
-  private async readHead(runId: string): Promise<HeadState> {
-    const text = await readIfExists(this.layout.headPath(runId));
-    const pointer = text === null ? null : parseHeadPointer(text);
-    if (pointer !== null) return { head: pointer, stale: false };
-    const head = await this.scanHead(runId);
-    return { head, stale: head !== null || text !== null };
-  }
-
-  /** Unsynced and in place where a boot id tells a crash apart (see head-pointer.ts), else atomic and fsynced. */
-  private async writeHead(runId: string, head: HeadPointer): Promise<void> {
-    const boot = currentBootId();
-    const path = this.layout.headPath(runId);
-    const text = formatHeadPointer(head, boot);
-    if (boot === null || !(await overwriteInPlace(path, text))) await writeFileAtomic(path, text, { durable: boot === null });
-  }
+  // ---- head and recovery ----------------------------------------------------------------------
 
   /** The head is the highest seq among committed headers. */
   private async scanHead(runId: string): Promise<HeadPointer | null> {
@@ -346,30 +338,23 @@ export class FileBackend implements StorageAdapter {
     return keys.reduce<HeadPointer | null>((best, key) => (best === null || isAbove(key, best) ? key : best), null);
   }
 
-  private async rebuildHead(runId: string): Promise<void> {
-    const top = await this.scanHead(runId);
-    if (top === null) await unlinkIfExists(this.layout.headPath(runId));
-    else await this.writeHead(runId, { id: top.id, seq: top.seq });
-  }
-
   /**
-   * A writer that died holding the lock may have committed a header without moving HEAD, or left a temp file.
-   * Live writers prepare their header temp file before taking the lock, so only a dead process's temps go.
+   * A process that died may have left temp files (header bytes written before taking the lock, inputs).
+   * Live writers may be preparing theirs, so only a dead process's temps go (the pid is in the name).
    */
   private async repairRun(runId: string): Promise<void> {
     const { layout } = this;
-    for (const dir of [layout.headersDir(runId), layout.eventsDir(runId), layout.inboxDir(runId), layout.consumedDir(runId)]) {
+    for (const dir of [layout.headersDir(runId), layout.inboxDir(runId), layout.consumedDir(runId)]) {
       const orphans = (await listDir(dir)).filter((name) => isTempName(name) && !isAlive(tempOwner(name)));
       await Promise.all(orphans.map((name) => unlinkIfExists(`${dir}/${name}`)));
     }
-    await this.rebuildHead(runId);
   }
 
-  /** Runs `work` holding the run lock (the run directory must exist), repairing first after a dead holder. */
-  private async locked<T>(runId: string, work: () => Promise<T>): Promise<T> {
-    return this.lock.run(this.layout.lockPath(runId), async (recovered) => {
+  /** Runs `work` holding the run lock, repairing first after a dead or stalled holder. */
+  private async locked<T>(runId: string, work: (stage: Stage) => Promise<T>): Promise<T> {
+    return this.lock.run(this.layout.lockDir(runId), async (stage, recovered) => {
       if (recovered) await this.repairRun(runId);
-      return work();
+      return work(stage);
     });
   }
 
@@ -382,7 +367,7 @@ export class FileBackend implements StorageAdapter {
       const dir = this.layout.eventsDir(runId);
       await this.ensureDir(dir);
       // The run lock that orders header commits also hands out event seqs, across processes.
-      return this.locked(runId, () => this.eventLog.append(dir, runId, events));
+      return this.locked(runId, (stage) => this.eventLog.append(dir, runId, events, (path, text) => stage.writeFile(path, text)));
     });
   }
 
@@ -426,7 +411,8 @@ export class FileBackend implements StorageAdapter {
 
   async acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | null> {
     assertSafeId(runId, 'runId');
-    return this.withLease(runId, 'acquire a lease', async (current) => {
+    return this.withLease(runId, 'acquire a lease', async (stored) => {
+      const current = this.owedReleases.apply(stored);
       const now = Date.now();
       if (current !== null && current.owner !== null && current.owner !== owner && current.expiresAt > now) return null;
       // Re-acquiring a live lease keeps its token; anything else is a new holding and fences out the old.
@@ -438,19 +424,25 @@ export class FileBackend implements StorageAdapter {
 
   async renewLease(lease: Lease, ttlMs: number): Promise<Lease | null> {
     assertSafeId(lease.runId, 'runId');
-    return this.withLease(lease.runId, 'renew a lease', async (current) =>
-      isSameLease(current, lease) ? { ...lease, expiresAt: Date.now() + ttlMs } : null,
+    return this.withLease(lease.runId, 'renew a lease', async (stored) =>
+      isSameLease(this.owedReleases.apply(stored), lease) ? { ...lease, expiresAt: Date.now() + ttlMs } : null,
     );
   }
 
+  /** A release that cannot be written (disk full, read-only) throws, and is then owed: see owed-releases.ts. */
   async releaseLease(lease: Lease): Promise<void> {
     assertSafeId(lease.runId, 'runId');
-    await this.withLease(lease.runId, 'release a lease', async (current) =>
-      isSameLease(current, lease) ? { ...lease, owner: null, expiresAt: 0 } : null,
-    );
+    try {
+      await this.withLease(lease.runId, 'release a lease', async (stored) =>
+        isSameLease(stored, lease) ? { ...lease, owner: null, expiresAt: 0 } : null,
+      );
+    } catch (error) {
+      if (BackendUnavailableError.isInstance(error)) this.owedReleases.add(lease);
+      throw error;
+    }
   }
 
-  /** Runs `decide` on the stored lease under the run lock and stores what it returns (null: no change). */
+  /** Runs `decide` on the stored lease under the run lock and publishes what it returns (null: no change). */
   private async withLease<T extends StoredLease>(
     runId: string,
     action: string,
@@ -458,9 +450,12 @@ export class FileBackend implements StorageAdapter {
   ): Promise<T | null> {
     return this.guard(action, async () => {
       await this.ensureDir(this.layout.runDir(runId));
-      return this.locked(runId, async () => {
+      return this.locked(runId, async (stage) => {
         const next = await decide(await this.readLease(runId));
-        if (next !== null) await writeFileAtomic(this.layout.leasePath(runId), `${JSON.stringify(next, null, 2)}\n`);
+        if (next !== null) {
+          await stage.writeFile(this.layout.leasePath(runId), `${JSON.stringify(next, null, 2)}\n`);
+          this.owedReleases.settle(runId);
+        }
         return next;
       });
     });
@@ -469,6 +464,11 @@ export class FileBackend implements StorageAdapter {
   private async readLease(runId: string): Promise<StoredLease | null> {
     const text = await readIfExists(this.layout.leasePath(runId));
     return text === null ? null : (JSON.parse(text) as StoredLease);
+  }
+
+  /** The stored lease, released where this process owes its release. */
+  private async currentLease(runId: string): Promise<StoredLease | null> {
+    return this.owedReleases.apply(await this.readLease(runId));
   }
 
   // ---- plumbing -------------------------------------------------------------------------------
@@ -483,6 +483,7 @@ export class FileBackend implements StorageAdapter {
 
   private async guard<T>(action: string, work: () => Promise<T>, retried = false): Promise<T> {
     try {
+      await this.ensureSetUp();
       return await work();
     } catch (error) {
       // A directory was removed under us (expected ENOENTs are handled where they happen): forget the
@@ -490,6 +491,7 @@ export class FileBackend implements StorageAdapter {
       // step, so a retry redoes only uncommitted work.
       if (isMissing(error) && !retried) {
         this.dirs.clear();
+        this.ready = undefined;
         return this.guard(action, work, true);
       }
       throw toBackendError(error, action, this.dir);
@@ -524,23 +526,6 @@ function isSameLease(current: StoredLease | null, lease: Lease): current is Stor
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Writes `text` over the start of an existing file (same length every time, so no truncation); false when it is missing. */
-async function overwriteInPlace(path: string, text: string): Promise<boolean> {
-  let handle;
-  try {
-    handle = await open(path, 'r+');
-  } catch (error) {
-    if (isMissing(error)) return false;
-    throw error;
-  }
-  try {
-    await handle.write(text, 0, 'utf8');
-  } finally {
-    await handle.close();
-  }
-  return true;
 }
 
 /** Hard-links `target` at `path`, replacing a leftover entry there. */

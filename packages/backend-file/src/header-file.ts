@@ -42,3 +42,8 @@ function tryParse(text: string): { ok: true; value: unknown } | { ok: false } {
     return { ok: false };
   }
 }
+
+/** Head order: higher seq wins; equal seqs (only concurrent writers without CAS make them) go to the higher id. */
+export function isAbove(candidate: { id: string; seq: number }, head: { id: string; seq: number }): boolean {
+  return candidate.seq > head.seq || (candidate.seq === head.seq && candidate.id > head.id);
+}

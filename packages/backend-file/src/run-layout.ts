@@ -3,7 +3,7 @@ import { headerFileName } from './header-file.js';
 
 /**
  * Where everything lives under the backend's directory:
- * `runs/<runId>/{headers/<seq>-<id>.json, blobs/<hash>, HEAD, lease.json, HEAD.lock}`, the runtime's
+ * `runs/<runId>/{headers/<seq>-<id>.json, blobs/<hash>, lease.json, lock/}`, the runtime's
  * `runs/<runId>/{events/<first>-<last>.ndjson, inbox/<key>.json, inbox/consumed/<key>.json}`, plus two
  * indexes of hard links to the header files, `ids/<id>` and `flows/<flowId>/<id>`, so lookups by id
  * and by flow need no scan of every run.
@@ -32,14 +32,11 @@ export class RunLayout {
   blobsDir(runId: string): string {
     return join(this.runDir(runId), 'blobs');
   }
-  headPath(runId: string): string {
-    return join(this.runDir(runId), 'HEAD');
-  }
   leasePath(runId: string): string {
     return join(this.runDir(runId), 'lease.json');
   }
-  lockPath(runId: string): string {
-    return join(this.runDir(runId), 'HEAD.lock');
+  lockDir(runId: string): string {
+    return join(this.runDir(runId), 'lock');
   }
   eventsDir(runId: string): string {
     return join(this.runDir(runId), 'events');

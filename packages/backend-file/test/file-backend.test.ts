@@ -13,7 +13,11 @@ import {
 } from '@savepoint/core';
 import { makeCheckpoint, makeHeader } from '@savepoint/conformance';
 import { FileBackend } from '../src/index.js';
+import { DEAD_PID, plantLock } from './support/lock-files.js';
 import { makeBackend, makeTempDir, removeDir } from './support/temp-dir.js';
+
+// pid 1 always exists; as a user other than root, signalling it fails with EPERM, which also means alive.
+const LIVE_PID = 1;
 
 const run = promisify(execFile);
 
@@ -44,7 +48,7 @@ describe('FileBackend on disk', () => {
     expect(onDisk).toMatchObject({ id: checkpoint.id, runId: 'run-1', flowId: 'flow-a', seq: 3 });
     expect(typeof onDisk.body).toBe('object');
     expect(JSON.stringify(onDisk.body)).toContain('read me');
-    expect(JSON.parse(await readFile(join(backend.dir, 'runs', 'run-1', 'HEAD'), 'utf8'))).toMatchObject({ id: checkpoint.id, seq: 3 });
+    expect(await backend.getHead('run-1')).toBe(checkpoint.id);
   });
 
   it('keeps a body that is not canonical JSON as text, byte for byte', async () => {
@@ -69,7 +73,7 @@ describe('FileBackend on disk', () => {
     await store.cleanup({ maxCheckpoints: 1 });
     const files = await listFiles(backend.dir);
     expect(files.some((file) => file.includes('/headers/'))).toBe(true);
-    expect(files.filter((file) => file.endsWith('.tmp') || file.endsWith('.lock') || file.endsWith('.stale'))).toEqual([]);
+    expect(files.filter((file) => file.endsWith('.tmp') || file.includes('/lock/stage-'))).toEqual([]);
   });
 
   it('detects a truncated blob file through the store', async () => {
@@ -107,29 +111,28 @@ describe('FileBackend on disk', () => {
     expect(await backend.getHead('run-1')).toBe(dangling.id);
   });
 
-  it('breaks the lock of a dead process and repairs the head it did not move', async () => {
+  it('breaks the lock of a dead process, removes what it left and destroys its stage', async () => {
     const first = makeHeader({ seq: 0 });
-    const second = makeHeader({ seq: 1 });
+    const second = makeHeader({ seq: 1, parentCheckpointId: first.id });
     await backend.putHeader(first);
     await backend.putHeader(second);
-    // A writer that died after committing a header but before updating HEAD, holding the lock.
+    // A writer that died holding the lock, with a header staged but not published, and a temp file of its own.
     const runDir = join(backend.dir, 'runs', 'run-1');
-    await writeFile(join(runDir, 'HEAD'), JSON.stringify({ id: first.id, seq: 0 }));
-    await writeFile(join(runDir, 'HEAD.lock'), JSON.stringify({ pid: 2 ** 22 + 12345, createdAt: Date.now(), nonce: 'dead' }));
-    await writeFile(join(runDir, 'headers', '.leftover.json.1.abc.tmp'), 'half');
+    const stage = await plantLock(runDir, { pid: DEAD_PID, gen: 7 });
+    await writeFile(join(stage, 'staged-header'), 'never published');
+    await writeFile(join(runDir, 'headers', `.leftover.json.${DEAD_PID}.0123456789ab.tmp`), 'half');
     const third = makeHeader({ seq: 2, parentCheckpointId: second.id });
     await expect(backend.putHeader(third, { expectedHead: first.id })).rejects.toThrow('moved on');
-    expect(await backend.getHead('run-1')).toBe(second.id);
     await backend.putHeader(third, { expectedHead: second.id });
     expect(await backend.getHead('run-1')).toBe(third.id);
-    expect(await listFiles(runDir)).not.toContainEqual(expect.stringMatching(/\.tmp$|\.lock$/));
+    expect(await listFiles(runDir)).not.toContainEqual(expect.stringMatching(/\.tmp$|stage-|staged/));
+    // Generations only grow: the dead holder's number is retired, the next one is released.
+    expect(await readdir(join(runDir, 'lock'))).toEqual(['0000000000000009.free']);
   });
 
   it('waits for a live lock and gives up with BackendUnavailableError after lockTimeoutMs', async () => {
     const impatient = new FileBackend({ dir: backend.dir, lockTimeoutMs: 50 });
-    const runDir = join(backend.dir, 'runs', 'run-1');
-    await mkdir(runDir, { recursive: true });
-    await writeFile(join(runDir, 'HEAD.lock'), JSON.stringify({ pid: process.pid, createdAt: Date.now(), nonce: 'live' }));
+    await plantLock(join(backend.dir, 'runs', 'run-1'), { pid: LIVE_PID });
     await expect(impatient.putHeader(makeHeader())).rejects.toThrow(BackendUnavailableError);
     await expect(impatient.acquireLease('run-1', 'w', 1000)).rejects.toThrow(BackendUnavailableError);
     expect(await impatient.getHead('run-1')).toBeNull();
@@ -137,12 +140,18 @@ describe('FileBackend on disk', () => {
 
   it('breaks a lock older than lockStaleMs even when its pid is alive', async () => {
     const quick = new FileBackend({ dir: backend.dir, lockStaleMs: 1000 });
-    const runDir = join(backend.dir, 'runs', 'run-1');
-    await mkdir(runDir, { recursive: true });
-    await writeFile(join(runDir, 'HEAD.lock'), JSON.stringify({ pid: process.pid, createdAt: Date.now() - 5000, nonce: 'old' }));
+    await plantLock(join(backend.dir, 'runs', 'run-1'), { pid: LIVE_PID, createdAt: Date.now() - 5000 });
     const header = makeHeader();
     await quick.putHeader(header);
     expect(await quick.getHead('run-1')).toBe(header.id);
+  });
+
+  it('breaks at once a lock this process abandoned (its pid, no holding of that nonce)', async () => {
+    const patient = new FileBackend({ dir: backend.dir, lockStaleMs: 3_600_000 });
+    await plantLock(join(backend.dir, 'runs', 'run-1'), { pid: process.pid });
+    const header = makeHeader();
+    await patient.putHeader(header);
+    expect(await patient.getHead('run-1')).toBe(header.id);
   });
 
   it('refuses a missing dir option and unsafe ids', async () => {
@@ -181,7 +190,7 @@ describe('FileBackend across processes', () => {
         expect(loaded.originalInput).toMatchObject({ seq: summary.seq, worker: loaded.metadata.worker });
       }
       expect(await store.getHead('shared-run')).toBe(history[0]!.id);
-      const leftovers = (await listFiles(dir)).filter((file) => /\.(tmp|lock|stale)$/.test(file));
+      const leftovers = (await listFiles(dir)).filter((file) => /\.tmp$|stage-/.test(file));
       expect(leftovers).toEqual([]);
     } finally {
       await removeDir(dir);

@@ -1,15 +1,18 @@
-import { readFile, readdir, rm, unlink, writeFile } from 'node:fs/promises';
+import { link, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { CheckpointConflictError, CheckpointStore } from '@savepoint/core';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { CheckpointStore, type HeaderRecord } from '@savepoint/core';
 import { makeCheckpoint, makeHeader } from '@savepoint/conformance';
+import { serializeHeader } from '../src/header-file.js';
 import type { FileBackend } from '../src/index.js';
-import { currentBootId } from '../src/head-pointer.js';
+import { DEAD_PID, plantLock } from './support/lock-files.js';
+import { stallPublish } from './support/stall.js';
 import { makeBackend, removeDir } from './support/temp-dir.js';
 
-// HEAD is a cache of the highest seq in headers/ (written unsynced where a boot id exists): whatever a crash
-// leaves in it, the run head comes from the committed headers.
-describe('FileBackend HEAD recovery', () => {
+// Issue 8, defect 2: after a SIGKILL, getHead() pointed one checkpoint behind the newest committed one until the
+// next writer repaired it. The head is now the highest seq in headers/, read from the listing itself: a
+// commit is the one rename that makes its header appear there, so there is nothing to lag behind.
+describe('FileBackend run head after a crash', () => {
   let backend: FileBackend;
   let runDir: string;
 
@@ -30,78 +33,59 @@ describe('FileBackend HEAD recovery', () => {
     return { first, second };
   }
 
-  const lostHeads: Array<[string, (first: { id: string }) => Promise<void>]> = [
-    ['stamped by an earlier boot', (first) => writeFile(join(runDir, 'HEAD'), JSON.stringify({ id: first.id, seq: 0, boot: 'earlier-boot' }))],
-    ['missing', () => unlink(join(runDir, 'HEAD'))],
-    ['torn', () => writeFile(join(runDir, 'HEAD'), '{"id": "01')],
-    ['not a pointer', () => writeFile(join(runDir, 'HEAD'), 'null')],
-    [
-      // a reader racing an in-place rewrite can see new bytes followed by old ones: valid JSON, wrong checksum
-      'mixing two writes',
-      async (first) => {
-        const head = JSON.parse(await readFile(join(runDir, 'HEAD'), 'utf8')) as Record<string, unknown>;
-        await writeFile(join(runDir, 'HEAD'), JSON.stringify({ ...head, id: first.id }));
-      },
-    ],
-  ];
+  async function newestListed(): Promise<string | undefined> {
+    return (await backend.queryHeaders({ runId: 'run-1', limit: 1 }))[0]?.id;
+  }
 
-  it.each(lostHeads)('ignores a HEAD %s and takes the head from the committed headers', async (_, damage) => {
-    const { first, second } = await twoHeaders();
-    await damage(first);
-    expect(await backend.getHead('run-1')).toBe(second.id);
-    await expect(backend.putHeader(makeHeader({ seq: 2 }), { expectedHead: first.id })).rejects.toThrow(CheckpointConflictError);
-    const third = makeHeader({ seq: 2, parentCheckpointId: second.id });
-    await backend.putHeader(third, { expectedHead: second.id });
-    expect(JSON.parse(await readFile(join(runDir, 'HEAD'), 'utf8'))).toMatchObject({ id: third.id, seq: 2 });
-  });
-
-  it('rewrites a stale HEAD even when the new header is not the highest', async () => {
-    const { first, second } = await twoHeaders();
-    await writeFile(join(runDir, 'HEAD'), JSON.stringify({ id: first.id, seq: 0, boot: 'earlier-boot' }));
-    await backend.putHeader(makeHeader({ seq: 1, id: '00-low' }));
-    expect(JSON.parse(await readFile(join(runDir, 'HEAD'), 'utf8'))).toMatchObject({ id: second.id, seq: 1 });
-  });
-
-  it('rebuilds a stale HEAD when headers are deleted, and drops it when none remain', async () => {
-    const { first, second } = await twoHeaders();
-    await writeFile(join(runDir, 'HEAD'), 'garbage');
-    await backend.deleteHeaders([first.id]);
-    expect(JSON.parse(await readFile(join(runDir, 'HEAD'), 'utf8'))).toMatchObject({ id: second.id });
-    await backend.deleteHeaders([second.id]);
-    expect(await backend.getHead('run-1')).toBeNull();
-    await expect(readFile(join(runDir, 'HEAD'), 'utf8')).rejects.toThrow();
-  });
-
-  it('stamps an unsynced HEAD with the boot id where the platform has one', async () => {
+  it('names the newest committed header when its writer was killed right after committing it', async () => {
     const { second } = await twoHeaders();
-    const boot = currentBootId();
-    const stored = JSON.parse(await readFile(join(runDir, 'HEAD'), 'utf8')) as Record<string, unknown>;
-    expect(stored).toEqual(boot === null ? { id: second.id, seq: 1 } : { id: second.id, seq: 1, boot, sum: expect.any(String) });
+    // What a writer SIGKILLed just after its commit rename leaves: the header in headers/ with its index links,
+    // its lock generation and stage, and nothing else updated.
+    const third: HeaderRecord = makeHeader({ seq: 2, parentCheckpointId: second.id });
+    const headerPath = join(runDir, 'headers', `0000000000000002-${third.id}.json`);
+    await writeFile(headerPath, serializeHeader(third));
+    await link(headerPath, join(backend.dir, 'ids', third.id));
+    await plantLock(runDir, { pid: DEAD_PID, gen: 5 });
+
+    expect(await backend.getHead('run-1')).toBe(third.id);
+    expect(await newestListed()).toBe(third.id);
+    expect(await backend.getHeader(third.id)).toEqual(third);
+    const fourth = makeHeader({ seq: 3, parentCheckpointId: third.id });
+    await backend.putHeader(fourth, { expectedHead: third.id });
+    expect(await backend.getHead('run-1')).toBe(fourth.id);
   });
 
-  it('without a boot id, writes HEAD durably and unstamped', async () => {
-    await jest.isolateModulesAsync(async () => {
-      jest.doMock('../src/head-pointer.js', () => ({
-        ...jest.requireActual<typeof import('../src/head-pointer.js')>('../src/head-pointer.js'),
-        currentBootId: () => null,
-      }));
-      const { FileBackend: Isolated } = await import('../src/index.js');
-      const durable = new Isolated({ dir: backend.dir });
-      const header = makeHeader({ runId: 'run-2' });
-      await durable.putHeader(header);
-      expect(JSON.parse(await readFile(join(backend.dir, 'runs', 'run-2', 'HEAD'), 'utf8'))).toEqual({ id: header.id, seq: 0 });
-      expect(await durable.getHead('run-2')).toBe(header.id);
-    });
+  it('never answers a head behind a header a reader already listed, while the writer is between steps', async () => {
+    const { second } = await twoHeaders();
+    const third = makeHeader({ seq: 2, parentCheckpointId: second.id });
+    const stall = stallPublish(/headers\/\d{16}-/, { after: true });
+    const writing = backend.putHeader(third, { expectedHead: second.id });
+    await stall.reached;
+    try {
+      expect(await newestListed()).toBe(third.id);
+      expect(await backend.getHead('run-1')).toBe(third.id);
+    } finally {
+      stall.resume();
+      await writing;
+    }
+  });
+
+  it('moves the head down to the highest remaining header when the head is deleted, and to none after the last', async () => {
+    const { first, second } = await twoHeaders();
+    await backend.deleteHeaders([second.id]);
+    expect(await backend.getHead('run-1')).toBe(first.id);
+    await backend.deleteHeaders([first.id]);
+    expect(await backend.getHead('run-1')).toBeNull();
   });
 
   it('on recovery keeps the temp files of live writers and removes those of dead ones', async () => {
     await twoHeaders();
     const headersDir = join(runDir, 'headers');
     const live = `.0000000000000009-x.json.${process.pid}.0123456789ab.tmp`;
-    const dead = `.0000000000000009-y.json.${2 ** 22 + 54321}.0123456789ab.tmp`;
+    const dead = `.0000000000000009-y.json.${DEAD_PID}.0123456789ab.tmp`;
     await writeFile(join(headersDir, live), 'in flight');
     await writeFile(join(headersDir, dead), 'abandoned');
-    await writeFile(join(runDir, 'HEAD.lock'), JSON.stringify({ pid: 2 ** 22 + 12345, createdAt: Date.now(), nonce: 'dead' }));
+    await plantLock(runDir, { pid: DEAD_PID + 1, gen: 3 });
     await backend.putHeader(makeHeader({ seq: 2 }));
     const names = await readdir(headersDir);
     expect(names).toContain(live);

@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { CorruptCheckpointError, InvalidArgumentError, type ChangeMessage } from '@savepoint/core';
 import { FileBackend } from '../src/index.js';
+import { DEAD_PID, plantLock } from './support/lock-files.js';
 import { makeBackend, removeDir } from './support/temp-dir.js';
 
 // What the conformance suite cannot see: the files behind the event log and the inbox, and what a crash or
 // a damaged disk leaves in them.
 const event = (i: number) => ({ type: 'stream_chunk', data: JSON.stringify({ i }), ts: 1000 + i });
-const DEAD_PID = 2 ** 22 + 54321;
 
 describe('FileBackend event log and inbox on disk', () => {
   let backend: FileBackend;
@@ -42,14 +42,13 @@ describe('FileBackend event log and inbox on disk', () => {
     expect((await backend.readEvents('run-1', 0)).map((e) => e.seq)).toEqual([4, 5, 6, 7, 8]);
   });
 
-  it('ignores a torn temp segment a crashed writer left, and its dead owner’s temp goes on recovery', async () => {
+  it('ignores a torn segment a crashed appender left in its lock stage, which the next appender destroys', async () => {
     await backend.appendEvents('run-1', [event(1)]);
-    const torn = `.0000000000000002-0000000000000002.ndjson.${DEAD_PID}.0123456789ab.tmp`;
-    await writeFile(join(runDir, 'events', torn), '{"seq":2,"ty');
+    const stage = await plantLock(runDir, { pid: DEAD_PID, gen: 2 });
+    await writeFile(join(stage, 'segment'), '{"seq":2,"ty');
     expect((await backend.readEvents('run-1', 0)).map((e) => e.seq)).toEqual([1]);
-    await writeFile(join(runDir, 'HEAD.lock'), JSON.stringify({ pid: DEAD_PID + 1, createdAt: Date.now(), nonce: 'dead' }));
     expect((await backend.appendEvents('run-1', [event(2)]))[0]!.seq).toBe(2);
-    expect(await readdir(join(runDir, 'events'))).not.toContain(torn);
+    expect((await readdir(join(runDir, 'lock'))).filter((name) => name.startsWith('stage-'))).toEqual([]);
     expect((await backend.readEvents('run-1', 0)).map((e) => e.seq)).toEqual([1, 2]);
   });
 
