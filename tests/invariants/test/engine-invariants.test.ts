@@ -9,6 +9,7 @@ import { FileBackend } from '@savepoint/backend-file';
 import { SqliteBackend } from '@savepoint/backend-sqlite';
 import { describeEngineInvariants } from '../../../packages/core/test/engine/engine-invariants.suite';
 import { describeHumanQuestions } from '../../../packages/core/test/engine/human-questions.suite';
+import { describeUnstorableState } from '../../../packages/core/test/engine/unstorable-state.suite';
 import { describeNodeResume } from '../../../packages/core/test/nodes/node-resume.suite';
 
 /** A backend living in its own temp directory, removed after each test, run through both suites. */
@@ -37,6 +38,8 @@ function inTempDir(name: string, open: (dir: string) => StorageAdapter, corrupt:
   describeNodeResume(name, backend);
   // Question ids, binding answers, and a question stored before it is announced.
   describeHumanQuestions(name, backend);
+  // State the codec refuses fails the run and still leaves a stored, failed head.
+  describeUnstorableState(name, backend);
 }
 
 inTempDir(

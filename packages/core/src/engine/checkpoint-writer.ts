@@ -5,13 +5,14 @@ import {
   RunLockedError,
   SavepointError,
 } from '../errors.js';
-import { CHECKPOINT_SCHEMA_VERSION, type FlowCheckpoint, type TraceContext } from '../models/checkpoint.js';
+import { CHECKPOINT_SCHEMA_VERSION, type FlowCheckpoint, type NodeCheckpointState, type TraceContext } from '../models/checkpoint.js';
 import type { CheckpointStore } from '../store/checkpoint-store.js';
 import type { Lease } from '../store/storage-adapter.js';
 import { uuidv7 } from '../util/uuidv7.js';
 import type { EventBus } from './event-bus.js';
 import type { RunState } from './run-state.js';
 import type { RunWarning } from './run-result.js';
+import { failUnstorableNode, isDeterministicSaveError } from './unstorable-state.js';
 import { LIBRARY_VERSION } from './version.js';
 
 /** What every checkpoint of a run repeats. */
@@ -50,16 +51,22 @@ interface Batch {
 /**
  * Commits a run's state with group commit: while a write is in flight, every request joins the next
  * write, which snapshots the state when it starts. So parallel completions share writes, the write
- * rate stays bounded and `seq` strictly increases. Requests never reject: a write failure is a
- * warning (`continue`) or, like a lost lease, recorded in `error` for the run to stop on.
+ * rate stays bounded and `seq` strictly increases. Requests never reject: a transient write failure is
+ * a warning (`continue`) or, like a lost lease, recorded in `error` for the run to stop on. A
+ * deterministic one (state the codec refuses) always ends the run: the node holding the value is
+ * recorded as failed without it, and that state is written instead, so the run can end durably `failed`.
  */
 export class CheckpointWriter {
   /** Id of the last checkpoint this writer committed. */
   lastCommittedId: string | null = null;
-  /** Set when the run must end: a write failure in `fail` mode, a lost lease or a moved head. */
+  /** Set when the run must end: a write failure in `fail` mode, a lost lease, a moved head, unstorable state. */
   error: SavepointError | undefined;
   /** How many headers were committed (observability and tests). */
   commits = 0;
+  /** Nothing more can be committed (fenced, failed in `fail` mode, or state that cannot be stored at all). */
+  private closed = false;
+  /** Node states as last committed: what a node's refused internal state goes back to. */
+  private committedStates: Readonly<Record<string, NodeCheckpointState>>;
   private head: string | null;
   private parent: string | null;
   private seq: number;
@@ -70,6 +77,7 @@ export class CheckpointWriter {
     this.head = options.expectedHead;
     this.parent = options.parentCheckpointId;
     this.seq = options.nextSeq;
+    this.committedStates = options.state.nodeStates;
   }
 
   /**
@@ -77,7 +85,7 @@ export class CheckpointWriter {
    * committed (so it holds everything the state had at the call), or null when nothing was committed.
    */
   request(): Promise<string | null> {
-    if (this.error) return Promise.resolve(null);
+    if (this.closed) return Promise.resolve(null);
     if (!this.next) {
       let resolve!: (committedId: string | null) => void;
       const promise = new Promise<string | null>((r) => (resolve = r));
@@ -104,15 +112,19 @@ export class CheckpointWriter {
   }
 
   private async write(): Promise<string | null> {
-    if (this.error) return null;
-    const checkpoint = this.snapshot();
     const { store, events, identity } = this.options;
-    try {
-      await store.save(checkpoint, { expectedHead: this.head, lease: this.options.lease() });
-    } catch (cause) {
-      this.fail(cause, checkpoint);
-      return null;
+    let checkpoint: FlowCheckpoint;
+    for (;;) {
+      if (this.closed) return null;
+      checkpoint = this.snapshot();
+      try {
+        await store.save(checkpoint, { expectedHead: this.head, lease: this.options.lease() });
+        break;
+      } catch (cause) {
+        if (!this.settle(cause, checkpoint)) return null;
+      }
     }
+    this.committedStates = checkpoint.nodeStates;
     this.head = this.parent = this.lastCommittedId = checkpoint.id;
     this.seq += 1;
     this.commits += 1;
@@ -124,11 +136,32 @@ export class CheckpointWriter {
     return checkpoint.id;
   }
 
+  /** Handles a failed save; true when the state was repaired and should be written again. */
+  private settle(cause: unknown, checkpoint: FlowCheckpoint): boolean {
+    if (!isDeterministicSaveError(cause)) {
+      this.fail(cause, checkpoint);
+      return false;
+    }
+    const { state, events, identity } = this.options;
+    events.emit('checkpoint_failed', identity.runId, { seq: checkpoint.seq, message: cause.message, error: cause });
+    if (!failUnstorableNode(state, cause, this.committedStates)) {
+      // Nothing in a node's state to drop (e.g. the run's own input): no checkpoint of this run can be stored.
+      this.error = cause;
+      this.closed = true;
+      return false;
+    }
+    this.error ??= cause;
+    // Found while committing the run's end: that end is now a failure.
+    if (state.status !== 'active') state.status = 'failed';
+    return true;
+  }
+
   private fail(cause: unknown, checkpoint: FlowCheckpoint): void {
     const { onCheckpointError, events, warnings, identity } = this.options;
     const fencing = LeaseLostError.isInstance(cause) || CheckpointConflictError.isInstance(cause) || RunLockedError.isInstance(cause);
     if (fencing) {
       this.error = cause as SavepointError;
+      this.closed = true;
       return;
     }
     const reason = cause instanceof Error ? cause.message : String(cause);
@@ -137,6 +170,7 @@ export class CheckpointWriter {
         `Checkpoint ${checkpoint.seq} of run ${identity.runId} could not be written (${reason}); the run stopped because onCheckpointError is 'fail'. Fix the backend and resume the run.`,
         { cause },
       );
+      this.closed = true;
       return;
     }
     const message = `Checkpoint ${checkpoint.seq} of run ${identity.runId} could not be written (${reason}); the run continues without it.`;

@@ -201,14 +201,16 @@ export class FlowRun {
 
   private async saveProgress(node: Node, progress: unknown): Promise<void> {
     const { state, writer, policy } = this.options;
+    if (this.finished) return;
+    // The run is ending (lease lost, write failed in fail mode, state that cannot be stored): stop the node.
+    if (writer?.error) throw writer.error;
     const current = state.nodeStates[node.id];
-    if (this.finished || current?.status !== 'running') return;
+    if (current?.status !== 'running') return;
     state.nodeStates[node.id] = { ...current, internalState: progress, stateVersion: node.stateVersion };
     if (writer && policy.midNode && !policy.exclude.has(node.id)) {
       const committed = writer.request();
       if (policy.sync) await committed;
     }
-    // The run is ending (lease lost, write failed in fail mode): stop the node at its next save.
     if (writer?.error) throw writer.error;
   }
 
@@ -258,9 +260,11 @@ export class FlowRun {
 
   private async finish(): Promise<FlowRunOutcome> {
     const { state, writer, policy, flow, runId } = this.options;
+    // A write still in flight may yet find state that cannot be stored, which decides the outcome.
+    await writer?.flush();
     const status: RunStatus = this.canceled
       ? 'canceled'
-      : this.failure
+      : this.failure || writer?.error
         ? 'failure'
         : this.waitingOn || state.pending.size > 0
           ? 'pending_input'

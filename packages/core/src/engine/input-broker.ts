@@ -70,13 +70,13 @@ export class InputBroker {
     this.options.events.emit('approval_received', this.options.runId, { nodePath, ...(requestId ? { requestId } : {}), value }, nodeId);
   }
 
-  /** Commits the state; throws when the run must stop (nothing this run does can commit any more). */
+  /** Commits the state; throws when the run must stop (its lease is lost, or its state cannot be stored). */
   private async commit(): Promise<string | null> {
     const { commit, stopped } = this.options;
     if (!commit) return null;
     const checkpointId = await commit();
     const error = stopped?.();
-    if (checkpointId === null && error) throw error;
+    if (error) throw error;
     return checkpointId;
   }
 

@@ -17,6 +17,7 @@ import { EventBus, type WorkflowEventListener, type WorkflowEventType } from './
 import type { Flow } from './flow.js';
 import { FlowRun } from './flow-run.js';
 import { InputBroker } from './input-broker.js';
+import { toNodeError } from './node-error.js';
 import type { HumanInputChannel } from './node-context.js';
 import { RunLease } from './run-lease.js';
 import type { RunResult, RunWarning } from './run-result.js';
@@ -408,7 +409,7 @@ export class Workflow<I = unknown, O = unknown> {
   }
 
   private emitOutcome(runId: string, outcome: { status: string; output: unknown; error?: Error }, pendingInputs: PendingInputContext[]): void {
-    const error = outcome.error && { name: outcome.error.name, message: outcome.error.message };
+    const error = outcome.error && toNodeError(outcome.error);
     if (outcome.status === 'success') this.events.emit('run_completed', runId, { output: outcome.output });
     else if (outcome.status === 'pending_input') this.events.emit('run_paused', runId, { pendingInputs });
     else if (outcome.status === 'canceled') this.events.emit('run_canceled', runId, { error });
