@@ -8,17 +8,22 @@ import {
   type TraceContext,
 } from '../models/checkpoint.js';
 import { TreeCaches, TreeReader, TreeWriter, type TreeTuning } from './blob-tree.js';
+import { assertStoredCheckpoint, assertStoredSummary } from './checkpoint-validation.js';
 import { BlobCipher, isSealed, openStored } from './encryption.js';
+import { openHeaderBody, sealHeaderBody } from './header-seal.js';
 import type { BlobRecord, HeaderRecord, StorageAdapter } from './storage-adapter.js';
 
 /** A checkpoint without its state (what listings return). */
 export type CheckpointSummary = Omit<FlowCheckpoint, 'nodeStates' | 'originalInput' | 'originalConfig'>;
 
-const BODY_FORMAT = 1;
+// 2: the body ends with an integrity digest of the whole record (`header-seal.ts`).
+const BODY_FORMAT = 2;
 
-/** The JSON stored in `HeaderRecord.body`. */
+/** The JSON stored in `HeaderRecord.body` (followed by its digest, see `header-seal.ts`). */
 export interface HeaderBody {
   f: number;
+  /** Id of the encryption key whose MAC key authenticates the header (encrypted stores only). */
+  k?: string;
   id: string;
   flowId: string;
   workflowId?: string;
@@ -80,7 +85,7 @@ export class CheckpointCodec {
     const { codec, redact, cipher, tuning } = this.env;
     const writer = new TreeWriter({ codec, redact, cipher, caches: this.caches, tuning, known });
     const body = this.encodeBody(cp, writer);
-    const header: HeaderRecord = {
+    const fields: Omit<HeaderRecord, 'body'> = {
       id: cp.id,
       flowId: cp.flowId,
       workflowId: cp.workflowId ?? null,
@@ -92,15 +97,48 @@ export class CheckpointCodec {
       pendingInput: cp.status === 'pending_input',
       createdAt: cp.createdAt.getTime(),
       updatedAt: cp.updatedAt.getTime(),
-      body: JSON.stringify(body),
     };
+    const header: HeaderRecord = { ...fields, body: sealHeaderBody(fields, body as unknown as Record<string, unknown>, this.env.cipher) };
     const blobs = [...writer.out].map(([hash, data]) => ({ hash, data }));
     return { header, blobs, reach: writer.reach };
   }
 
-  /** Parses the header and fetches (and verifies) every blob its trees reach. */
+  /** The verified body of a header (see `header-seal.ts`), consistent with the record's indexed fields. */
+  verify(record: HeaderRecord): HeaderBody {
+    const body = openHeaderBody(record, this.env.cipher) as unknown as HeaderBody;
+    if (body.f !== BODY_FORMAT) {
+      throw new CorruptCheckpointError(`Checkpoint ${record.id} was written in header format ${String(body.f)}, which this version does not read.`);
+    }
+    const ok =
+      body.id === record.id &&
+      body.runId === record.runId &&
+      body.flowId === record.flowId &&
+      (body.workflowId ?? null) === record.workflowId &&
+      (body.tenantId ?? null) === record.tenantId &&
+      body.seq === record.seq &&
+      body.parent === record.parentCheckpointId &&
+      body.status === record.status &&
+      (body.status === 'pending_input') === record.pendingInput &&
+      body.createdAt === record.createdAt &&
+      body.updatedAt === record.updatedAt &&
+      body.nodes !== null &&
+      typeof body.nodes === 'object' &&
+      Object.values(body.nodes).every((h) => typeof h === 'string') &&
+      typeof body.input === 'string' &&
+      typeof body.config === 'string' &&
+      Array.isArray(body.completed) &&
+      Array.isArray(body.pending);
+    if (!ok) throw new CorruptCheckpointError(`Checkpoint ${record.id} is corrupt: its header is malformed.`);
+    return body;
+  }
+
+  /** Verifies the header, then fetches (and verifies) every blob its trees reach. */
   async open(record: HeaderRecord, adapter: StorageAdapter): Promise<{ body: HeaderBody; reader: TreeReader }> {
-    const body = this.parse(record);
+    return this.read(record, this.verify(record), adapter);
+  }
+
+  /** Fetches (and verifies) every blob reached by a header `verify` accepted. */
+  async read(record: HeaderRecord, body: HeaderBody, adapter: StorageAdapter): Promise<{ body: HeaderBody; reader: TreeReader }> {
     const reader = new TreeReader((hashes) => adapter.getBlobs(record.runId, hashes), this.env.cipher, `Checkpoint ${record.id}`);
     await reader.loadAll([...Object.values(body.nodes), body.input, body.config]);
     return { body, reader };
@@ -125,13 +163,13 @@ export class CheckpointCodec {
     const user = this.decodeUser(body);
     const originalInput = this.decodeJson(reader.blob(body.input), what, reader, 'originalInput');
     const originalConfig = this.decodeJson(reader.blob(body.config), what, reader, 'originalConfig') as Record<string, unknown>;
-    return assemble(body, user, { nodeStates, originalInput, originalConfig });
+    return assertStoredCheckpoint(assemble(body, user, { nodeStates, originalInput, originalConfig }));
   }
 
-  /** A header as a listing shows it; reads no blob. */
+  /** A header as a listing shows it, verified like a load; reads no blob. */
   summarize(record: HeaderRecord): CheckpointSummary {
-    const body = this.parse(record);
-    return assemble(body, this.decodeUser(body));
+    const body = this.verify(record);
+    return assertStoredSummary(assemble(body, this.decodeUser(body)));
   }
 
   // ---- encoding -----------------------------------------------------------------------------
@@ -194,38 +232,6 @@ export class CheckpointCodec {
   }
 
   // ---- decoding -----------------------------------------------------------------------------
-
-  private parse(record: HeaderRecord): HeaderBody {
-    const what = `Checkpoint ${record.id}`;
-    let body: HeaderBody;
-    try {
-      body = JSON.parse(record.body) as HeaderBody;
-    } catch {
-      throw new CorruptCheckpointError(`${what} is corrupt: its header does not parse.`);
-    }
-    const ok =
-      body !== null &&
-      typeof body === 'object' &&
-      body.f === BODY_FORMAT &&
-      body.id === record.id &&
-      body.runId === record.runId &&
-      typeof body.seq === 'number' &&
-      body.nodes !== null &&
-      typeof body.nodes === 'object' &&
-      Object.values(body.nodes).every((h) => typeof h === 'string') &&
-      typeof body.input === 'string' &&
-      typeof body.config === 'string' &&
-      Array.isArray(body.completed) &&
-      Array.isArray(body.pending);
-    if (!ok) {
-      throw new CorruptCheckpointError(
-        body?.f !== undefined && body.f !== BODY_FORMAT
-          ? `${what} was written in header format ${String(body.f)}, which this version does not read.`
-          : `${what} is corrupt: its header is malformed.`,
-      );
-    }
-    return body;
-  }
 
   private decodeUser(body: HeaderBody): UserData {
     const what = `Checkpoint ${body.id}`;

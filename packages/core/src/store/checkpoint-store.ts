@@ -7,6 +7,7 @@ import { uuidv7 } from '../util/uuidv7.js';
 import type { TreeTuning } from './blob-tree.js';
 import { CheckpointCodec, type CheckpointSummary } from './checkpoint-codec.js';
 import { validateCheckpoint } from './checkpoint-validation.js';
+import { readIntact, type CorruptOption } from './corrupt-option.js';
 import { BlobCipher } from './encryption.js';
 import { commitHeader } from './header-commit.js';
 import { PAGE } from './header-pages.js';
@@ -15,10 +16,11 @@ import { PayloadSeal } from './payload-seal.js';
 import { RetentionSweeper, type CleanupOptions, type CleanupResult } from './retention-sweeper.js';
 import { assertSafeId } from './safe-id.js';
 import { assertAdapter, assertOwner, assertTtl, checkRetention, checkSaveOptions, checkTuning, queryLimits } from './store-arguments.js';
-import type { HeaderQuery, Lease, PutHeaderOptions, StorageAdapter } from './storage-adapter.js';
+import type { HeaderQuery, HeaderRecord, Lease, PutHeaderOptions, StorageAdapter } from './storage-adapter.js';
 
 export type { CheckpointSummary } from './checkpoint-codec.js';
 export type { CleanupOptions, CleanupResult } from './retention-sweeper.js';
+export type { CorruptOption } from './corrupt-option.js';
 
 export interface CheckpointStoreOptions {
   /** Keys (case-insensitive) and string patterns replaced by `[REDACTED]` before anything is encoded. */
@@ -144,10 +146,11 @@ export class CheckpointStore {
     if (options.tenantId !== undefined) assertSafeId(options.tenantId, 'tenantId');
     await this.setup();
     const record = await this.adapter.getHeader(id);
-    if (!record || (options.tenantId !== undefined && record.tenantId !== options.tenantId)) {
-      throw new NotFoundError(`Checkpoint ${id} not found.`);
-    }
-    const { body, reader } = await this.checkpoints.open(record, this.adapter);
+    if (!record) throw new NotFoundError(`Checkpoint ${id} not found.`);
+    // verified first, so the tenant compared below is the one that was saved
+    const verified = this.checkpoints.verify(record);
+    if (options.tenantId !== undefined && record.tenantId !== options.tenantId) throw new NotFoundError(`Checkpoint ${id} not found.`);
+    const { body, reader } = await this.checkpoints.read(record, verified, this.adapter);
     const cp = this.checkpoints.decode(body, reader);
     this.known.remember(record.runId, record.id, reader.hashes);
     return cp;
@@ -208,7 +211,7 @@ export class CheckpointStore {
   /** A flow's checkpoints, newest first (by id). */
   async listByFlow(
     flowId: string,
-    options: { limit?: number; beforeId?: string; statuses?: CheckpointStatus[]; tenantId?: string } = {},
+    options: { limit?: number; beforeId?: string; statuses?: CheckpointStatus[]; tenantId?: string } & CorruptOption = {},
   ): Promise<CheckpointSummary[]> {
     assertSafeId(flowId, 'flowId');
     const query: HeaderQuery = { flowId, order: 'desc', ...queryLimits(options) };
@@ -218,16 +221,16 @@ export class CheckpointStore {
     }
     if (options.statuses !== undefined) query.statuses = [...options.statuses];
     await this.setup();
-    return (await this.adapter.queryHeaders(query)).map((h) => this.checkpoints.summarize(h));
+    return this.summaries(await this.adapter.queryHeaders(query), options);
   }
 
   /** A run's checkpoints, newest first (by seq). */
-  async listByRun(runId: string, options: { limit?: number; beforeSeq?: number; tenantId?: string } = {}): Promise<CheckpointSummary[]> {
+  async listByRun(runId: string, options: { limit?: number; beforeSeq?: number; tenantId?: string } & CorruptOption = {}): Promise<CheckpointSummary[]> {
     assertSafeId(runId, 'runId');
     const query: HeaderQuery = { runId, order: 'desc', ...queryLimits(options) };
     if (options.beforeSeq !== undefined) query.beforeSeq = options.beforeSeq;
     await this.setup();
-    return (await this.adapter.queryHeaders(query)).map((h) => this.checkpoints.summarize(h));
+    return this.summaries(await this.adapter.queryHeaders(query), options);
   }
 
   async getHead(runId: string): Promise<string | null> {
@@ -262,8 +265,11 @@ export class CheckpointStore {
     }
   }
 
-  /** `id`, its parent, its parent's parent... up to the root; follows forks into their source run. */
-  async getChain(id: string, options: TenantOption = {}): Promise<CheckpointSummary[]> {
+  /**
+   * `id`, its parent, its parent's parent... up to the root; follows forks into their source run. A corrupt
+   * header throws, or with `onCorrupt` is reported and ends the chain (its parent link cannot be trusted).
+   */
+  async getChain(id: string, options: TenantOption & CorruptOption = {}): Promise<CheckpointSummary[]> {
     assertSafeId(id, 'checkpoint id');
     if (options.tenantId !== undefined) assertSafeId(options.tenantId, 'tenantId');
     await this.setup();
@@ -278,14 +284,16 @@ export class CheckpointStore {
         if (chain.length === 0) throw new NotFoundError(`Checkpoint ${id} not found.`);
         break; // an ancestor was deleted by retention (or is another tenant's): the chain ends here
       }
-      chain.push(this.checkpoints.summarize(record));
-      next = record.parentCheckpointId;
+      const summary = this.summaries([record], options)[0];
+      if (!summary) break;
+      chain.push(summary);
+      next = summary.parentCheckpointId;
     }
     return chain;
   }
 
   /** Run heads waiting for human input, newest first. A run that moved on is not listed. */
-  async listPendingInput(options: { flowId?: string; tenantId?: string; limit?: number } = {}): Promise<CheckpointSummary[]> {
+  async listPendingInput(options: { flowId?: string; tenantId?: string; limit?: number } & CorruptOption = {}): Promise<CheckpointSummary[]> {
     if (options.flowId !== undefined) assertSafeId(options.flowId, 'flowId');
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
     const common = queryLimits({ tenantId: options.tenantId });
@@ -299,12 +307,19 @@ export class CheckpointStore {
       const page = await this.adapter.queryHeaders(query);
       for (const record of page) {
         if (out.length >= limit) break;
-        if ((await this.adapter.getHead(record.runId)) === record.id) out.push(this.checkpoints.summarize(record));
+        // verified before its indexed runId is trusted, so a tampered header is never listed as waiting
+        const [summary] = this.summaries([record], options);
+        if (summary && (await this.adapter.getHead(summary.runId)) === summary.id) out.push(summary);
       }
       if (page.length < PAGE) break;
       beforeId = page[page.length - 1]!.id;
     }
     return out;
+  }
+
+  /** Verified summaries of `records` (see `CorruptOption`). */
+  private summaries(records: readonly HeaderRecord[], options: CorruptOption): CheckpointSummary[] {
+    return readIntact(records, options, (record) => this.checkpoints.summarize(record));
   }
 
   // ---- retention ----------------------------------------------------------------------------

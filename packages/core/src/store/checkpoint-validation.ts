@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../errors.js';
+import { CorruptCheckpointError, InvalidArgumentError } from '../errors.js';
 import {
   CheckpointStatus,
   FlowCheckpoint,
@@ -37,14 +37,31 @@ function zodCheckpoint(checkpoint: FlowCheckpoint): FlowCheckpoint {
   const parsed = FlowCheckpoint.safeParse(checkpoint);
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues;
-  const error = new InvalidArgumentError(
-    `Invalid checkpoint: ${issues
-      .slice(0, 5)
-      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-      .join('; ')}${issues.length > 5 ? ` (+${issues.length - 5} more)` : ''}`,
-  );
+  const error = new InvalidArgumentError(`Invalid checkpoint: ${describeIssues(issues)}`);
   (error as InvalidArgumentError & { issues: unknown }).issues = issues;
   throw error;
+}
+
+function describeIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
+  const shown = issues.slice(0, 5).map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+  return `${shown.join('; ')}${issues.length > 5 ? ` (+${issues.length - 5} more)` : ''}`;
+}
+
+/**
+ * A decoded checkpoint, returned as is when it matches the `FlowCheckpoint` schema; otherwise a
+ * `CorruptCheckpointError`, so a load never hands out an object its own types do not describe.
+ */
+export function assertStoredCheckpoint(cp: FlowCheckpoint): FlowCheckpoint {
+  if (fastCheckpoint(cp) !== undefined) return cp;
+  const parsed = FlowCheckpoint.safeParse(cp);
+  if (parsed.success) return cp;
+  throw new CorruptCheckpointError(`Checkpoint ${String(cp.id)} is corrupt: it does not match the checkpoint schema (${describeIssues(parsed.error.issues)}).`);
+}
+
+/** `assertStoredCheckpoint` for a summary (a checkpoint without its state). */
+export function assertStoredSummary<S extends Omit<FlowCheckpoint, 'nodeStates' | 'originalInput' | 'originalConfig'>>(summary: S): S {
+  assertStoredCheckpoint({ ...summary, nodeStates: {}, originalInput: undefined, originalConfig: {} });
+  return summary;
 }
 
 /** Thrown inside the fast path to hand the decision to zod. */
@@ -119,6 +136,7 @@ function nodeError(value: unknown): NonNullable<NodeCheckpointState['error']> {
 function pendingInput(value: unknown): PendingInputContext {
   const o = plain(value);
   const pending = { nodePath: nonEmpty(req(o, 'nodePath')), prompt: string(req(o, 'prompt')), schema: record(req(o, 'schema')) } as PendingInputContext;
+  if ('requestId' in o) pending.requestId = optional(o.requestId, nonEmpty);
   pending.requestedAt = date(req(o, 'requestedAt'));
   if ('expiresAt' in o) pending.expiresAt = optional(o.expiresAt, date);
   pending.metadata = record(req(o, 'metadata'));
@@ -136,7 +154,6 @@ function traceContext(value: unknown): TraceContext {
 
 /** A plain object whose own keys are all enumerable strings (what both z.object and z.record read the same way). */
 function plain(value: unknown): Record<string, unknown> {
-  if ('requestId' in o) pending.requestId = optional(o.requestId, nonEmpty);
   if (value === null || typeof value !== 'object') throw UNSURE;
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) throw UNSURE;

@@ -10,6 +10,8 @@ interface KeyMaterial {
   id: string;
   key: Buffer;
   ivKey: Buffer;
+  /** Authenticates headers (see `header-seal.ts`); derived, so the encryption key itself is never used twice. */
+  macKey: Buffer;
 }
 
 /**
@@ -34,7 +36,12 @@ export class BlobCipher {
     }
     this.keys = parsed.data.keys.map(({ id, key }) => {
       const material = Buffer.from(key);
-      return { id, key: material, ivKey: createHmac('sha256', material).update('savepoint:iv:v1').digest() };
+      return {
+        id,
+        key: material,
+        ivKey: createHmac('sha256', material).update('savepoint:iv:v1').digest(),
+        macKey: createHmac('sha256', material).update('savepoint:header-mac:v1').digest(),
+      };
     });
     for (const key of this.keys) {
       if (this.byId.has(key.id)) throw new InvalidArgumentError(`Invalid encryption option: key id '${key.id}' is listed twice.`);
@@ -45,6 +52,12 @@ export class BlobCipher {
   /** Id of the key new data is encrypted with. */
   get activeKeyId(): string {
     return this.keys[0]!.id;
+  }
+
+  /** HMAC-SHA256 (base64url) of `data` under key `keyId` (the active key when omitted); undefined for an unknown id. */
+  mac(data: string, keyId = this.activeKeyId): string | undefined {
+    const key = this.byId.get(keyId);
+    return key && createHmac('sha256', key.macKey).update(data, 'utf8').digest('base64url');
   }
 
   seal(plain: string): string {

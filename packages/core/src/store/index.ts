@@ -2,6 +2,7 @@ export {
   CheckpointStore,
   type CheckpointPatch,
   type CheckpointStoreOptions,
+  type CorruptOption,
   type CheckpointSummary,
   type CleanupOptions,
   type CleanupResult,

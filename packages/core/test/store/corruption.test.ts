@@ -3,7 +3,7 @@ import { MemoryAdapter } from '../../src/adapters/memory-adapter.js';
 import { CorruptCheckpointError, NotFoundError } from '../../src/errors.js';
 import { hashOf } from '../../src/store/blob-tree.js';
 import { CheckpointStore } from '../../src/store/checkpoint-store.js';
-import { checkpoint, interceptingAdapter, node, rejection } from './helpers.js';
+import { checkpoint, forgeHeader, headerBody, interceptingAdapter, node, rejection } from './helpers.js';
 
 async function setup() {
   const inner = new MemoryAdapter();
@@ -63,14 +63,14 @@ describe('corruption is detected on load', () => {
       expect(CorruptCheckpointError.isInstance(error)).toBe(true);
       expect(error.message).toContain(cp.id);
     }
-    hooks.header = (record) => ({ ...record, body: JSON.stringify({ f: 99 }) });
+    hooks.header = (record) => forgeHeader(record, {}, { ...headerBody(record), f: 99 });
     await expect(reader.load(cp.id)).rejects.toThrow(/format 99/);
   });
 
   it('a blob that is not JSON, or has the wrong shape, -> CorruptCheckpointError', async () => {
     const { inner, cp } = await setup();
     const record = (await inner.getHeader(cp.id))!;
-    const body = JSON.parse(record.body);
+    const body = headerBody(record);
     const cases: Array<[string, string]> = [
       ['garbage{', 'not valid JSON'],
       ['[1,2]', 'malformed'], // a node state must be an object with `n`
@@ -84,7 +84,7 @@ describe('corruption is detected on load', () => {
       const hash = hashOf(data);
       await inner.putBlobs(cp.runId, [{ hash, data }]);
       const id = `${cp.id}-bad${(k += 1)}`;
-      await inner.putHeader({ ...record, id, seq: record.seq + k, body: JSON.stringify({ ...body, id, nodes: { agent: hash } }) });
+      await inner.putHeader(forgeHeader(record, { id, seq: record.seq + k }, { ...body, id, seq: record.seq + k, nodes: { agent: hash } }));
       const error = await rejection(new CheckpointStore(inner).load(id));
       expect(CorruptCheckpointError.isInstance(error)).toBe(true);
       expect(error.message).toContain(message);
@@ -95,7 +95,7 @@ describe('corruption is detected on load', () => {
     await inner.putBlobs(cp.runId, [{ hash: hashOf(seg), data: seg }]);
     const node = JSON.stringify({ n: { nodeId: 'x' }, s: { $sp: 'arr', n: 16, l: 16, s: [hashOf(seg)] } });
     await inner.putBlobs(cp.runId, [{ hash: hashOf(node), data: node }]);
-    await inner.putHeader({ ...record, id: 'seg-bad', seq: 99, body: JSON.stringify({ ...body, id: 'seg-bad', nodes: { agent: hashOf(node) } }) });
+    await inner.putHeader(forgeHeader(record, { id: 'seg-bad', seq: 99 }, { ...body, id: 'seg-bad', seq: 99, nodes: { agent: hashOf(node) } }));
     await expect(new CheckpointStore(inner).load('seg-bad')).rejects.toThrow(/should hold 16 entries/);
   });
 

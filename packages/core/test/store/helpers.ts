@@ -1,4 +1,6 @@
 import { CHECKPOINT_SCHEMA_VERSION, type FlowCheckpoint, type NodeCheckpointState } from '../../src/models/checkpoint.js';
+import type { BlobCipher } from '../../src/store/encryption.js';
+import { openHeaderBody, sealHeaderBody } from '../../src/store/header-seal.js';
 import type { BlobRecord, HeaderRecord, PutHeaderOptions, StorageAdapter } from '../../src/store/storage-adapter.js';
 import { uuidv7 } from '../../src/util/uuidv7.js';
 
@@ -97,4 +99,20 @@ export async function rejection(promise: Promise<unknown>): Promise<Error> {
     return error as Error;
   }
   throw new Error('expected the promise to reject');
+}
+
+/** The JSON body of a stored header, without its digest. */
+export function headerBody(record: HeaderRecord, cipher?: BlobCipher): Record<string, unknown> {
+  const body = openHeaderBody(record, cipher);
+  delete body.k;
+  return body;
+}
+
+/**
+ * A header with `changes` applied to its fields and body, re-signed as a writer without the encryption key can
+ * (a plain SHA-256): what someone with write access to an unencrypted storage can forge.
+ */
+export function forgeHeader(record: HeaderRecord, changes: Partial<HeaderRecord>, body: Record<string, unknown>): HeaderRecord {
+  const { body: _old, ...fields } = { ...record, ...changes };
+  return { ...fields, body: sealHeaderBody(fields, { ...body }, undefined) };
 }
