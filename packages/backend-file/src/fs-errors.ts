@@ -1,7 +1,9 @@
 import { BackendUnavailableError, SavepointError } from '@savepoint/core';
 
-// Conditions the caller cannot fix by retrying the same call differently: the disk, not the data.
-const UNAVAILABLE_CODES = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'EIO', 'EMFILE', 'ENFILE']);
+// Conditions the caller cannot fix by retrying the same call differently: the disk, not the data. ENOENT and
+// ENOTDIR reach this point only when the store's directory itself is missing or unreachable (a removed
+// directory is recreated once first, and expected misses are handled where they happen).
+const UNAVAILABLE_CODES = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'EIO', 'EMFILE', 'ENFILE', 'ENOENT', 'ENOTDIR', 'EBUSY']);
 
 export function errorCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null ? (error as NodeJS.ErrnoException).code : undefined;

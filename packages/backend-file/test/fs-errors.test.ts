@@ -5,7 +5,7 @@ import { toBackendError } from '../src/fs-errors.js';
 const errno = (code: string) => Object.assign(new Error(`${code}: failed`), { code });
 
 describe('toBackendError', () => {
-  it.each(['ENOSPC', 'EACCES', 'EIO', 'EROFS'])('turns %s into BackendUnavailableError naming the directory', (code) => {
+  it.each(['ENOSPC', 'EACCES', 'EIO', 'EROFS', 'ENOENT', 'ENOTDIR'])('turns %s into BackendUnavailableError naming the directory', (code) => {
     const cause = errno(code);
     const mapped = toBackendError(cause, 'write blobs', '/data/checkpoints');
     expect(mapped).toBeInstanceOf(BackendUnavailableError);
