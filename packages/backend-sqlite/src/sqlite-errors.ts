@@ -25,9 +25,17 @@ export function sqliteCode(error: unknown): string | undefined {
   return typeof code === 'string' && code.startsWith('SQLITE_') ? code : undefined;
 }
 
+/** A `BackendUnavailableError` with the database's location on it: error bodies and logs that show messages don't carry it. */
+type SqliteUnavailableError = BackendUnavailableError & { readonly location: string };
+
+function unavailable(message: string, location: string, cause: unknown): SqliteUnavailableError {
+  return Object.assign(new BackendUnavailableError(message, { cause }), { location });
+}
+
 /**
  * Maps a better-sqlite3 failure to the typed error a user can act on. Typed Savepoint errors pass
- * through; anything unrecognised is rethrown untouched rather than mislabelled.
+ * through; anything unrecognised is rethrown untouched rather than mislabelled. `location` (the file) goes on
+ * the error's `location` property, not into its message.
  */
 export function toSavepointError(error: unknown, action: string, location: string): unknown {
   if (SavepointError.isInstance(error)) return error;
@@ -35,23 +43,22 @@ export function toSavepointError(error: unknown, action: string, location: strin
   if (code !== undefined && UNAVAILABLE.test(code)) {
     const kind = code.replace(/^SQLITE_/, '').split('_')[0]!;
     const hint = HINTS[kind] ?? 'check the disk and the file permissions';
-    return new BackendUnavailableError(`SQLite could not ${action} (${code} on ${location}): ${hint}.`, {
-      cause: error,
-    });
+    return unavailable(`SQLite could not ${action} (${code}): ${hint}.`, location, error);
   }
   // Creating the database's directory failed (a file in the way, no permission, a read-only or full disk).
   const systemCode = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   if (typeof systemCode === 'string' && FILE_SYSTEM.test(systemCode)) {
-    return new BackendUnavailableError(
-      `SQLite could not ${action}: the directory of ${location} could not be created (${systemCode}); check that its parent path is a writable directory with free space.`,
-      { cause: error },
+    return unavailable(
+      `SQLite could not ${action}: the database's directory could not be created (${systemCode}); check that its parent path is a writable directory with free space.`,
+      location,
+      error,
     );
   }
   // better-sqlite3 reports a closed connection and a missing directory as plain TypeErrors (matched by
-  // message: `instanceof TypeError` fails across realms).
+  // message: `instanceof TypeError` fails across realms). Their messages name no path.
   const message = typeof error === 'object' && error !== null ? String((error as { message?: unknown }).message) : '';
   if (/database connection is not open|Cannot open database/.test(message)) {
-    return new BackendUnavailableError(`SQLite could not ${action} on ${location}: ${message}.`, { cause: error });
+    return unavailable(`SQLite could not ${action}: ${message}.`, location, error);
   }
   return error;
 }

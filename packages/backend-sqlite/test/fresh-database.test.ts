@@ -105,7 +105,7 @@ describe('SqliteBackend on a fresh database file, without setup()', () => {
     const backend = new SqliteBackend({ path });
     opened.push(backend);
     await expect(backend.getHead('run-1')).rejects.toThrow(BackendUnavailableError);
-    await expect(backend.getHead('run-1')).rejects.toThrow(/could not be created \(EEXIST\)/);
+    await expect(backend.getHead('run-1')).rejects.toMatchObject({ message: expect.stringMatching(/could not be created \(EEXIST\)/), location: path });
     rmSync(parent);
     mkdirSync(parent);
     await backend.putHeader(header({ id: 'cp-1', runId: 'run-1', seq: 1 }));

@@ -287,7 +287,10 @@ describe('SqliteBackend', () => {
       try {
         const unopenable = new SqliteBackend({ path: dir.path });
         await expect(unopenable.setup()).rejects.toThrow(BackendUnavailableError);
-        await expect(unopenable.setup()).rejects.toThrow(/SQLITE_CANTOPEN.*check that the path exists/);
+        const failure = await unopenable.setup().catch((error: unknown) => error);
+        expect(failure).toMatchObject({ message: expect.stringMatching(/SQLITE_CANTOPEN.*check that the path exists/), location: dir.path });
+        // The path is a property, not part of the message an error body or a log line might show.
+        expect((failure as Error).message).not.toContain(dir.path);
       } finally {
         dir.remove();
       }
