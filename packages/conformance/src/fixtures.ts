@@ -143,4 +143,31 @@ export function shuffled<T>(items: readonly T[], seed = 7): T[] {
   return out;
 }
 
+/** mulberry32: a seeded generator whose every bit is usable; `rand(n)` is an integer in [0, n). Replayable by seed. */
+export function seededRandom(seed: number): (n: number) => number {
+  let state = seed >>> 0;
+  return (n) => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+  };
+}
+
+/**
+ * `text` with one random bit of its UTF-8 bytes flipped, as storage bit rot would. A flip that would make a NUL
+ * byte is drawn again (PostgreSQL text cannot hold one); an invalid UTF-8 sequence decodes to U+FFFD.
+ */
+export function flipBit(text: string, rand: (n: number) => number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  for (;;) {
+    const at = rand(bytes.length);
+    const flipped = bytes[at]! ^ (1 << rand(8));
+    if (flipped === 0) continue;
+    bytes[at] = flipped;
+    return bytes.toString('utf8');
+  }
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,11 +1,23 @@
 import { MemoryAdapter, type BlobRecord, type HeaderRecord, type PutHeaderOptions } from '@savepoint/core';
 import { runConformanceSuite } from '../src/index.js';
 
+/** Every record a memory adapter holds, as text: its own fields (Maps and Sets included), whatever their names. */
+function dumpMemory(adapter: MemoryAdapter): string {
+  return JSON.stringify(adapter, (_key, value: unknown) => {
+    if (value instanceof Map) return [...value.entries()];
+    if (value instanceof Set) return [...value.values()];
+    return value;
+  });
+}
+
 runConformanceSuite({
   name: 'memory',
   create: async () => new MemoryAdapter({ maxEventsPerRun: 50 }),
   capabilities: { multiProcess: false, leases: true, events: true, inbox: true, notify: 'in-process' },
   maxEventsPerRun: 50,
+  dumpRaw: async (adapter) => dumpMemory(adapter),
+  // memory storage needs no setup: a new adapter is new storage
+  createFresh: async () => new MemoryAdapter({ maxEventsPerRun: 50 }),
 });
 
 /** Memory with the optional one-commit write (the two calls, one after the other: memory has no commits to save). */

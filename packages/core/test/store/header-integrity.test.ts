@@ -28,18 +28,6 @@ function waiting(): FlowCheckpoint {
   });
 }
 
-/** mulberry32: a small seeded generator whose low bits are as random as its high ones; `rand(n)` is in [0, n). */
-function seeded(seed: number): (n: number) => number {
-  let state = seed >>> 0;
-  return (n) => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * n | 0;
-  };
-}
-
 /** Puts `header` in place of any stored header with its id, or with the id of the header it was made from. */
 async function replaceHeader(adapter: MemoryAdapter, header: HeaderRecord): Promise<void> {
   const [stored] = await adapter.queryHeaders({ runId: 'run-1' });
@@ -120,18 +108,15 @@ describe.each([
     expect(await store.load(cp.id)).toEqual(cp); // the original, put back, loads: only the edits were refused
   });
 
-  it('seeded random bit flips in the stored header are always detected', async () => {
+  it('a bit flip at any byte of the stored header is always detected', async () => {
     const { adapter, record } = await saved();
-    const rand = seeded(20250601);
-    const flips = 400;
-    for (let trial = 0; trial < flips; trial += 1) {
-      const text = Buffer.from(record.body, 'utf8');
-      const at = rand(text.length);
-      text[at]! ^= 1 << rand(8);
+    const bytes = Buffer.from(record.body, 'utf8');
+    for (let at = 0; at < bytes.length; at += 1) {
+      const text = Buffer.from(bytes);
+      text[at]! ^= 1 << (at % 8); // every byte, and every bit position along the way
       await replaceHeader(adapter, { ...record, body: text.toString('utf8') });
-      const reader = new CheckpointStore(adapter, options);
-      const error = await rejection(reader.load(record.id));
-      expect({ trial, at, corrupt: CorruptCheckpointError.isInstance(error) }).toEqual({ trial, at, corrupt: true });
+      const error = await rejection(new CheckpointStore(adapter, options).load(record.id));
+      expect({ at, corrupt: CorruptCheckpointError.isInstance(error) }).toEqual({ at, corrupt: true });
     }
   });
 });
