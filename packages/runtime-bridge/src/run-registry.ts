@@ -1,4 +1,4 @@
-import { RunCanceledError, RunLockedError, type RunResult, type Workflow, type WorkflowEvent } from '@savepoint/core';
+import { CheckpointWriteError, RunCanceledError, RunLockedError, type RunResult, type Workflow, type WorkflowEvent } from '@savepoint/core';
 import type { ChangeFeed } from './change-feed.js';
 import { HttpError } from './http-error.js';
 import { InboxChannel, type InboxAdapter } from './inbox-channel.js';
@@ -28,17 +28,22 @@ export interface RunRegistryOptions {
   onError: (error: unknown, context: string) => void;
 }
 
-/** Events after which a run has claimed its lease and stored where it starts: other processes can see it. */
-const CLAIMED: ReadonlySet<string> = new Set(['checkpoint_created', 'checkpoint_failed', 'checkpoint_resumed']);
+/**
+ * Events after which a run has claimed its lease and stored where it starts: other processes can see it. A
+ * `checkpoint_failed` before that refuses the launch: a run whose first checkpoint cannot be written would be
+ * accepted and then be nowhere (404 forever), so the caller gets the error instead.
+ */
+const CLAIMED: ReadonlySet<string> = new Set(['checkpoint_created', 'checkpoint_resumed']);
 /**
  * A fork is a new run: `checkpoint_resumed` names it before it has any checkpoint, so it has claimed its run
- * only once its first checkpoint is written (or failed to be).
+ * only once its first checkpoint is written.
  */
-export const FIRST_CHECKPOINT: ReadonlySet<string> = new Set(['checkpoint_created', 'checkpoint_failed']);
+export const FIRST_CHECKPOINT: ReadonlySet<string> = new Set(['checkpoint_created']);
 
 interface Claim {
   on: ReadonlySet<string>;
   claim: () => void;
+  refuse: (error: unknown) => void;
 }
 
 /**
@@ -65,6 +70,10 @@ export class RunRegistry {
   observe(event: WorkflowEvent): void {
     const claim = this.claims.get(event.runId);
     if (claim?.on.has(event.type)) claim.claim();
+    else if (claim && event.type === 'checkpoint_failed') {
+      const { error, message } = event.data as { error?: unknown; message?: string };
+      claim.refuse(error ?? new CheckpointWriteError(message ?? `The first checkpoint of run ${event.runId} could not be written.`));
+    }
   }
 
   /**
@@ -88,21 +97,31 @@ export class RunRegistry {
       onError,
     });
     let claimed = false;
+    let refused = false;
     let onClaim!: () => void;
-    const claim = new Promise<void>((resolve) => {
+    let onRefuse!: (error: unknown) => void;
+    const claim = new Promise<void>((resolve, reject) => {
       onClaim = () => {
         claimed = true;
+        this.claims.delete(runId);
         resolve();
       };
+      onRefuse = (error) => {
+        refused = true;
+        this.claims.delete(runId);
+        reject(error);
+        controller.abort(new RunCanceledError(`Run ${runId} stopped: its first checkpoint could not be written.`));
+      };
     });
-    const entry: Claim = { on: claimOn, claim: onClaim };
+    const entry: Claim = { on: claimOn, claim: onClaim, refuse: onRefuse };
     this.claims.set(runId, entry);
     const execution = execute({ signal: controller.signal, inputChannel: channel });
     const local: LocalRun = { runId, workflow, controller, channel, settled: Promise.resolve() };
     this.runs.set(runId, local);
     local.settled = execution
       .then(
-        (result) => this.afterRun(local, result),
+        // A refused launch was answered with its error; what the aborted execution did after is no news.
+        (result) => (refused ? undefined : this.afterRun(local, result)),
         (error: unknown) => {
           // Before the claim the caller receives the error; after it, nobody awaits the run but the log.
           if (claimed) onError(error, `run ${runId}`);
@@ -145,6 +164,10 @@ export class RunRegistry {
    * them by requestId (the engine refuses them if the questions changed meanwhile). Others are dropped.
    */
   private async afterRun(local: LocalRun, result: RunResult): Promise<void> {
+    // The run went on without some checkpoints: nobody awaits it, so the operator must hear of it.
+    for (const warning of result.warnings) {
+      if (warning.code === 'CHECKPOINT_WRITE_FAILED') this.options.onError(new CheckpointWriteError(warning.message), `run ${local.runId}`);
+    }
     if (result.status !== 'pending_input' || this.closing) return;
     const waiting = new Map(result.pendingInputs.map((p) => [p.requestId, p.nodePath]));
     const answers = local.channel.leftovers().filter((answer) => waiting.get(answer.requestId) === answer.nodePath);

@@ -1,6 +1,6 @@
 // The workflow every runtime test serves (in the test process and in spawned servers):
 // draft -> approve (HumanInput) -> publish, plus an optional slow step that can hang to simulate a dead worker.
-import { Flow, FunctionNode, HumanInput, Workflow, type StorageAdapter } from '@savepoint/core';
+import { Flow, FunctionNode, HumanInput, Workflow, type CheckpointConfigInput, type StorageAdapter } from '@savepoint/core';
 import { z } from 'zod';
 
 export interface ApprovalOptions {
@@ -13,6 +13,8 @@ export interface ApprovalOptions {
   slow?: { hang: boolean; gate?: () => Promise<void> };
   /** Workflow id (so two catalogs can be told apart). */
   id?: string;
+  /** More checkpoint settings (redact, encryption...). */
+  checkpoint?: Omit<CheckpointConfigInput, 'enabled' | 'backend'>;
 }
 
 export interface Counters {
@@ -61,7 +63,12 @@ export function approvalWorkflow(options: ApprovalOptions): { workflow: Workflow
   const workflow = new Workflow<{ topic: string }, string>({
     id: options.id ?? 'approval',
     flow: new Flow({ id: 'approval', nodes }),
-    checkpoint: { enabled: true, backend: options.backend, ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }) },
+    checkpoint: {
+      ...options.checkpoint,
+      enabled: true,
+      backend: options.backend,
+      ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
+    },
   });
   return { workflow, counters };
 }
