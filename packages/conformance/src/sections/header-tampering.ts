@@ -8,6 +8,9 @@ import type { SuiteContext } from '../suite-context.js';
 /** The parsed JSON of a stored header body (core's format, the same on every backend). */
 type Body = Record<string, unknown> & { nodes: Record<string, string>; completed: string[]; user: unknown };
 
+// 200 loads of about eight round trips each: a few seconds on a server backend, more on a busy CI machine.
+const FLIP_TIMEOUT_MS = 180_000;
+
 const ENCRYPTED: CheckpointStoreOptions = { encryption: { keys: [{ id: 'conformance', key: randomBytes(32) }] } };
 
 /** Edits of the header's indexed fields, each on its own (the body is left as stored). */
@@ -129,7 +132,7 @@ export function headerTamperingTests(ctx: SuiteContext): void {
         await adapter.putBlobs(checkpoint.runId, [{ hash, data: blobs.get(hash)! }]);
       }
       expect(await ctx.store().load(checkpoint.id)).toEqual(checkpoint);
-    });
+    }, FLIP_TIMEOUT_MS);
 
     if (ctx.init.corruptBlob) {
       const corruptBlob = ctx.init.corruptBlob.bind(ctx.init);
