@@ -5,6 +5,7 @@ import { describe, expect, it } from '@jest/globals';
 import {
   Flow,
   FunctionNode,
+  InvalidArgumentError,
   UnserializableStateError,
   Workflow,
   type CheckpointConfigInput,
@@ -94,6 +95,17 @@ export function describeUnstorableState(name: string, backend: SuiteBackend): vo
       broken = false;
       expect(await workflow.resume({ runId: result.runId })).toMatchObject({ status: 'success', output: 'done' });
       expect(seen).toEqual([undefined, { step: 1 }]);
+    });
+
+    it('a checkpoint that fails validation fails the run (not a warning), whatever onCheckpointError says', async () => {
+      const { workflow, calls, failed } = threeSteps(() => 'fine');
+      const result = await workflow.run('q', { metadata: 'not an object' as unknown as Record<string, unknown> });
+      expect(result).toMatchObject({ status: 'failure', checkpointId: null, warnings: [] });
+      expect(InvalidArgumentError.isInstance(result.error)).toBe(true);
+      expect(result.error!.message).toMatch(/metadata/);
+      expect(calls).toEqual({ fetch: 1 });
+      expect(failed.map((e) => e.data)).toEqual([{ error: expect.objectContaining({ code: 'INVALID_ARGUMENT' }) }]);
+      expect(await workflow.store!.getHead(result.runId)).toBeNull();
     });
 
     it('a run whose input cannot be stored resolves failure with the typed error and stores nothing', async () => {
