@@ -44,8 +44,13 @@ const RELEASED = '.free';
 // A holding broken while it worked is redone with fresh checks; a process stalled that often gives up.
 const MAX_ATTEMPTS = 3;
 
-/** Nonces of the holdings (and acquisitions in progress) of this process: a lock with our pid and another nonce is abandoned. */
-const activeNonces = new Set<string>();
+/**
+ * Nonces of the holdings (and acquisitions in progress) of this process: a lock with our pid and another nonce
+ * is abandoned. Shared through `globalThis` so that two copies of this module in one process (the ESM and the
+ * CommonJS build) never take each other's holdings for abandoned ones.
+ */
+const activeNonces: Set<string> = ((globalThis as Record<symbol, Set<string> | undefined>)[Symbol.for('@savepoint/backend-file:lock-nonces')] ??=
+  new Set<string>());
 
 /**
  * Serializes work on one run: an async mutex for callers in this process, then a lock directory shared by
