@@ -52,6 +52,8 @@ export interface EncodeHooks {
 export interface EncodeOptions {
   /** Path of the value in the state, used in error messages, e.g. `nodeStates.agent.internalState`. */
   path?: string;
+  /** Overrides the codec's `maxDepth` for this call. */
+  maxDepth?: number;
   redact?: RedactRules;
   hooks?: EncodeHooks;
 }
@@ -60,7 +62,25 @@ export interface DecodeOptions {
   /** Replaces a tag object the codec does not know (the store resolves blob references this way). */
   expand?(tagged: JsonObject): JsonValue | undefined;
   path?: string;
+  /** Overrides the codec's `maxDepth` for this call. */
+  maxDepth?: number;
 }
+
+export interface CodecOptions {
+  /**
+   * Deepest nesting of the encoded JSON a value may have (see `DEFAULT_MAX_DEPTH`); deeper values throw
+   * `UnserializableStateError`, on encode and on decode.
+   */
+  maxDepth?: number;
+}
+
+/**
+ * 1,000 levels of encoded JSON: far deeper than real agent state, and far enough below the stack V8 gives
+ * the recursive encoder, decoder, `JSON.stringify` and the store's hashing that none of them can overflow.
+ * Plain objects and arrays count one level each; a Map's entries sit three levels below it (tag, list,
+ * pair), a Set's values two, a null-prototype object's values two, a custom type's value one.
+ */
+export const DEFAULT_MAX_DEPTH = 1000;
 
 type Seg = string | number | { text: string };
 
@@ -112,12 +132,19 @@ function describe(value: unknown): string {
   if (value instanceof Promise) return 'a Promise';
   return `an instance of ${ctor || 'an unknown class'}`;
 }
+const OTHER = 0;
+const PLAIN = 1;
+const NULL_PROTO = 2;
+const ARRAY = 3;
 
 // Objects from another realm (a vm context, jest's sandbox, structuredClone there) have another
-// Object.prototype: a prototype that is itself a root is what makes an object plain data.
-function isPlainObject(value: object): boolean {
+// Object.prototype: a root prototype carrying Object.prototype's own methods is one. A null prototype is kept
+// as such (tagged); any other prototype (a class, `Object.create(someObject)`) is not plain data.
+function objectKind(value: object): number {
   const proto = Object.getPrototypeOf(value);
-  return proto === null || Object.getPrototypeOf(proto) === null;
+  if (proto === Object.prototype) return PLAIN;
+  if (proto === null) return NULL_PROTO;
+  return Object.getPrototypeOf(proto) === null && Object.hasOwn(proto, 'isPrototypeOf') ? PLAIN : OTHER;
 }
 
 function toBase64(view: ArrayBufferView | ArrayBuffer): string {
@@ -137,6 +164,42 @@ function setKey(target: Record<string, unknown>, key: string, value: unknown): v
   else target[key] = value;
 }
 
+/** A run of `n` array holes: `{ "$sp": "hole", "n": 3 }`, only ever an element of an array. */
+function isHole(item: JsonValue): item is JsonObject {
+  // A literal key (TAG's value) keeps this a fast named load: it runs for every array element decoded.
+  return typeof item === 'object' && item !== null && (item as { $sp?: unknown }).$sp === 'hole';
+}
+
+const MAX_ARRAY_LENGTH = 2 ** 32 - 1;
+
+function checkMaxDepth(maxDepth: unknown, where: string): number {
+  if (!Number.isSafeInteger(maxDepth) || (maxDepth as number) < 1) {
+    throw new InvalidArgumentError(`${where}: maxDepth must be a positive integer (default ${DEFAULT_MAX_DEPTH}).`);
+  }
+  return maxDepth as number;
+}
+
+function unserializable(message: string, path: string): UnserializableStateError {
+  const error = new UnserializableStateError(message);
+  error.path = path;
+  return error;
+}
+
+/** A path for a message: a path 1,000 levels deep is kept whole in `error.path` only. */
+function shortPath(path: string): string {
+  return path.length <= 300 ? path : `${path.slice(0, 120)}…${path.slice(-160)}`;
+}
+
+function tooDeep(maxDepth: number, path: string, stored: boolean): UnserializableStateError {
+  const levels = `nested deeper than ${maxDepth.toLocaleString('en-US')} levels at ${shortPath(path)}`;
+  return unserializable(
+    stored
+      ? `Stored value is ${levels}; read it with a codec allowing more (new Codec(types, { maxDepth })).`
+      : `State is ${levels}; flatten it or store it as a string (or raise the limit: new Codec(types, { maxDepth })).`,
+    path,
+  );
+}
+
 interface EncodeContext {
   root: string;
   segs: Seg[];
@@ -146,19 +209,37 @@ interface EncodeContext {
   hooks: EncodeHooks | undefined;
   /** Set when anything mutable was met since the innermost container started. */
   mutable: boolean;
+  /** JSON containers around the value being encoded. */
+  depth: number;
+  maxDepth: number;
+  /** JSON container levels of the value just encoded (set by containers; callers reset it to 0). */
+  height: number;
+}
+
+interface DecodeContext {
+  options: DecodeOptions;
+  root: string;
+  segs: Seg[];
+  maxDepth: number;
 }
 
 /**
  * JSON codec with reversible tags for Date, Map, Set, BigInt, Uint8Array, Buffer (decodes as Buffer),
- * other typed arrays, ArrayBuffer, undefined, NaN, ±Infinity, -0 and registered custom types.
- * Anything else (functions, symbols, class instances without a codec, WeakMap, Promise, sockets,
- * circular references) throws `UnserializableStateError` naming the path.
+ * other typed arrays, ArrayBuffer, undefined, NaN, ±Infinity, -0, array holes, null-prototype objects and
+ * registered custom types. Anything else (functions, symbols, class instances without a codec, WeakMap,
+ * Promise, sockets, circular references, non-index properties on arrays, nesting deeper than `maxDepth`)
+ * throws `UnserializableStateError` naming the path.
  */
 export class Codec {
   private readonly types = new Map<string, CustomType>();
   private typeList: CustomType[] = [];
+  /** JSON height of frozen containers a hook may return from its cache (their depth is checked on reuse). */
+  private readonly heights = new WeakMap<object, number>();
+  /** Deepest nesting of encoded JSON this codec writes and reads (see `DEFAULT_MAX_DEPTH`). */
+  readonly maxDepth: number;
 
-  constructor(types: readonly CustomType[] = []) {
+  constructor(types: readonly CustomType[] = [], options: CodecOptions = {}) {
+    this.maxDepth = options.maxDepth === undefined ? DEFAULT_MAX_DEPTH : checkMaxDepth(options.maxDepth, 'new Codec');
     for (const type of types) this.register(type);
   }
 
@@ -190,13 +271,17 @@ export class Codec {
       redact: options.redact,
       hooks: options.hooks,
       mutable: false,
+      depth: 0,
+      maxDepth: options.maxDepth === undefined ? this.maxDepth : checkMaxDepth(options.maxDepth, 'codec.encode'),
+      height: 0,
     };
     return this.enc(value, ctx);
   }
 
   /** Decodes what `encode` produced. */
   decode(json: JsonValue, options: DecodeOptions = {}): unknown {
-    return this.dec(json, options, options.path ?? '', []);
+    const maxDepth = options.maxDepth === undefined ? this.maxDepth : checkMaxDepth(options.maxDepth, 'codec.decode');
+    return this.dec(json, { options, root: options.path ?? '', segs: [], maxDepth }, 0);
   }
 
   stringify(value: unknown, options?: EncodeOptions): string {
@@ -217,13 +302,19 @@ export class Codec {
 
   private fail(ctx: EncodeContext, what: string, hint = ''): never {
     const path = formatPath(ctx.root, ctx.segs);
-    const error = new UnserializableStateError(`Cannot serialize ${what} at ${path}${hint}.`);
-    error.path = path;
-    throw error;
+    throw unserializable(`Cannot serialize ${what} at ${path}${hint}.`, path);
   }
 
+  /** Enters a container whose children sit `levels` JSON levels below it. */
+  private descend(ctx: EncodeContext, levels: number): void {
+    if (ctx.depth + levels > ctx.maxDepth) throw tooDeep(ctx.maxDepth, formatPath(ctx.root, ctx.segs), false);
+    ctx.depth += levels;
+  }
+
+  /** Encodes a child; `ctx.height` is then its height. */
   private child(value: unknown, seg: Seg, ctx: EncodeContext): JsonValue {
     ctx.segs.push(seg);
+    ctx.height = 0;
     const out = this.enc(value, ctx);
     ctx.segs.pop();
     return out;
@@ -254,12 +345,106 @@ export class Codec {
     if (seenAt !== undefined) {
       this.fail(ctx, 'a circular reference', ` (it points back to ${formatPath(ctx.root, ctx.segs.slice(0, seenAt))})`);
     }
-
-    if (Array.isArray(obj)) return this.encContainer(obj, ctx, true);
+    if (Array.isArray(obj)) return this.encContainer(obj, ctx, ARRAY);
     // Plain objects (and null-prototype objects) are data; custom types only apply to other objects.
-    if (isPlainObject(obj)) return this.encContainer(obj, ctx, false);
+    const kind = objectKind(obj);
+    return kind === OTHER ? this.encOther(obj, ctx) : this.encContainer(obj, ctx, kind);
+  }
 
-    // Everything below is mutable by nature (or unknown), so never memoized.
+  // One function for arrays and objects, and `enc` small: the recursion goes enc -> encContainer -> enc, so a
+  // deep value needs little stack, and plain data pays for no extra call.
+  private encContainer(obj: object, ctx: EncodeContext, kind: number): JsonValue {
+    const levels = kind === NULL_PROTO ? 2 : 1;
+    if (ctx.depth + levels > ctx.maxDepth) throw tooDeep(ctx.maxDepth, formatPath(ctx.root, ctx.segs), false);
+    const hooks = ctx.hooks;
+    if (hooks?.enter) {
+      const cached = hooks.enter(obj);
+      if (cached !== undefined) {
+        // A frozen subtree reused deeper than where it was first encoded may now cross the limit.
+        const height = this.heights.get(obj) ?? levels;
+        if (ctx.depth + height > ctx.maxDepth) throw tooDeep(ctx.maxDepth, formatPath(ctx.root, ctx.segs), false);
+        ctx.height = height;
+        return cached;
+      }
+    }
+    const outerMutable = ctx.mutable;
+    ctx.mutable = false;
+    ctx.ancestors.set(obj, ctx.segs.length);
+    ctx.depth += levels;
+    const segs = ctx.segs;
+    let height = 0;
+    let json: JsonObject | JsonValue[];
+    if (kind === ARRAY) {
+      const arr = obj as unknown[];
+      const n = arr.length;
+      const out: JsonValue[] = [];
+      let present = 0;
+      for (let i = 0; i < n; i += 1) {
+        if (i in arr) {
+          segs.push(i);
+          ctx.height = 0;
+          out.push(this.enc(arr[i], ctx));
+          if (ctx.height > height) height = ctx.height;
+          segs.pop();
+          present += 1;
+        } else {
+          let run = 1;
+          while (i + run < n && !(i + run in arr)) run += 1;
+          out.push({ [TAG]: 'hole', n: run });
+          i += run - 1;
+        }
+      }
+      if (Object.keys(arr).length !== present || Object.getOwnPropertySymbols(arr).length !== 0) this.extraProperty(arr, present, ctx);
+      json = out;
+    } else {
+      const out: JsonObject = {};
+      const redactKeys = ctx.redact && ctx.redact.keys.size > 0 ? ctx.redact.keys : undefined;
+      for (const key of Object.keys(obj)) {
+        let value: JsonValue = REDACTED;
+        if (redactKeys === undefined || !redactKeys.has(key.toLowerCase())) {
+          segs.push(key);
+          ctx.height = 0;
+          value = this.enc((obj as Record<string, unknown>)[key], ctx);
+          if (ctx.height > height) height = ctx.height;
+          segs.pop();
+        }
+        setKey(out, isEscapable(key) ? `${key}$` : key, value);
+      }
+      for (const sym of Object.getOwnPropertySymbols(obj)) {
+        if (Object.prototype.propertyIsEnumerable.call(obj, sym)) this.symbolKey(sym, ctx);
+      }
+      json = kind === NULL_PROTO ? { [TAG]: 'null', v: this.leave(out, undefined, false, ctx) } : out;
+    }
+    ctx.ancestors.delete(obj);
+    ctx.depth -= levels;
+    ctx.height = height + levels;
+    const immutable = !ctx.mutable && Object.isFrozen(obj);
+    ctx.mutable = outerMutable || !immutable;
+    if (immutable && hooks?.enter) this.heights.set(obj, ctx.height);
+    return hooks?.leave ? hooks.leave(json, obj, immutable) : json;
+  }
+
+  /** Refuses the first enumerable non-index key or symbol of an array (non-enumerable ones are not data). */
+  private extraProperty(arr: unknown[], present: number, ctx: EncodeContext): void {
+    // Own keys list the indexes first, so the first extra one follows the `present` indexes.
+    const key = Object.keys(arr)[present];
+    if (key !== undefined) {
+      ctx.segs.push(key);
+      this.fail(ctx, 'a named property of an array', ' (arrays are stored as lists only: keep named values in an object)');
+    }
+    for (const sym of Object.getOwnPropertySymbols(arr)) {
+      if (Object.prototype.propertyIsEnumerable.call(arr, sym)) this.symbolKey(sym, ctx);
+    }
+  }
+
+  private symbolKey(sym: symbol, ctx: EncodeContext): never {
+    ctx.segs.push({ text: `[${String(sym)}]` });
+    return this.fail(ctx, 'a symbol-keyed property', ' (symbol keys cannot be stored)');
+  }
+
+  /** Class instances: registered custom types, Date, binary data, Map and Set. */
+  private encOther(obj: object, ctx: EncodeContext): JsonValue {
+    // Everything here is mutable by nature (or unknown), so never memoized.
     ctx.mutable = true;
     for (const type of this.typeList) {
       let matches: boolean;
@@ -276,9 +461,13 @@ export class Codec {
         if (UnserializableStateError.isInstance(error)) throw error;
         this.fail(ctx, `a ${type.name} (its codec's encode threw: ${(error as Error)?.message ?? error})`);
       }
+      this.descend(ctx, 1);
       ctx.ancestors.set(obj, ctx.segs.length);
+      ctx.height = 0;
       const inner = this.enc(encoded, ctx);
       ctx.ancestors.delete(obj);
+      ctx.depth -= 1;
+      ctx.height += 1;
       return this.leave({ [TAG]: 'custom', t: type.name, v: inner }, undefined, false, ctx);
     }
 
@@ -295,33 +484,8 @@ export class Codec {
       if (TYPED_ARRAYS[name]) return this.leave({ [TAG]: 'TypedArray', t: name, v: toBase64(obj) }, undefined, false, ctx);
     }
     if (obj instanceof ArrayBuffer) return this.leave({ [TAG]: 'ArrayBuffer', v: toBase64(obj) }, undefined, false, ctx);
-    if (types.isMap(obj)) {
-      ctx.ancestors.set(obj, ctx.segs.length);
-      const pairs: JsonValue[] = [];
-      let index = 0;
-      for (const [key, val] of obj) {
-        const k = this.child(key, { text: `.keys()[${index}]` }, ctx);
-        const redacted = ctx.redact && typeof key === 'string' && ctx.redact.keys.has(key.toLowerCase());
-        const v = redacted ? REDACTED : this.child(val, { text: `.get(${describeKey(key)})` }, ctx);
-        pairs.push(this.leave([k, v], undefined, false, ctx));
-        index += 1;
-      }
-      ctx.ancestors.delete(obj);
-      const list = this.leave(pairs, undefined, false, ctx);
-      return this.leave({ [TAG]: 'Map', v: list }, undefined, false, ctx);
-    }
-    if (types.isSet(obj)) {
-      ctx.ancestors.set(obj, ctx.segs.length);
-      const items: JsonValue[] = [];
-      let index = 0;
-      for (const item of obj) {
-        items.push(this.child(item, { text: `.values()[${index}]` }, ctx));
-        index += 1;
-      }
-      ctx.ancestors.delete(obj);
-      const list = this.leave(items, undefined, false, ctx);
-      return this.leave({ [TAG]: 'Set', v: list }, undefined, false, ctx);
-    }
+    if (types.isMap(obj)) return this.encMap(obj, ctx);
+    if (types.isSet(obj)) return this.encSet(obj, ctx);
     return this.fail(
       ctx,
       describe(obj),
@@ -331,46 +495,44 @@ export class Codec {
     );
   }
 
-  private encContainer(obj: object, ctx: EncodeContext, isArray: boolean): JsonValue {
-    const hooks = ctx.hooks;
-    if (hooks?.enter) {
-      const cached = hooks.enter(obj);
-      if (cached !== undefined) return cached;
-    }
-    const outerMutable = ctx.mutable;
-    ctx.mutable = false;
+  private encMap(obj: Map<unknown, unknown>, ctx: EncodeContext): JsonValue {
+    this.descend(ctx, 3);
     ctx.ancestors.set(obj, ctx.segs.length);
-    let json: JsonObject | JsonValue[];
-    if (isArray) {
-      const arr = obj as unknown[];
-      const out: JsonValue[] = new Array(arr.length);
-      for (let i = 0; i < arr.length; i += 1) {
-        out[i] = i in arr ? this.child(arr[i], i, ctx) : { [TAG]: 'undefined' };
-      }
-      json = out;
-    } else {
-      const out: JsonObject = {};
-      const redactKeys = ctx.redact?.keys;
-      for (const key of Object.keys(obj)) {
-        const stored = isEscapable(key) ? `${key}$` : key;
-        const value =
-          redactKeys && redactKeys.size > 0 && redactKeys.has(key.toLowerCase())
-            ? REDACTED
-            : this.child((obj as Record<string, unknown>)[key], key, ctx);
-        setKey(out, stored, value);
-      }
-      for (const sym of Object.getOwnPropertySymbols(obj)) {
-        if (Object.prototype.propertyIsEnumerable.call(obj, sym)) {
-          ctx.segs.push({ text: `[${String(sym)}]` });
-          this.fail(ctx, 'a symbol-keyed property', ' (symbol keys cannot be stored)');
-        }
-      }
-      json = out;
+    const pairs: JsonValue[] = [];
+    let height = 0;
+    let index = 0;
+    for (const [key, val] of obj) {
+      const k = this.child(key, { text: `.keys()[${index}]` }, ctx);
+      if (ctx.height > height) height = ctx.height;
+      const redacted = ctx.redact && typeof key === 'string' && ctx.redact.keys.has(key.toLowerCase());
+      const v = redacted ? REDACTED : this.child(val, { text: `.get(${describeKey(key)})` }, ctx);
+      if (ctx.height > height) height = ctx.height;
+      pairs.push(this.leave([k, v], undefined, false, ctx));
+      index += 1;
     }
     ctx.ancestors.delete(obj);
-    const immutable = !ctx.mutable && Object.isFrozen(obj);
-    ctx.mutable = outerMutable || !immutable;
-    return hooks?.leave ? hooks.leave(json, obj, immutable) : json;
+    ctx.depth -= 3;
+    ctx.height = height + 3;
+    const list = this.leave(pairs, undefined, false, ctx);
+    return this.leave({ [TAG]: 'Map', v: list }, undefined, false, ctx);
+  }
+
+  private encSet(obj: Set<unknown>, ctx: EncodeContext): JsonValue {
+    this.descend(ctx, 2);
+    ctx.ancestors.set(obj, ctx.segs.length);
+    const items: JsonValue[] = [];
+    let height = 0;
+    let index = 0;
+    for (const item of obj) {
+      items.push(this.child(item, { text: `.values()[${index}]` }, ctx));
+      if (ctx.height > height) height = ctx.height;
+      index += 1;
+    }
+    ctx.ancestors.delete(obj);
+    ctx.depth -= 2;
+    ctx.height = height + 2;
+    const list = this.leave(items, undefined, false, ctx);
+    return this.leave({ [TAG]: 'Set', v: list }, undefined, false, ctx);
   }
 
   private leave(json: JsonObject | JsonValue[], source: object | undefined, immutable: boolean, ctx: EncodeContext): JsonValue {
@@ -379,8 +541,14 @@ export class Codec {
 
   // ---- decoding -----------------------------------------------------------------------------
 
-  private bad(root: string, segs: Seg[], what: string): never {
-    throw new CorruptCheckpointError(`Malformed encoded value at ${formatPath(root, segs)}: ${what}.`);
+  private bad(ctx: DecodeContext, what: string): never {
+    throw new CorruptCheckpointError(`Malformed encoded value at ${formatPath(ctx.root, ctx.segs)}: ${what}.`);
+  }
+
+  /** Checks that children `levels` below a container at `depth` stay within the limit; returns their depth. */
+  private below(ctx: DecodeContext, depth: number, levels: number): number {
+    if (depth + levels > ctx.maxDepth) throw tooDeep(ctx.maxDepth, formatPath(ctx.root, ctx.segs), true);
+    return depth + levels;
   }
 
   private expand(json: JsonValue, options: DecodeOptions): JsonValue {
@@ -394,34 +562,51 @@ export class Codec {
     return current;
   }
 
-  private dec(input: JsonValue, options: DecodeOptions, root: string, segs: Seg[]): unknown {
-    const json = this.expand(input, options);
+  /** Decodes a value sitting inside `depth` JSON containers. */
+  private dec(input: JsonValue, ctx: DecodeContext, depth: number): unknown {
+    const json = this.expand(input, ctx.options);
     if (json === null || typeof json !== 'object') return json;
-    if (Array.isArray(json)) {
-      const out = new Array(json.length);
-      for (let i = 0; i < json.length; i += 1) {
-        segs.push(i);
-        out[i] = this.dec(json[i]!, options, root, segs);
-        segs.pop();
-      }
-      return out;
-    }
-    if (!Object.hasOwn(json, TAG)) {
-      const out: Record<string, unknown> = {};
-      for (const key of Object.keys(json)) {
-        const original = isEscapable(key) ? key.slice(0, -1) : key;
-        segs.push(original);
-        setKey(out, original, this.dec(json[key]!, options, root, segs));
-        segs.pop();
-      }
-      return out;
-    }
-    return this.decTag(json, options, root, segs);
+    if (Array.isArray(json)) return this.decArray(json, ctx, this.below(ctx, depth, 1));
+    if (!Object.hasOwn(json, TAG)) return this.decFields(json, {}, ctx, this.below(ctx, depth, 1));
+    return this.decTag(json, ctx, depth);
   }
 
-  private decTag(json: JsonObject, options: DecodeOptions, root: string, segs: Seg[]): unknown {
+  private decArray(json: JsonValue[], ctx: DecodeContext, depth: number): unknown[] {
+    const segs = ctx.segs;
+    const out: unknown[] = [];
+    for (let i = 0; i < json.length; i += 1) {
+      const item = json[i]!;
+      if (isHole(item)) {
+        const run = item.n;
+        if (!Number.isSafeInteger(run) || (run as number) < 1 || out.length + (run as number) > MAX_ARRAY_LENGTH) {
+          segs.push(out.length);
+          this.bad(ctx, `hole run ${JSON.stringify(run)}`);
+        }
+        // Growing the length leaves holes, and the next push lands after them.
+        out.length += run as number;
+        continue;
+      }
+      segs.push(out.length);
+      out.push(this.dec(item, ctx, depth));
+      segs.pop();
+    }
+    return out;
+  }
+
+  private decFields(json: JsonObject, target: Record<string, unknown>, ctx: DecodeContext, depth: number): Record<string, unknown> {
+    for (const key of Object.keys(json)) {
+      const original = isEscapable(key) ? key.slice(0, -1) : key;
+      ctx.segs.push(original);
+      setKey(target, original, this.dec(json[key]!, ctx, depth));
+      ctx.segs.pop();
+    }
+    return target;
+  }
+
+  private decTag(json: JsonObject, ctx: DecodeContext, depth: number): unknown {
     const tag = json[TAG];
-    const v = json.v === undefined ? undefined : this.expand(json.v, options);
+    const segs = ctx.segs;
+    const v = json.v === undefined ? undefined : this.expand(json.v, ctx.options);
     try {
       switch (tag) {
         case 'undefined':
@@ -431,12 +616,12 @@ export class Codec {
           if (v === 'Infinity') return Number.POSITIVE_INFINITY;
           if (v === '-Infinity') return Number.NEGATIVE_INFINITY;
           if (v === '-0') return -0;
-          return this.bad(root, segs, `unknown number ${JSON.stringify(v)}`);
+          return this.bad(ctx, `unknown number ${JSON.stringify(v)}`);
         case 'BigInt':
-          if (typeof v !== 'string') return this.bad(root, segs, 'BigInt without digits');
+          if (typeof v !== 'string') return this.bad(ctx, 'BigInt without digits');
           return BigInt(v);
         case 'Date':
-          if (v !== null && typeof v !== 'string') return this.bad(root, segs, 'Date without a time');
+          if (v !== null && typeof v !== 'string') return this.bad(ctx, 'Date without a time');
           return new Date(v === null ? Number.NaN : v);
         case 'Buffer':
           return Buffer.from(fromBase64(v));
@@ -446,30 +631,38 @@ export class Codec {
           return fromBase64(v);
         case 'TypedArray': {
           const ctor = TYPED_ARRAYS[String(json.t)];
-          if (!ctor) return this.bad(root, segs, `unknown typed array ${JSON.stringify(json.t)}`);
+          if (!ctor) return this.bad(ctx, `unknown typed array ${JSON.stringify(json.t)}`);
           return new ctor(fromBase64(v));
         }
+        case 'null': {
+          if (v === null || typeof v !== 'object' || Array.isArray(v) || Object.hasOwn(v, TAG)) {
+            return this.bad(ctx, 'null-prototype object without fields');
+          }
+          return this.decFields(v, Object.create(null) as Record<string, unknown>, ctx, this.below(ctx, depth, 2));
+        }
         case 'Map': {
-          if (!Array.isArray(v)) return this.bad(root, segs, 'Map without entries');
+          if (!Array.isArray(v)) return this.bad(ctx, 'Map without entries');
+          const inner = this.below(ctx, depth, 3);
           const map = new Map();
           for (let i = 0; i < v.length; i += 1) {
-            const pair = this.expand(v[i]!, options);
-            if (!Array.isArray(pair) || pair.length !== 2) return this.bad(root, segs, `Map entry ${i} is not a pair`);
+            const pair = this.expand(v[i]!, ctx.options);
+            if (!Array.isArray(pair) || pair.length !== 2) return this.bad(ctx, `Map entry ${i} is not a pair`);
             segs.push({ text: `.keys()[${i}]` });
-            const key = this.dec(pair[0]!, options, root, segs);
+            const key = this.dec(pair[0]!, ctx, inner);
             segs.pop();
             segs.push({ text: `.get(${describeKey(key)})` });
-            map.set(key, this.dec(pair[1]!, options, root, segs));
+            map.set(key, this.dec(pair[1]!, ctx, inner));
             segs.pop();
           }
           return map;
         }
         case 'Set': {
-          if (!Array.isArray(v)) return this.bad(root, segs, 'Set without values');
+          if (!Array.isArray(v)) return this.bad(ctx, 'Set without values');
+          const inner = this.below(ctx, depth, 2);
           const set = new Set();
           for (let i = 0; i < v.length; i += 1) {
             segs.push({ text: `.values()[${i}]` });
-            set.add(this.dec(v[i]!, options, root, segs));
+            set.add(this.dec(v[i]!, ctx, inner));
             segs.pop();
           }
           return set;
@@ -477,22 +670,22 @@ export class Codec {
         case 'custom': {
           const type = this.types.get(String(json.t));
           if (!type) {
-            const path = formatPath(root, segs);
-            const error = new UnserializableStateError(
+            const path = formatPath(ctx.root, segs);
+            throw unserializable(
               `No codec is registered for the custom type ${JSON.stringify(json.t)} found at ${path}: register it (codec.register) before decoding.`,
+              path,
             );
-            error.path = path;
-            throw error;
           }
-          const inner = this.dec(json.v ?? null, options, root, segs);
-          return type.decode(inner);
+          return type.decode(this.dec(json.v ?? null, ctx, this.below(ctx, depth, 1)));
         }
+        case 'hole':
+          return this.bad(ctx, 'an array hole outside an array');
         default:
-          return this.bad(root, segs, `unknown tag ${JSON.stringify(tag)}`);
+          return this.bad(ctx, `unknown tag ${JSON.stringify(tag)}`);
       }
     } catch (error) {
       if (CorruptCheckpointError.isInstance(error) || UnserializableStateError.isInstance(error)) throw error;
-      return this.bad(root, segs, `${String(tag)}: ${(error as Error)?.message ?? error}`);
+      return this.bad(ctx, `${String(tag)}: ${(error as Error)?.message ?? error}`);
     }
   }
 }

@@ -1,9 +1,11 @@
 export {
   Codec,
+  DEFAULT_MAX_DEPTH,
   defaultCodec,
   formatPath,
   REDACTED,
   TAG,
+  type CodecOptions,
   type CustomType,
   type DecodeOptions,
   type EncodeHooks,
@@ -13,4 +15,5 @@ export {
   type JsonValue,
   type RedactRules,
 } from './codec.js';
+export { assertEncodable, type AssertEncodableOptions } from './assert-encodable.js';
 export { compileRedaction } from './redaction.js';
