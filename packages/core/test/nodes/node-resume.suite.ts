@@ -342,7 +342,9 @@ export function describeNodeResume(name: string, backend: NodeResumeBackend): vo
         const announced: WorkflowEvent[] = [];
         workerA.on('approval_requested', (e) => announced.push(e));
         const first = workerA.run('write', { runId, inputChannel: channel });
-        await asked.promise;
+        // A run that ends before it asks (e.g. its commit was refused) says why instead of hanging the test.
+        const endedEarly = first.then((r) => Promise.reject(new Error(`run ended before asking: ${r.status} ${r.error?.message}`)));
+        await Promise.race([asked.promise, endedEarly]);
         workerAStorage.freeze();
         // The engine committed the request before waiting: the checkpoint the event names lists it...
         const { checkpointId, requestId } = announced[0]!.data as { checkpointId: string; requestId: string };
