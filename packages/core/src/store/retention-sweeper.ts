@@ -92,7 +92,9 @@ export class RetentionSweeper {
    * its own (`RenewedLease`), so it never races a worker writing the run: a save writes its blobs before its
    * header, and skips blobs it knows the run holds. It deletes only after confirming the lease, which gives the
    * deletion a whole ttl. When the run is leased, the lease is lost, or anything cannot be read, it deletes
-   * nothing now and a later cleanup retries.
+   * nothing now and a later cleanup retries. `deleteBlobsExcept` carries no fencing token, so a process frozen
+   * for longer than the ttl inside that one call could still delete the new blobs of a writer that took the
+   * run over meanwhile; the writer's load would then report `CorruptCheckpointError`, never wrong state.
    */
   async collectGarbage(runId: string): Promise<number> {
     const lease = await RenewedLease.acquire(this.adapter, runId, `savepoint:gc:${uuidv7()}`, GC_LEASE_MS);
