@@ -14,6 +14,13 @@ import {
 } from '../../src/index.js';
 import { useBackend, type SuiteBackend } from '../support/suite-harness.js';
 
+/** An object nested `levels` deep: `{ next: { next: ... } }`. */
+function nested(levels: number): Record<string, unknown> {
+  let value: Record<string, unknown> = { end: true };
+  for (let i = 0; i < levels; i++) value = { next: value };
+  return value;
+}
+
 export function describeUnstorableState(name: string, backend: SuiteBackend): void {
   describe(`unstorable state (${name})`, () => {
     const { config } = useBackend(backend);
@@ -62,6 +69,16 @@ export function describeUnstorableState(name: string, backend: SuiteBackend): vo
         expect(calls).toEqual({ fetch: 1, bad: 2, after: 1 });
       });
     }
+
+    it('an output nested deeper than the codec allows fails the run with the path, stored failed', async () => {
+      const { workflow, calls } = threeSteps(() => nested(5_000));
+      const result = await workflow.run('q');
+      expect(result.status).toBe('failure');
+      expect(UnserializableStateError.isInstance(result.error)).toBe(true);
+      expect((result.error as UnserializableStateError).path).toMatch(/^nodeStates\.bad\.output(\.next)+$/);
+      expect(calls).toEqual({ fetch: 1, bad: 1 });
+      await expectFailedAt(workflow, result.runId, 'nodeStates.bad.output.next');
+    });
 
     it('is found at the last write too (async durability, no checkpoint after each node)', async () => {
       for (const extra of [{ durability: 'async' as const }, { checkpointAfterNode: false }]) {
