@@ -94,18 +94,53 @@ describe('Codec round trips', () => {
     expect(Object.is(out.zero, 0)).toBe(true);
   });
 
-  it('restores undefined in objects and arrays, and array holes', () => {
-    // eslint-disable-next-line no-sparse-arrays
-    const value = { u: undefined, list: [1, undefined, , 4] };
+  it('restores undefined in objects and arrays', () => {
+    const value = { u: undefined, list: [1, undefined, 4] };
     const out = roundTrip(value) as typeof value;
     expect(Object.hasOwn(out, 'u')).toBe(true);
     expect(out.u).toBeUndefined();
-    expect(out.list).toHaveLength(4);
+    expect(out.list).toHaveLength(3);
+    expect(1 in out.list).toBe(true);
     expect(out.list[1]).toBeUndefined();
-    expect(out.list[2]).toBeUndefined();
     expect(roundTrip(undefined)).toBeUndefined();
   });
 
+  it('keeps array holes as holes (not undefined), also leading, trailing and long runs', () => {
+    // eslint-disable-next-line no-sparse-arrays
+    const list = [1, , , 4, undefined, ,];
+    const out = roundTrip({ list }) as { list: unknown[] };
+    expect(out.list).toHaveLength(6);
+    expect(Object.keys(out.list)).toEqual(['0', '3', '4']);
+    expect(out.list).toStrictEqual(list);
+    const empty = roundTrip(new Array(3)) as unknown[];
+    expect(empty).toHaveLength(3);
+    expect(Object.keys(empty)).toEqual([]);
+    // a run of holes is one tag, so a long sparse array stays small
+    expect(defaultCodec.stringify(new Array(1_000_000)).length).toBeLessThan(40);
+  });
+
+  it('refuses a malformed hole run and a hole outside an array', () => {
+    for (const n of [0, -1, 1.5, 'x', 2 ** 32]) {
+      expect(() => defaultCodec.decode([1, { [TAG]: 'hole', n }])).toThrow(CorruptCheckpointError);
+    }
+    expect(() => defaultCodec.decode({ a: { [TAG]: 'hole', n: 1 } })).toThrow(/hole outside an array/);
+  });
+
+  it('refuses named (non-index) array properties and symbols on arrays instead of dropping them', () => {
+    const list = Object.assign([1, 2], { total: 3 });
+    const error = catchError(() => defaultCodec.encode({ list }, { path: 'state' }));
+    expect(UnserializableStateError.isInstance(error)).toBe(true);
+    expect(error.path).toBe('state.list.total');
+    expect(error.message).toContain('keep named values in an object');
+    // eslint-disable-next-line no-sparse-arrays
+    const sparse = Object.assign([1, , 3], { extra: true });
+    expect(catchError(() => defaultCodec.encode(sparse)).path).toBe('extra');
+    const tagged = Object.assign([1], { [Symbol('s')]: 1 });
+    expect(catchError(() => defaultCodec.encode({ tagged })).path).toBe('tagged[Symbol(s)]');
+    // non-enumerable properties are not data (as on objects)
+    const hidden = Object.defineProperty([1], 'hidden', { value: 1, enumerable: false });
+    expect(roundTrip(hidden)).toEqual([1]);
+  });
   it('restores Uint8Array as Uint8Array and Buffer as Buffer', () => {
     const bytes = new Uint8Array([0, 1, 2, 255]);
     const buffer = Buffer.from('héllo');
@@ -146,14 +181,32 @@ describe('Codec round trips', () => {
     expect(roundTrip(value)).toEqual(value);
   });
 
-  it('keeps __proto__ keys as data and null-prototype objects as plain objects', () => {
+  it('keeps __proto__ keys as data', () => {
     const value = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') as Record<string, unknown>;
     const out = roundTrip(value) as Record<string, unknown>;
     expect(Object.hasOwn(out, '__proto__')).toBe(true);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
-    const bare = Object.assign(Object.create(null), { x: 1 });
-    expect(roundTrip(bare)).toEqual({ x: 1 });
+  });
+
+  it('keeps null-prototype objects null-prototype, also nested and with __proto__ or $sp keys', () => {
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { x: 1, [TAG]: 'Date' });
+    Object.defineProperty(bare, '__proto__', { value: { y: 2 }, enumerable: true, writable: true, configurable: true });
+    bare.inner = Object.assign(Object.create(null) as object, { z: [Object.create(null)] });
+    const out = roundTrip({ bare }) as { bare: Record<string, any> };
+    expect(Object.getPrototypeOf(out.bare)).toBeNull();
+    expect(Object.keys(out.bare)).toEqual(['x', TAG, '__proto__', 'inner']);
+    expect(out.bare.__proto__).toEqual({ y: 2 });
+    expect(out.bare[TAG]).toBe('Date');
+    expect(Object.getPrototypeOf(out.bare.inner)).toBeNull();
+    expect(Object.getPrototypeOf(out.bare.inner.z[0])).toBeNull();
+    expect(() => defaultCodec.decode({ [TAG]: 'null', v: [1] })).toThrow(CorruptCheckpointError);
+  });
+
+  it('refuses objects whose prototype is another object rather than storing them as plain', () => {
+    const error = catchError(() => defaultCodec.encode({ odd: Object.create(Object.create(null)) }));
+    expect(UnserializableStateError.isInstance(error)).toBe(true);
+    expect(error.path).toBe('odd');
   });
 
   it('encodes registered custom types (whose encoding may use other tags)', () => {
