@@ -378,23 +378,22 @@ export class Codec {
       const arr = obj as unknown[];
       const n = arr.length;
       const out: JsonValue[] = [];
-      let present = 0;
+      let dense = true;
       for (let i = 0; i < n; i += 1) {
-        if (i in arr) {
-          segs.push(i);
-          ctx.height = 0;
-          out.push(this.enc(arr[i], ctx));
-          if (ctx.height > height) height = ctx.height;
-          segs.pop();
-          present += 1;
-        } else {
-          let run = 1;
-          while (i + run < n && !(i + run in arr)) run += 1;
-          out.push({ [TAG]: 'hole', n: run });
-          i += run - 1;
+        if (!(i in arr)) {
+          height = Math.max(height, this.encSparse(arr, i, out, ctx));
+          dense = false;
+          break;
         }
+        segs.push(i);
+        ctx.height = 0;
+        out.push(this.enc(arr[i], ctx));
+        if (ctx.height > height) height = ctx.height;
+        segs.pop();
       }
-      if (Object.keys(arr).length !== present || Object.getOwnPropertySymbols(arr).length !== 0) this.extraProperty(arr, present, ctx);
+      if (dense && (Object.keys(arr).length !== n || Object.getOwnPropertySymbols(arr).length !== 0)) {
+        this.refuseNamed(arr, n, ctx);
+      }
       json = out;
     } else {
       const out: JsonObject = {};
@@ -424,14 +423,42 @@ export class Codec {
     return hooks?.leave ? hooks.leave(json, obj, immutable) : json;
   }
 
-  /** Refuses the first enumerable non-index key or symbol of an array (non-enumerable ones are not data). */
-  private extraProperty(arr: unknown[], present: number, ctx: EncodeContext): void {
-    // Own keys list the indexes first, so the first extra one follows the `present` indexes.
-    const key = Object.keys(arr)[present];
+  /**
+   * Encodes an array from its first hole on, visiting only the elements present (a sparse array can be huge);
+   * runs of holes become `{ "$sp": "hole", "n": count }`. Returns the height of the deepest element.
+   */
+  private encSparse(arr: unknown[], from: number, out: JsonValue[], ctx: EncodeContext): number {
+    const n = arr.length;
+    // Own keys list the indexes first, in order: the first `from` are those already encoded.
+    const keys = Object.keys(arr);
+    let height = 0;
+    let next = from;
+    let k = from;
+    for (; k < keys.length; k += 1) {
+      const key = keys[k]!;
+      const index = Number(key);
+      if (!(Number.isInteger(index) && index >= 0 && index < n && String(index) === key)) break;
+      if (index > next) out.push({ [TAG]: 'hole', n: index - next });
+      ctx.segs.push(index);
+      ctx.height = 0;
+      out.push(this.enc(arr[index], ctx));
+      if (ctx.height > height) height = ctx.height;
+      ctx.segs.pop();
+      next = index + 1;
+    }
+    if (next < n) out.push({ [TAG]: 'hole', n: n - next });
+    if (k < keys.length || Object.getOwnPropertySymbols(arr).length !== 0) this.refuseNamed(arr, k, ctx);
+    return height;
+  }
+
+  /** Refuses the first enumerable named key (after the `indexes` index keys) or symbol of an array. */
+  private refuseNamed(arr: unknown[], indexes: number, ctx: EncodeContext): void {
+    const key = Object.keys(arr)[indexes];
     if (key !== undefined) {
       ctx.segs.push(key);
       this.fail(ctx, 'a named property of an array', ' (arrays are stored as lists only: keep named values in an object)');
     }
+    // Non-enumerable properties are not data, as on objects.
     for (const sym of Object.getOwnPropertySymbols(arr)) {
       if (Object.prototype.propertyIsEnumerable.call(arr, sym)) this.symbolKey(sym, ctx);
     }

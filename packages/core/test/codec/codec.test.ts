@@ -117,6 +117,14 @@ describe('Codec round trips', () => {
     expect(Object.keys(empty)).toEqual([]);
     // a run of holes is one tag, so a long sparse array stays small
     expect(defaultCodec.stringify(new Array(1_000_000)).length).toBeLessThan(40);
+    // and only its elements are visited, however long it is
+    const huge: string[] = [];
+    huge[2 ** 32 - 2] = 'last';
+    huge[5] = 'fifth';
+    const back = roundTrip(huge) as string[];
+    expect(back).toHaveLength(2 ** 32 - 1);
+    expect(Object.keys(back)).toEqual(['5', String(2 ** 32 - 2)]);
+    expect(back[2 ** 32 - 2]).toBe('last');
   });
 
   it('refuses a malformed hole run and a hole outside an array', () => {
