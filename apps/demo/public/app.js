@@ -279,7 +279,7 @@
         v.since = 'approval requested';
         break;
       case 'approval_received':
-        markAnswered(v, data.nodePath, data.value);
+        markAnswered(v, data.requestId || data.nodePath, data.value);
         v.since = data.value && data.value.approved ? 'approved' : 'rejected';
         break;
       case 'node_completed':
@@ -388,9 +388,12 @@
     addEntry(v, el('li', { class: 'entry tool' }, el('p', { class: 'who', text: `Tool: ${data.tool || 'search'}("${query}")` }), list));
   }
 
+  // Cards are keyed by the question's requestId: a question re-asked after a resume keeps its id (and its card);
+  // a new question at the same nodePath (an agent's next approval) gets a new id and a card of its own.
   function showApproval(v, data) {
     const nodePath = data.nodePath;
-    let card = v.approvals.get(nodePath);
+    const requestId = data.requestId || nodePath;
+    let card = v.approvals.get(requestId);
     if (card) return; // re-asked after a resume: the card is already there
     card = els.approvalTemplate.content.firstElementChild.cloneNode(true);
     const [first, ...rest] = String(data.prompt || 'Approve?').split('\n\n');
@@ -399,11 +402,12 @@
     if (rest.length) draft.textContent = rest.join('\n\n');
     else draft.remove();
     card.dataset.nodePath = nodePath;
+    if (data.requestId) card.dataset.requestId = data.requestId;
     const approve = card.querySelector('.approve');
     const reject = card.querySelector('.reject');
     approve.addEventListener('click', () => sendAnswer(v, card, true));
     reject.addEventListener('click', () => sendAnswer(v, card, false));
-    v.approvals.set(nodePath, card);
+    v.approvals.set(requestId, card);
     addEntry(v, card);
   }
 
@@ -416,11 +420,13 @@
     error.hidden = true;
     card.querySelector('.decision').textContent = 'Sending your answer…';
     try {
-      // The key makes a retried POST (a flaky network) count once.
+      // The key makes a retried POST (a flaky network) count once; the requestId binds the answer to the
+      // question on this card, so it can never answer a later question (409 INPUT_ALREADY_ANSWERED instead).
+      const { nodePath, requestId } = card.dataset;
       await api(`${runPath(v.runId)}/input`, {
         method: 'POST',
         headers: { 'Idempotency-Key': newKey() },
-        body: JSON.stringify({ input: { [card.dataset.nodePath]: value } }),
+        body: JSON.stringify({ input: { [nodePath]: value }, ...(requestId ? { requestIds: { [nodePath]: requestId } } : {}) }),
       });
       if (!card.classList.contains('answered')) card.querySelector('.decision').textContent = 'Answer sent; the run continues…';
     } catch (e) {
@@ -431,8 +437,8 @@
     }
   }
 
-  function markAnswered(v, nodePath, value) {
-    const card = v.approvals.get(nodePath);
+  function markAnswered(v, requestId, value) {
+    const card = v.approvals.get(requestId);
     if (!card) return;
     card.classList.add('answered');
     card.querySelector('.answer-form').remove();

@@ -117,7 +117,12 @@ describeBrowser('web demo in a browser', () => {
     await replayed.waitFor();
     expect(await text(replayed)).toContain(DRAFT_END);
     await second.getByLabel('Note (optional)').fill('ship it');
+    // The answer names the question it answers (the requestId the run announced), so it can never answer another.
+    const posted = second.waitForRequest((request) => request.method() === 'POST' && request.url().endsWith('/input'));
     await replayed.getByRole('button', { name: 'Approve' }).click();
+    const answer = JSON.parse((await posted).postData() ?? '{}') as { input: Record<string, unknown>; requestIds: Record<string, string> };
+    const [nodePath] = Object.keys(answer.input);
+    expect(answer.requestIds).toEqual({ [nodePath!]: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     await waitForCompletion(second);
     expect(await text(conversation(second))).toContain(`Approved: the answer about ${TOPIC} is published.`);
     await waiting.getByRole('button', { name: new RegExp(`run ${runId.slice(-8)}`) }).waitFor({ state: 'detached' }); // no longer waiting
