@@ -79,7 +79,7 @@ export class RunService {
   }
 
   async start(principal: Principal, body: { workflow: string; input?: unknown; runId?: string | undefined }): Promise<{ runId: string; status: CheckpointStatus }> {
-    const { catalog, adapter, registry } = this.options;
+    const { catalog, registry } = this.options;
     const entry = catalog.byName(body.workflow);
     if (!entry) {
       const known = catalog.all().map((e) => `"${e.name}"`).join(', ');
