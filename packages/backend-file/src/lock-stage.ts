@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { open, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fsyncDir, removeQuietly } from './atomic-write.js';
+import { unlinkIfExists } from './fs-entries.js';
 import { errorCode, isMissing } from './fs-errors.js';
 
 /**
@@ -87,7 +88,7 @@ export class Stage {
 /**
  * Empties and removes a stage directory; false when it was already gone. Loops because a stalled holder that
  * wakes up may add an entry between the listing and the `rmdir`; once the `rmdir` succeeds, nothing can
- * enter or leave the directory again.
+ * enter or leave the directory again. An entry that cannot be removed throws, so the loop cannot spin.
  */
 export async function destroyStage(dir: string): Promise<boolean> {
   for (;;) {
@@ -98,7 +99,7 @@ export async function destroyStage(dir: string): Promise<boolean> {
       if (isMissing(error)) return false;
       throw error;
     }
-    await Promise.all(names.map((name) => removeQuietly(join(dir, name))));
+    await Promise.all(names.map((name) => unlinkIfExists(join(dir, name))));
     try {
       await rmdir(dir);
       return true;
