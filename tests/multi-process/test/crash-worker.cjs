@@ -1,37 +1,18 @@
 // One crash-test worker (test/crash.test.ts): runs or resumes ONE run of a 6-node workflow through the BUILT
-// packages, against SQLite (one db file), the file backend (one directory) or PostgreSQL (one schema), until the
-// test SIGKILLs it or the run ends. Every node execution appends (and fsyncs) a journal line when it starts and
-// one before it returns, so a kill can hide neither an execution nor the one that produced a committed output.
-// Events on stdout, one JSON object per line: ready, locked (RUN_LOCKED, retrying), result, crashed.
+// packages, against SQLite (one db file), the file backend (one directory), PostgreSQL (one schema) or Redis (one
+// key prefix), until the test SIGKILLs it, it kills itself at the adapter call the test chose (`dieAt`), or the run
+// ends. Every node execution appends (and fsyncs) a journal line when it starts and one before it returns, so a
+// kill can hide neither an execution nor the one that produced a committed output.
+// Events on stdout, one JSON object per line: ready, locked (RUN_LOCKED, retrying), stuck (still RUN_LOCKED after
+// `lockedGiveUpMs`), result, crashed, and the adapter probe's lease events.
 'use strict';
 
 const fs = require('node:fs');
 const { randomBytes } = require('node:crypto');
-const { Flow, FunctionNode, RunLockedError, SavepointError, Workflow } = require('@savepoint/core');
-
-const config = JSON.parse(process.argv[2]);
-
-function emit(event) {
-  process.stdout.write(`${JSON.stringify({ pid: process.pid, ...event })}\n`);
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function open() {
-  if (config.backend === 'sqlite') {
-    const { SqliteBackend } = require('@savepoint/backend-sqlite');
-    return new SqliteBackend({ path: config.path, synchronous: 'FULL' });
-  }
-  if (config.backend === 'file') {
-    const { FileBackend } = require('@savepoint/backend-file');
-    return new FileBackend({ dir: config.dir });
-  }
-  if (config.backend === 'postgres') {
-    const { PostgresBackend } = require('@savepoint/backend-postgres');
-    return new PostgresBackend({ connectionString: config.url, schema: config.schema, tablePrefix: 'sp_', poolConfig: { max: 3 } });
-  }
-  throw new Error(`unknown backend ${config.backend}`);
-}
+const { Flow, FunctionNode, RunLockedError, Workflow } = require('@savepoint/core');
+const { instrument } = require('./adapter-probe.cjs');
+const { openBackend } = require('./open-backend.cjs');
+const { codeOf, config, emit, runMain, sleep } = require('./worker-kit.cjs');
 
 /** Appends one line and fsyncs it: the record exists on disk before the node's output can be committed. */
 function journal(line) {
@@ -83,21 +64,20 @@ function workflow(backend) {
       }),
   );
   return new Workflow({
-    flow: new Flow({ id: 'crash', nodes }),
+    flow: new Flow({ id: config.flowId, nodes }),
     checkpoint: { enabled: true, backend, durability: 'sync', leaseTtlMs: config.leaseTtlMs, maxCheckpoints: 1_000_000 },
   });
 }
 
-const codeOf = (error) => (SavepointError.isInstance(error) ? error.code : (error && error.name) || String(error));
-
 async function main() {
-  const backend = open();
+  const backend = instrument(openBackend(config), { dieAt: config.dieAt, emit });
   const wf = workflow(backend);
   const executed = [];
   wf.on('node_started', (event) => executed.push(event.nodeId));
   try {
     await wf.store.setup();
     emit({ event: 'ready' });
+    let lockedSince;
     for (;;) {
       try {
         // Runs the first time (no checkpoint yet, e.g. the previous worker died before its first commit), resumes after.
@@ -115,6 +95,13 @@ async function main() {
         return;
       } catch (error) {
         if (!RunLockedError.isInstance(error)) throw error;
+        lockedSince ??= Date.now();
+        // Only a lease nobody renews can hold the run this long here: the test's own leases are 300 ms.
+        if (Date.now() - lockedSince > config.lockedGiveUpMs) {
+          emit({ event: 'stuck', lockedMs: Date.now() - lockedSince, message: error.message });
+          process.exitCode = 3;
+          return;
+        }
         emit({ event: 'locked' });
         await sleep(20);
       }
@@ -124,10 +111,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    emit({ event: 'crashed', error: codeOf(error), message: error && error.stack });
-    process.exit(1);
-  },
-);
+runMain(main);

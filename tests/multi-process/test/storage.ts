@@ -1,22 +1,9 @@
-// The real servers the workers share, a private namespace in each (schema / key prefix), the execution counts
-// the workers record there, and a store over the same data for the test's own checks.
-import { randomBytes } from 'node:crypto';
+// The real servers the workers of multi-process.test.ts share: a namespace on each (test/namespaces.ts), the
+// execution counts test/worker.cjs records there, and a store over the same data for the test's own checks.
 import { CheckpointStore } from '@savepoint/core';
 import { PostgresBackend } from '@savepoint/backend-postgres';
 import { RedisBackend } from '@savepoint/backend-redis';
-import Redis from 'ioredis';
-import { DATABASE_URL, REDIS_URL, removeRedisKeys, serverProblem } from '@savepoint/test-servers';
-import pg from 'pg';
-
-export type BackendKind = 'postgres' | 'redis';
-
-/**
- * Whether the server for `kind` answers, probed synchronously so whole describe blocks can be skipped. Without
- * a server the suite fails under CI and is skipped with a loud warning elsewhere.
- */
-export function serverAvailable(kind: BackendKind): boolean {
-  return serverProblem(kind, `the multi-process ${kind} tests`) === null;
-}
+import { openNamespace, type ServerBackendKind } from './namespaces.js';
 
 /** One backend's namespace for one test file. */
 export interface SharedStorage {
@@ -29,17 +16,15 @@ export interface SharedStorage {
   close(): Promise<void>;
 }
 
-export async function openStorage(kind: BackendKind): Promise<SharedStorage> {
-  const tag = `${process.pid}_${randomBytes(3).toString('hex')}`;
-  if (kind === 'postgres') {
-    const schema = `sp_mp_${tag}`;
-    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 3, connectionTimeoutMillis: 5000 });
-    pool.on('error', () => undefined);
-    await pool.query(`CREATE SCHEMA "${schema}"`);
+export async function openStorage(kind: ServerBackendKind): Promise<SharedStorage> {
+  const namespace = await openNamespace(kind);
+  const { pool, redis } = namespace;
+  if (pool) {
+    const schema = namespace.worker.schema as string;
     await pool.query(`CREATE TABLE "${schema}".executions (run_id text NOT NULL, node text NOT NULL, pid integer NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
     const backend = new PostgresBackend({ pool, schema, tablePrefix: 'sp_' });
     return {
-      worker: { backend: 'postgres', url: DATABASE_URL, schema },
+      worker: namespace.worker,
       store: new CheckpointStore(backend),
       async executions() {
         const { rows } = await pool.query(`SELECT run_id, node, count(*)::int AS n FROM "${schema}".executions GROUP BY run_id, node`);
@@ -47,27 +32,23 @@ export async function openStorage(kind: BackendKind): Promise<SharedStorage> {
       },
       async close() {
         await backend.close();
-        await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
-        await pool.end();
+        await namespace.close();
       },
     };
   }
-  const prefix = `sp-mp:${tag}:`;
-  const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-  await client.connect();
-  const backend = new RedisBackend({ client, prefix });
+  const prefix = namespace.worker.prefix as string;
+  const backend = new RedisBackend({ client: redis!, prefix });
   return {
-    worker: { backend: 'redis', url: REDIS_URL, prefix },
+    worker: namespace.worker,
     store: new CheckpointStore(backend),
     async executions(runIds) {
       const keys = runIds.flatMap((runId) => ['a', 'b', 'c'].map((node) => `${runId}:${node}`));
-      const values = await client.mget(...keys.map((key) => `${prefix}exec:${key}`));
+      const values = await redis!.mget(...keys.map((key) => `${prefix}exec:${key}`));
       return new Map(keys.map((key, i) => [key, Number(values[i] ?? 0)]).filter(([, n]) => n !== 0) as Array<[string, number]>);
     },
     async close() {
       await backend.close();
-      await removeRedisKeys(client, prefix);
-      client.disconnect();
+      await namespace.close();
     },
   };
 }

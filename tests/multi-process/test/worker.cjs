@@ -4,48 +4,18 @@
 // row in PostgreSQL, an INCR in Redis) before the node does anything, so a crash cannot hide one.
 'use strict';
 
-const { Flow, FunctionNode, RunLockedError, SavepointError, Workflow } = require('@savepoint/core');
+const { Flow, FunctionNode, RunLockedError, Workflow } = require('@savepoint/core');
+const { openBackend } = require('./open-backend.cjs');
+const { codeOf, command, config, emit, runMain, sleep } = require('./worker-kit.cjs');
 
-const config = JSON.parse(process.argv[2]);
 const { backend: kind, mode } = config;
-
-function emit(event) {
-  process.stdout.write(`${JSON.stringify({ pid: process.pid, ...event })}\n`);
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-// ---- stdin: the test's commands -------------------------------------------------------------
-
-const waiting = new Map();
-const received = new Set();
-let buffered = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk) => {
-  buffered += chunk;
-  let newline;
-  while ((newline = buffered.indexOf('\n')) >= 0) {
-    const command = buffered.slice(0, newline).trim();
-    buffered = buffered.slice(newline + 1);
-    received.add(command);
-    for (const resolve of waiting.get(command) ?? []) resolve();
-    waiting.delete(command);
-  }
-});
-
-function command(name) {
-  if (received.has(name)) return Promise.resolve();
-  return new Promise((resolve) => waiting.set(name, [...(waiting.get(name) ?? []), resolve]));
-}
 
 // ---- storage and the execution counter ------------------------------------------------------
 
 function open() {
+  const backend = openBackend({ ...config, poolMax: 5 });
   if (kind === 'postgres') {
     const pg = require('pg');
-    const { PostgresBackend } = require('@savepoint/backend-postgres');
-    // Small pools: several test packages share the server's connection slots while CI runs them in parallel.
-    const backend = new PostgresBackend({ connectionString: config.url, schema: config.schema, tablePrefix: 'sp_', poolConfig: { max: 5 } });
     const pool = new pg.Pool({ connectionString: config.url, max: 2, connectionTimeoutMillis: 5000 });
     pool.on('error', () => undefined);
     return {
@@ -57,8 +27,6 @@ function open() {
   }
   if (kind === 'redis') {
     const Redis = require('ioredis');
-    const { RedisBackend } = require('@savepoint/backend-redis');
-    const backend = new RedisBackend({ url: config.url, prefix: config.prefix });
     const counter = new Redis(config.url, { maxRetriesPerRequest: 1, retryStrategy: () => null });
     return {
       backend,
@@ -96,8 +64,6 @@ function workflow(backend, hooks, leaseTtlMs) {
   // Retention off in practice: it would delete the failed heads other workers are about to resume.
   return new Workflow({ flow, checkpoint: { enabled: true, backend, leaseTtlMs, maxCheckpoints: 1_000_000 } });
 }
-
-const codeOf = (error) => (SavepointError.isInstance(error) ? error.code : (error && error.name) || String(error));
 
 function report(runId, result, started) {
   emit({
@@ -217,10 +183,4 @@ async function main() {
   emit({ event: 'done' });
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    emit({ event: 'crashed', error: codeOf(error), message: error && error.stack });
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -1,6 +1,6 @@
-// Spawns test/worker.cjs processes, collects their JSON events, and kills every one of them at the end.
+// Spawns worker processes (test/*.cjs), collects their JSON events, and kills every one of them at the end.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -17,7 +17,9 @@ export interface WorkerEvent {
   error?: string;
   message?: string;
   checkpointId?: string | null;
-  executed?: boolean;
+  executed?: unknown;
+  /** When the test process read the event (epoch ms). */
+  receivedAt: number;
   [key: string]: unknown;
 }
 
@@ -37,7 +39,7 @@ export class WorkerProcess {
     this.child = spawn(process.execPath, [script, JSON.stringify(config)], { stdio: 'pipe' });
     createInterface({ input: this.child.stdout }).on('line', (line) => {
       try {
-        this.events.push(JSON.parse(line) as WorkerEvent);
+        this.events.push({ ...(JSON.parse(line) as WorkerEvent), receivedAt: Date.now() });
       } catch {
         this.stderr += `(stdout) ${line}\n`;
       }
@@ -65,6 +67,16 @@ export class WorkerProcess {
 
   signal(signal: NodeJS.Signals): void {
     if (this.exit === undefined) this.child.kill(signal);
+  }
+
+  /** Whether the process is stopped (SIGSTOP), read from /proc (Linux). */
+  isStopped(): boolean {
+    try {
+      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
+    } catch {
+      return false;
+    }
   }
 
   of(event: string): WorkerEvent[] {
