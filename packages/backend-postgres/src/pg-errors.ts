@@ -62,6 +62,8 @@ export function isMissingObject(error: unknown): boolean {
   return state === '42P01' || state === '3F000' || state === '42883';
 }
 
+const UNREACHABLE = 'check that the server is running and reachable';
+
 // What node-postgres and pg-pool say (as plain Errors without a code) when a connection cannot be had or broke.
 const CONNECTION_MESSAGES =
   /Connection terminated|timeout exceeded when trying to connect|Query read timeout|not queryable|Cannot use a pool after calling end|connection (?:is )?closed|Connection closed|driver has already been destroyed|Postgres connection has been discarded/i;
@@ -78,7 +80,8 @@ export function toSavepointError(error: unknown, action: string): unknown {
   if (state !== undefined) {
     if (state.startsWith('08') || state in UNAVAILABLE_STATES) {
       const hint = UNAVAILABLE_STATES[state] ?? 'the connection to the server failed';
-      return new BackendUnavailableError(`PostgreSQL could not ${action} (${state}: ${text}): ${hint}.`, { cause: error });
+      // The server's text (it names schemas, tables, databases and users) stays in `cause`.
+      return new BackendUnavailableError(`PostgreSQL could not ${action} (SQLSTATE ${state}): ${hint}.`, { cause: error });
     }
     if (state === '22021' || state === '22P05') {
       return new InvalidArgumentError(
@@ -88,15 +91,17 @@ export function toSavepointError(error: unknown, action: string): unknown {
     }
     return error;
   }
-  if ((typeof code === 'string' && NETWORK_CODES.has(code)) || CONNECTION_MESSAGES.test(text)) {
-    return new BackendUnavailableError(
-      `PostgreSQL could not ${action} (${typeof code === 'string' ? `${code}: ` : ''}${text}): check that the server is running and reachable.`,
-      { cause: error },
-    );
+  // A socket error's text names the server's address: only its code goes into the message, the rest stays in `cause`.
+  if (typeof code === 'string' && NETWORK_CODES.has(code)) {
+    return new BackendUnavailableError(`PostgreSQL could not ${action} (${code}): ${UNREACHABLE}.`, { cause: error });
+  }
+  if (CONNECTION_MESSAGES.test(text)) {
+    return new BackendUnavailableError(`PostgreSQL could not ${action} (${text}): ${UNREACHABLE}.`, { cause: error });
   }
   // Several addresses tried (localhost as ::1 and 127.0.0.1): Node reports an AggregateError.
   if (error instanceof AggregateError && error.errors.some((inner) => toSavepointError(inner, action) !== inner)) {
-    return new BackendUnavailableError(`PostgreSQL could not ${action} (${error.errors.map(String).join('; ')}).`, { cause: error });
+    const codes = [...new Set(error.errors.map((inner) => String(fieldsOf(inner).code ?? 'error')))];
+    return new BackendUnavailableError(`PostgreSQL could not ${action} (${codes.join(', ')}): ${UNREACHABLE}.`, { cause: error });
   }
   return error;
 }

@@ -372,6 +372,8 @@ describe('PostgresBackend error mapping', () => {
     const mapped = toSavepointError(pgError(code, message), 'read a run head');
     expect(BackendUnavailableError.isInstance(mapped)).toBe(true);
     expect((mapped as Error).message).toContain(code);
+    // What the server said (names of databases, users, schemas) stays in `cause`, out of the message.
+    expect((mapped as Error).message).not.toContain(message);
     expect((mapped as Error).cause).toBeInstanceOf(Error);
   });
 
@@ -388,8 +390,10 @@ describe('PostgresBackend error mapping', () => {
     ]) {
       expect(BackendUnavailableError.isInstance(toSavepointError(new Error(message), 'x'))).toBe(true);
     }
-    const aggregate = new AggregateError([pgError('ECONNREFUSED'), pgError('ECONNREFUSED')], 'connect failed');
-    expect(BackendUnavailableError.isInstance(toSavepointError(aggregate, 'x'))).toBe(true);
+    const aggregate = new AggregateError([pgError('ECONNREFUSED', 'connect ECONNREFUSED ::1:5432'), pgError('ECONNREFUSED')], 'connect failed');
+    const mapped = toSavepointError(aggregate, 'x') as Error;
+    expect(BackendUnavailableError.isInstance(mapped)).toBe(true);
+    expect(mapped.message).toBe('PostgreSQL could not x (ECONNREFUSED): check that the server is running and reachable.');
   });
 
   it('leaves other errors untouched', () => {
