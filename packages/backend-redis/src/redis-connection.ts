@@ -1,7 +1,7 @@
 import { BackendUnavailableError } from '@savepoint/core';
 import { SCRIPTS, type ScriptName } from './lua-scripts.js';
 import type { RedisArgument, RedisClientLike, RedisPipelineLike } from './redis-client.js';
-import { toSavepointError } from './redis-errors.js';
+import { toSavepointError, unavailable } from './redis-errors.js';
 
 type ScriptFunction = (...args: RedisArgument[]) => Promise<unknown>;
 
@@ -16,7 +16,7 @@ export class RedisConnection<C extends RedisClientLike = RedisClientLike> {
   constructor(
     readonly client: C,
     private readonly owned: boolean,
-    /** Where the server is, for messages. */
+    /** Where the server is, for the `location` of errors. */
     readonly server: string,
     readonly readyTimeoutMs: number,
   ) {
@@ -65,8 +65,9 @@ export class RedisConnection<C extends RedisClientLike = RedisClientLike> {
     const { status } = this.client;
     if (status === 'ready') return;
     if (status === 'end') {
-      throw new BackendUnavailableError(
-        `The Redis client's connection to ${this.server} has ended (quit, or its retryStrategy gave up); call client.connect() or pass a new client.`,
+      throw unavailable(
+        "The Redis client's connection has ended (quit, or its retryStrategy gave up); call client.connect() or pass a new client.",
+        this.server,
       );
     }
     // Calls arriving together share one wait. A lazy client (`wait`) is connected; otherwise a
@@ -86,12 +87,13 @@ export class RedisConnection<C extends RedisClientLike = RedisClientLike> {
         else resolve();
       };
       const onReady = () => settle();
-      const onEnd = () => settle(new BackendUnavailableError(`The Redis client's connection to ${this.server} ended while the backend waited for it.`));
+      const onEnd = () => settle(unavailable("The Redis client's connection ended while the backend waited for it.", this.server));
       const timer = setTimeout(
         () =>
           settle(
-            new BackendUnavailableError(
-              `Redis at ${this.server} was not reachable within ${this.readyTimeoutMs} ms (client status: ${this.client.status}); check the server, or raise readyTimeoutMs.`,
+            unavailable(
+              `Redis was not reachable within ${this.readyTimeoutMs} ms (client status: ${this.client.status}); check the server, or raise readyTimeoutMs.`,
+              this.server,
             ),
           ),
         this.readyTimeoutMs,

@@ -18,14 +18,26 @@ export function isUnavailable(error: unknown): boolean {
 }
 
 /**
+ * A `BackendUnavailableError` with the server (its URL, password masked) on its `location` property rather than in
+ * its message, so error bodies and logs that show messages do not carry it.
+ */
+export function unavailable(message: string, server: string, cause?: unknown): BackendUnavailableError & { readonly location: string } {
+  return Object.assign(new BackendUnavailableError(message, cause === undefined ? {} : { cause }), { location: server });
+}
+
+/**
  * Maps an ioredis failure to the typed error a user can act on. Typed Savepoint errors pass through;
  * anything unrecognised (a bug, a WRONGTYPE from a prefix shared with other data) is rethrown untouched.
+ * A socket error's text names the server's address, so only its code goes into the message.
  */
 export function toSavepointError(error: unknown, action: string, server: string): unknown {
   if (SavepointError.isInstance(error) || !isUnavailable(error)) return error;
-  return new BackendUnavailableError(
-    `Redis could not ${action} (${messageOf(error)}) on ${server}: check that the server is running and reachable; the call can be retried once it is.`,
-    { cause: error },
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  const reason = typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : messageOf(error);
+  return unavailable(
+    `Redis could not ${action} (${reason}): check that the server is running and reachable; the call can be retried once it is.`,
+    server,
+    error,
   );
 }
 
