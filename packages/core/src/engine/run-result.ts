@@ -4,7 +4,7 @@ export type RunStatus = 'success' | 'failure' | 'pending_input' | 'canceled';
 
 /** Something that went wrong without failing the run (a checkpoint not written, retention not applied). */
 export interface RunWarning {
-  code: 'CHECKPOINT_WRITE_FAILED' | 'RETENTION_FAILED' | 'CHECKPOINT_FALLBACK';
+  code: 'CHECKPOINT_WRITE_FAILED' | 'RETENTION_FAILED' | 'CHECKPOINT_FALLBACK' | 'CORRUPT_CHECKPOINT';
   message: string;
 }
 

@@ -179,7 +179,7 @@ export class Workflow<I = unknown, O = unknown> {
     if (options.checkpointId !== undefined) {
       assertSafeId(options.checkpointId, 'checkpointId');
       const target = await this.loadOrFallback(options.checkpointId, options, () =>
-        store.getChain(options.checkpointId!, tenantOption(options.tenantId)),
+        store.getChain(options.checkpointId!, { ...tenantOption(options.tenantId), onCorrupt: ignoreCorrupt }),
       );
       assertBound(target.checkpoint, options.requestIds);
       const head = await store.getHead(target.checkpoint.runId);
@@ -243,9 +243,9 @@ export class Workflow<I = unknown, O = unknown> {
         throw new CheckpointConflictError(`Run ${runId} moved on while resuming from ${expectedHeadId}; resume again.`);
       }
       const { checkpoint, warnings } = await this.loadOrFallback(headId, options, () =>
-        store.listByRun(runId, tenantOption(options.tenantId)),
+        store.listByRun(runId, { ...tenantOption(options.tenantId), onCorrupt: ignoreCorrupt }),
       );
-      const headSeq = checkpoint.id === headId ? checkpoint.seq : (await store.listByRun(runId, { limit: 1 }))[0]!.seq;
+      const headSeq = checkpoint.id === headId ? checkpoint.seq : await this.seqAfterCorruptHead(headId, checkpoint);
       const plan = this.planFrom(checkpoint, options, warnings, { runId, expectedHead: headId, nextSeq: headSeq + 1 });
       return await this.start(plan, checkpoint, options, lease);
     } finally {
@@ -420,7 +420,9 @@ export class Workflow<I = unknown, O = unknown> {
   private async applyRetention(warnings: RunWarning[]): Promise<void> {
     const { maxCheckpoints, retentionDays } = this.config;
     try {
-      await this.store!.cleanup({ flowId: this.flow.id, maxCheckpoints, ...(retentionDays === undefined ? {} : { retentionDays }) });
+      // A corrupt header of another run must not stop retention for the whole flow: it is kept and reported.
+      const onCorrupt = (error: Error) => warnings.push({ code: 'CORRUPT_CHECKPOINT', message: `Retention kept a corrupt checkpoint: ${error.message}` });
+      await this.store!.cleanup({ flowId: this.flow.id, maxCheckpoints, onCorrupt, ...(retentionDays === undefined ? {} : { retentionDays }) });
     } catch (error) {
       warnings.push({ code: 'RETENTION_FAILED', message: `Old checkpoints were not cleaned up: ${errorMessage(error)}` });
     }
@@ -449,6 +451,15 @@ export class Workflow<I = unknown, O = unknown> {
       }
       throw error;
     }
+  }
+
+  /**
+   * The seq the next checkpoint must exceed when resuming past a corrupt head: the head's stored seq (an indexed
+   * field the backend keeps even when the body fails its digest) or, if that was tampered lower, the fallback's.
+   */
+  private async seqAfterCorruptHead(headId: string, fallback: FlowCheckpoint): Promise<number> {
+    const raw = await this.store!.adapter.getHeader(headId);
+    return Math.max(raw?.seq ?? 0, fallback.seq);
   }
 
   private async latestRunId(tenantId: string | undefined): Promise<string> {
@@ -500,3 +511,6 @@ function errorMessage(error: unknown): string {
 async function releaseQuietly(lease: RunLease): Promise<void> {
   await lease.release().catch(() => undefined);
 }
+
+/** Fallback candidates skip headers that fail their integrity check: the loop looks for the newest intact one. */
+const ignoreCorrupt = (): void => undefined;

@@ -317,6 +317,24 @@ export function describeEngineInvariants(name: string, backend: EngineInvariants
       });
     }
 
+    it('falls back past a head whose header was tampered with, and continues after its seq', async () => {
+      const calls: Record<string, number> = {};
+      const workflow = new Workflow({ flow: new Flow({ id: 'tampered-head', nodes: chain(3, calls, ['n3']) }), checkpoint: config() });
+      const failed = await workflow.run(0);
+      const header = (await ref.storage.getHeader(failed.checkpointId!))!;
+      await ref.storage.deleteHeaders([header.id]);
+      await ref.storage.putHeader({ ...header, status: 'completed' });
+
+      await expect(workflow.resume({ runId: failed.runId })).rejects.toThrow(CorruptCheckpointError);
+      const recovered = await workflow.resume({ runId: failed.runId, fallbackToIntact: true });
+      expect(recovered).toMatchObject({ status: 'success', output: 6, runId: failed.runId });
+      expect(recovered.warnings).toEqual(
+        expect.arrayContaining([expect.objectContaining({ code: 'CHECKPOINT_FALLBACK' }), expect.objectContaining({ code: 'CORRUPT_CHECKPOINT' })]),
+      );
+      const newHead = (await ref.storage.getHeader((await ref.storage.getHead(failed.runId))!))!;
+      expect(newHead.seq).toBeGreaterThan(header.seq);
+    });
+
     it('with checkpointing off gives the same results and never touches storage', async () => {
       const { adapter, calls: storageCalls } = instrument(ref.storage);
       const runBoth = async (failOnce: string[]) => {
