@@ -27,6 +27,12 @@ const SERVERS: Record<ServerKind, { name: string; url: string; variable: string;
   },
 };
 
+/** CI sets `CI` (to `true`, `1`...); `CI=false` or `CI=0`, as some tools write it, is not CI. */
+export function underCi(): boolean {
+  const value = (process.env.CI ?? '').trim().toLowerCase();
+  return value !== '' && value !== 'false' && value !== '0';
+}
+
 /**
  * Probes the server synchronously (in a child process, so a test file can decide while it declares its
  * describe blocks). Returns null when it answers; otherwise throws under CI, or warns loudly naming what is
@@ -38,7 +44,7 @@ export function serverProblem(kind: ServerKind, skipped: string): string | null 
   if (result.status === 0) return null;
   const problem = (result.stderr || result.error?.message || 'no answer').trim();
   const message = `${name} is not reachable at ${url} (${problem}).`;
-  if (process.env.CI) throw new Error(`${message} CI must start it (see .ci/run).`);
+  if (underCi()) throw new Error(`${message} CI must start it (see .ci/run).`);
   console.warn(`\n!!! ${message} SKIPPING ${skipped}: set ${variable} or start a server. !!!\n`);
   return problem;
 }

@@ -129,9 +129,10 @@ function readJournal(path: string, runId: string): Execution[] {
 /**
  * Once the run has completed: the journal against the head. Invariant 2 (the execution a checkpoint recorded is
  * the node's last one, and its dependents ran on the recorded outputs), invariant 3 (every other execution was
- * in a killed worker, with the same idempotency key) and the run's `output` being f's recorded execution.
+ * in a worker that was killed or fenced off before its completion was committed, with the same idempotency key)
+ * and the run's `output` being f's recorded execution.
  */
-export function checkJournal(history: RunHistory, journalPath: string, head: Loaded, killed: ReadonlySet<number>, output: unknown): string[] {
+export function checkJournal(history: RunHistory, journalPath: string, head: Loaded, interrupted: ReadonlySet<number>, output: unknown): string[] {
   const problems: string[] = [];
   const journal = readJournal(journalPath, history.runId);
   const recorded = new Map(NODE_IDS.map((node) => [node, head.nodes[node]]));
@@ -152,8 +153,8 @@ export function checkJournal(history: RunHistory, journalPath: string, head: Loa
     if (producer.attempt !== state.attempt) problems.push(`${node}: recorded attempt ${state.attempt}, its execution was attempt ${producer.attempt}`);
     const after = lines.filter((e) => e.line > producer.line);
     if (after.length > 0) problems.push(`${node} ran again after its execution ${state.tok} was committed: ${after.map((e) => `${e.phase} ${e.tok}`).join(', ')}`);
-    const lost = lines.filter((e) => e.tok !== state.tok && !killed.has(e.pid));
-    if (lost.length > 0) problems.push(`${node} has executions by workers that were not killed: ${lost.map((e) => e.tok).join(', ')}`);
+    const lost = lines.filter((e) => e.tok !== state.tok && !interrupted.has(e.pid));
+    if (lost.length > 0) problems.push(`${node} has uncommitted executions by workers that were neither killed nor fenced off: ${lost.map((e) => e.tok).join(', ')}`);
     const inputs = DEPENDS_ON[node]!.map((dep) => recorded.get(dep)?.tok);
     if (producer.inputs.join(',') !== inputs.join(',')) problems.push(`${node} ran on inputs ${producer.inputs.join(',')}, not the recorded ${inputs.join(',')}`);
   }

@@ -63,6 +63,8 @@ export async function runLane(lane: Lane): Promise<void> {
 
 interface StepResult {
   killedPids: number[];
+  /** A crash worker whose commit was refused after it missed a renewal: like a killed one, it did not finish. */
+  fencedPid?: number;
   gcLeaseKilled: boolean;
   /** Whether the crash worker got the run's lease. */
   nodeLeased: boolean;
@@ -83,6 +85,8 @@ async function crashRun(lane: Lane, runId: string, quota: number): Promise<numbe
   // One flow per run, so retention's `maxCheckpoints` applies to this run's history alone.
   const config = { ...lane.worker, runId, flowId: runId, input, journal, leaseTtlMs: LEASE_TTL_MS, lockedGiveUpMs: LOCKED_GIVE_UP_MS };
   const killed = new Set<number>();
+  // Workers that ended before the run did: killed, or fenced off after a missed renewal.
+  const interrupted = new Set<number>();
   let killSteps = 0;
   let gcLeaseLeft = false;
   tally.runs += 1;
@@ -92,7 +96,11 @@ async function crashRun(lane: Lane, runId: string, quota: number): Promise<numbe
     const outcome = await runStep(config, plan, gcLeaseLeft, tally);
     if (VERBOSE) process.stderr.write(`${runId} step ${step} (${describePlan(plan)}): ${Date.now() - stepStarted} ms, killed ${outcome.killedPids.length}, result ${outcome.result?.status ?? '-'}\n`);
     tally.steps += 1;
-    for (const pid of outcome.killedPids) killed.add(pid);
+    for (const pid of outcome.killedPids) {
+      killed.add(pid);
+      interrupted.add(pid);
+    }
+    if (outcome.fencedPid !== undefined) interrupted.add(outcome.fencedPid);
     if (outcome.killedPids.length > 0) killSteps += 1;
     gcLeaseLeft = outcome.gcLeaseKilled || (gcLeaseLeft && !outcome.nodeLeased);
     const report = await lane.inspector.check(runId);
@@ -100,7 +108,7 @@ async function crashRun(lane: Lane, runId: string, quota: number): Promise<numbe
     const completed = outcome.result?.status === 'success';
     if (completed && problems.length === 0) {
       const again = await runStep(config, FINISH, gcLeaseLeft, tally);
-      problems.push(...again.problems, ...checkCompleted(history, report, outcome.result!, again.result, killed, journal));
+      problems.push(...again.problems, ...checkCompleted(history, report, outcome.result!, again.result, interrupted, journal));
     }
     if (problems.length > 0) {
       tally.violations.push(...problems.map((p) => `${runId} step ${step} (${describePlan(plan)}): ${p}`));
@@ -146,8 +154,10 @@ async function runStep(config: Record<string, unknown>, plan: StepPlan, gcLeaseL
       outcome.result = worker.of('result')[0];
       // On a busy machine a worker can miss renewing its 300 ms lease; its next commit is then refused, which is
       // fencing doing its job. The run simply goes on in the next step.
-      if (outcome.result?.status === 'failure' && outcome.result.error === 'LEASE_LOST') tally.leaseLosses += 1;
-      else if (outcome.result?.status !== 'success') outcome.problems.push(`the run ended ${JSON.stringify(outcome.result)}`);
+      if (outcome.result?.status === 'failure' && outcome.result.error === 'LEASE_LOST') {
+        tally.leaseLosses += 1;
+        outcome.fencedPid = worker.pid;
+      } else if (outcome.result?.status !== 'success') outcome.problems.push(`the run ended ${JSON.stringify(outcome.result)}`);
     }
   }
   if (gc?.exit?.signal === 'SIGKILL') {
@@ -175,12 +185,12 @@ function killGcWhenDue(worker: WorkerProcess, kill: GcKill, node: WorkerProcess 
 }
 
 /** The completed run: its head is the result's checkpoint, a resume executes nothing, the journal agrees. */
-function checkCompleted(history: RunHistory, report: RunReport, result: WorkerEvent, replayed: WorkerEvent | undefined, killed: ReadonlySet<number>, journal: string): string[] {
+function checkCompleted(history: RunHistory, report: RunReport, result: WorkerEvent, replayed: WorkerEvent | undefined, interrupted: ReadonlySet<number>, journal: string): string[] {
   const head = report.loaded.find((c) => c.id === report.head) as Loaded | undefined;
   if (head?.status !== 'completed' || head.id !== result.checkpointId) {
     return [`the run finished with checkpoint ${result.checkpointId} but its head is ${report.head} (${head?.status})`];
   }
-  const problems = checkJournal(history, journal, head, killed, result.output);
+  const problems = checkJournal(history, journal, head, interrupted, result.output);
   if (replayed !== undefined && (replayed.status !== 'success' || JSON.stringify(replayed.output) !== JSON.stringify(result.output) || (replayed.executed as string[]).length > 0)) {
     problems.push(`resuming the completed run gave ${JSON.stringify(replayed)}, expected success with the same output and no node executed`);
   }

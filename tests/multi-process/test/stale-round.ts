@@ -149,9 +149,8 @@ function checkTokens(stale: Grant[], rescuer: Grant[], staleFrozenAt: number, pr
 
 /**
  * The stale writer never commits: the rescuer (the rightful owner) completes the run and its last checkpoint stays
- * the head, seqs stay unique and strictly increasing along one chain, every checkpoint loads, the fencing token
- * never goes down, the rescuer never re-executes a node that was committed before it came, and a resume afterwards
- * executes nothing.
+ * the head, the fencing token never goes down, the rescuer never re-executes a node that was committed before it
+ * came, and a resume afterwards executes nothing.
  */
 function checkTrial(
   run: Run,
@@ -160,49 +159,55 @@ function checkTrial(
   after: { report: RunReport; token: number | null },
   staleFrozenAt: number,
 ): string[] {
-  const problems: string[] = [];
   const expected = expectedOutput(run.input);
   const staleEnd = outcome(workers.stale, run.runId, 'start');
   const rescue = outcome(workers.rescuer, run.runId, 'rescue');
   const replay = outcome(workers.rescuer, run.runId, 'again');
-
   if (rescue?.event !== 'result' || rescue.status !== 'success' || (rescue.output as { v?: number })?.v !== expected) {
-    problems.push(`the rightful owner did not complete the run: ${JSON.stringify(rescue)}`);
-    return problems;
+    return [`the rightful owner did not complete the run: ${JSON.stringify(rescue)}`];
   }
-  const rescuedWork = (rescue.executed as string[]).length > 0;
+  const problems: string[] = [];
+  const executed = rescue.executed as string[];
   if (staleEnd?.event === 'result' && staleEnd.status === 'success') {
-    if (rescuedWork || staleEnd.checkpointId !== rescue.checkpointId) problems.push(`both workers completed the run: ${staleEnd.checkpointId} (stale) and ${rescue.checkpointId}`);
+    // Possible only when it had finished before it froze: then the rescuer found nothing to do.
+    if (executed.length > 0 || staleEnd.checkpointId !== rescue.checkpointId) problems.push(`both workers completed the run: ${staleEnd.checkpointId} (stale) and ${rescue.checkpointId}`);
   } else if (!REFUSALS.has(staleEnd?.error ?? '')) {
     problems.push(`the stale writer ended with ${JSON.stringify(staleEnd)}, expected a refusal (${[...REFUSALS].join(', ')})`);
   }
-
   const before = workers.rescuer.events.filter((e) => e.event === 'before' && e.pass === 'rescue' && e.runId === run.runId).at(-1)?.completed as string[] | undefined;
-  const again = (rescue.executed as string[]).filter((node) => before?.includes(node));
-  if (again.length > 0) problems.push(`the rescuer re-executed committed nodes ${again.join(', ')}`);
+  const rerun = executed.filter((node) => before?.includes(node));
+  if (rerun.length > 0) problems.push(`the rescuer re-executed committed nodes ${rerun.join(', ')}`);
 
-  const { report, token } = after;
-  if (rescued.head !== rescue.checkpointId) problems.push(`right after the rescue the head is ${rescued.head}, not the rescuer's ${rescue.checkpointId}`);
-  if (report.head !== rescue.checkpointId) {
-    const seq = report.listed.find((c) => c.id === report.head)?.seq;
-    problems.push(`after the stale writer woke up the head is ${report.head} (seq ${seq}, ${report.listed.find((c) => c.id === report.head)?.status}), not the rescuer's ${rescue.checkpointId} (seq ${rescued.listed[0]?.seq}): the head moved`);
+  problems.push(...checkStorage(rescue.checkpointId!, rescued, after.report));
+  // The rescuer's claims up to the end of its rescue: the probe came after, its `again` pass after the probe.
+  const rescuedAt = workers.rescuer.of('rescued')[0]!.receivedAt;
+  problems.push(...checkTokens(grantsOf(workers.stale, run.runId), grantsOf(workers.rescuer, run.runId, rescuedAt), staleFrozenAt, after.token));
+  if (replay?.event !== 'result' || replay.status !== 'success' || (replay.executed as string[]).length > 0 || (replay.output as { v?: number })?.v !== expected) {
+    problems.push(`a resume afterwards gave ${JSON.stringify(replay)}, expected success with nothing executed`);
   }
+  return problems;
+}
+
+/**
+ * The run as the rescuer left it, and as it is once the stale writer has woken up: the same checkpoints, the
+ * rescuer's last one the head, seqs unique along one chain, every checkpoint loading.
+ */
+function checkStorage(rescuerHead: string, rescued: RunReport, report: RunReport): string[] {
+  const problems: string[] = [];
+  const describe = (id: string | null | undefined) => {
+    const listed = report.listed.find((c) => c.id === id) ?? rescued.listed.find((c) => c.id === id);
+    return `${id} (seq ${listed?.seq}, ${listed?.status})`;
+  };
+  if (rescued.head !== rescuerHead) problems.push(`right after the rescue the head is ${describe(rescued.head)}, not the rescuer's ${describe(rescuerHead)}`);
+  if (report.head !== rescuerHead) problems.push(`after the stale writer woke up the head is ${describe(report.head)}, not the rescuer's ${describe(rescuerHead)}: the head moved`);
   const seqs = report.listed.map((c) => c.seq);
   if (new Set(seqs).size !== seqs.length) problems.push(`duplicate seqs: ${seqs.join(', ')}`);
-  if (report.head !== (report.listed[0]?.id ?? null)) problems.push(`getHead() ${report.head} is not the highest-seq checkpoint ${report.listed[0]?.id}`);
+  if (report.head !== (report.listed[0]?.id ?? null)) problems.push(`getHead() ${describe(report.head)} is not the highest-seq checkpoint ${describe(report.listed[0]?.id)}`);
   const chain = new Set<string>();
   for (let id: string | null | undefined = report.head; id; id = report.listed.find((c) => c.id === id)?.parent) chain.add(id);
   const foreign = report.listed.filter((c) => !chain.has(c.id));
   if (foreign.length > 0) problems.push(`checkpoints off the head's chain (a stale commit): ${foreign.map((c) => `seq ${c.seq} ${c.status}`).join(', ')}`);
   if (report.listed.length !== rescued.listed.length) problems.push(`the stale writer changed the run's checkpoints: ${rescued.listed.length} after the rescue, ${report.listed.length} after it woke up`);
   for (const c of report.loaded) if (c.error !== undefined) problems.push(`checkpoint ${c.id} does not load: ${c.error}`);
-
-  // The rescuer's claims up to the end of its rescue: the probe came after, its `again` pass after the probe.
-  const rescuedAt = workers.rescuer.of('rescued')[0]!.receivedAt;
-  problems.push(...checkTokens(grantsOf(workers.stale, run.runId), grantsOf(workers.rescuer, run.runId, rescuedAt), staleFrozenAt, token));
-
-  if (replay?.event !== 'result' || replay.status !== 'success' || (replay.executed as string[]).length > 0 || (replay.output as { v?: number })?.v !== expected) {
-    problems.push(`a resume afterwards gave ${JSON.stringify(replay)}, expected success with nothing executed`);
-  }
   return problems;
 }
