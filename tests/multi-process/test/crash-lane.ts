@@ -134,6 +134,10 @@ async function runStep(config: Record<string, unknown>, plan: StepPlan, gcLeaseL
   );
 
   const outcome: StepResult = { killedPids: [], gcLeaseKilled: false, nodeLeased: (node?.of('lease').length ?? 0) > 0, problems: [] };
+  if (gc?.exit?.signal === 'SIGKILL') {
+    outcome.gcLeaseKilled = gc.of('gc-leased').length > gc.of('gc-released').length;
+    if (outcome.gcLeaseKilled) tally.gcLeaseKills += 1;
+  }
   for (const worker of workers) {
     const exit = worker.exit!;
     const role = worker === node ? 'crash worker' : 'retention worker';
@@ -146,8 +150,8 @@ async function runStep(config: Record<string, unknown>, plan: StepPlan, gcLeaseL
     }
     const stuck = worker.of('stuck')[0];
     if (stuck) {
-      const why = gcLeaseLeft ? 'after a retention worker was killed holding the GC lease' : 'with no lease left by a killed retention worker';
-      outcome.problems.push(`a resume was still RUN_LOCKED after ${stuck.lockedMs} ms ${why} (the dead holder's lease must not block the run)`);
+      const why = gcLeaseLeft || outcome.gcLeaseKilled ? "after a retention worker died holding the run's GC lease" : '(no retention worker died holding its GC lease)';
+      outcome.problems.push(`a resume was still RUN_LOCKED after ${stuck.lockedMs} ms ${why}: a dead holder's lease must not block the run for long`);
     } else if (exit.code !== 0) {
       outcome.problems.push(`the ${role} ${worker.pid} failed on its own with ${JSON.stringify(exit)}: ${worker.describe()}`);
     } else {
@@ -159,10 +163,6 @@ async function runStep(config: Record<string, unknown>, plan: StepPlan, gcLeaseL
         outcome.fencedPid = worker.pid;
       } else if (outcome.result?.status !== 'success') outcome.problems.push(`the run ended ${JSON.stringify(outcome.result)}`);
     }
-  }
-  if (gc?.exit?.signal === 'SIGKILL') {
-    outcome.gcLeaseKilled = gc.of('gc-leased').length > gc.of('gc-released').length;
-    if (outcome.gcLeaseKilled) tally.gcLeaseKills += 1;
   }
   if (gcLeaseLeft && node) {
     const [ready, leased] = [node.of('ready')[0], node.of('lease')[0]];

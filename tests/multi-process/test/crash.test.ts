@@ -10,11 +10,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect } from '@jest/globals';
+import { eachBackend, expectNoViolations } from './backend-cases.js';
 import { newTally, runLane } from './crash-lane.js';
-import { Inspector } from './inspector.js';
-import { ALL_BACKENDS, backendAvailable, openNamespace, type BackendKind } from './namespaces.js';
-import { countFromEnv, randomFor, replayHint, SEED } from './seed.js';
+import { countFromEnv, randomFor, SEED } from './seed.js';
 import { killAllWorkers } from './workers.js';
 
 const KILLS = countFromEnv('CRASH_KILLS', 100);
@@ -25,16 +24,11 @@ const MAX_VIOLATIONS = 5;
 afterAll(killAllWorkers);
 
 describe('workers SIGKILLed at random points, in node execution and in retention', () => {
-  const available = ALL_BACKENDS.filter((kind) => backendAvailable(kind, 'the crash test'));
-  const skipped = ALL_BACKENDS.filter((kind) => !available.includes(kind));
-  if (skipped.length > 0) it.skip.each(skipped)('%s (server not reachable)', () => undefined);
-
-  it.concurrent.each(available)(
+  eachBackend(
+    'the crash test',
     `%s: ${KILLS} kills, every one followed by a look at the run; every run completes with nothing committed run again`,
-    async (kind: BackendKind) => {
-      const namespace = await openNamespace(kind);
+    async ({ kind, namespace, inspector }) => {
       const journalDir = mkdtempSync(join(tmpdir(), `sp-crash-journal-${kind}-`));
-      const inspector = await Inspector.start(namespace.worker);
       const tally = newTally();
       const started = Date.now();
       try {
@@ -55,17 +49,15 @@ describe('workers SIGKILLed at random points, in node execution and in retention
         const failed = lanes.find((lane): lane is PromiseRejectedResult => lane.status === 'rejected');
         if (failed) throw failed.reason;
       } finally {
-        inspector.stop();
-        await namespace.close();
         rmSync(journalDir, { recursive: true, force: true });
       }
       const { violations, ...counts } = tally;
       console.log(
         `crash test ${kind}: CRASH_SEED=${SEED}: ${counts.kills} SIGKILLs (${counts.nodeKills} crash workers, ${counts.gcKills} retention workers, ` +
-          `${counts.gcLeaseKills} of them holding a GC lease) in ${counts.steps} steps over ${counts.runs} runs; ${counts.leaseLosses} commits refused after a missed renewal; longest wait for a run after a ` +
-          `GC-lease kill ${counts.longestWaitAfterGcLeaseKillMs} ms; ${violations.length} violations; ${Math.round((Date.now() - started) / 1000)} s`,
+          `${counts.gcLeaseKills} of them holding a GC lease) in ${counts.steps} steps over ${counts.runs} runs; ${counts.leaseLosses} commits refused after a missed renewal; ` +
+          `longest wait for a run after a GC-lease kill ${counts.longestWaitAfterGcLeaseKillMs} ms; ${violations.length} violations; ${Math.round((Date.now() - started) / 1000)} s`,
       );
-      expect({ violations, replay: replayHint('crash') }).toEqual({ violations: [], replay: replayHint('crash') });
+      expectNoViolations(violations, 'crash');
       expect(counts.kills).toBeGreaterThanOrEqual(KILLS);
     },
     600_000,

@@ -1,4 +1,4 @@
-// One round of the stale-writer test: a worker runs several runs at once and freezes itself (SIGSTOP) at a seeded
+// One round of the stale-writer test: a worker runs several runs at once and is frozen (SIGSTOP) at a seeded
 // moment, so its runs stop at different points (inside a node, inside a commit, holding the file backend's run
 // lock...). A second worker takes every run over once the frozen one's lease (and, on file, its lock) has gone
 // stale, and completes it. Then the frozen worker wakes (SIGCONT) and carries on with what it had checked. Each
@@ -38,6 +38,8 @@ export interface StaleRound {
   inspector: Inspector;
   random: Random;
   runs: number;
+  /** The stale worker freezes itself from a timer (SQLite, see test/stale-worker.cjs) instead of the test stopping it. */
+  freezeSelf: boolean;
   /** Worker settings: lease ttl, the file backend's lockStaleMs, the time each node takes. */
   settings: { leaseTtlMs: number; lockStaleMs: number; nodeMs: number };
   tally: StaleTally;
@@ -62,10 +64,16 @@ export async function staleRound(round: StaleRound): Promise<void> {
     phaseStarted = Date.now();
   };
 
-  const stale = spawnWorker({ ...base, mode: 'start', freezeAfterMs }, STALE_WORKER);
-  const freezing = await until('the stale worker to freeze itself', () => stale.of('freezing')[0], [stale]);
+  const stale = spawnWorker({ ...base, mode: 'start', freezeAfterMs, freezeSelf: round.freezeSelf }, STALE_WORKER);
+  // Counted from the first node execution: a busy machine may take long to get there, and the freeze must find the
+  // runs under way.
+  const firstNode = await until('the stale worker to start a node', () => stale.of('first-node')[0], [stale]);
+  if (!round.freezeSelf) {
+    await until(`the stale worker's freeze time (${freezeAfterMs} ms)`, () => (Date.now() - firstNode.receivedAt >= freezeAfterMs ? true : undefined), [stale]);
+    stale.signal('SIGSTOP');
+  }
   await until('the stale worker to be stopped', () => (stale.isStopped() ? true : undefined), [stale]);
-  const stoppedAt = freezing.receivedAt;
+  const stoppedAt = Date.now();
   phase('start');
 
   // The rescuer waits out the frozen worker's lease (and on file its run lock's lockStaleMs) by itself. Its own

@@ -1,15 +1,16 @@
 // One stale-writer-test worker (test/stale-writer.test.ts), through the BUILT packages: several runs of an 8-node
 // chain (durability 'sync': a commit after every node) at once, in one process.
-//   mode 'start':  starts each run after its own delay and freezes itself (SIGSTOP) `freezeAfterMs` after its
-//                  first node started; the test lets another worker take the runs over, then wakes it (SIGCONT)
-//                  and it carries on. The stop comes from a timer, so it lands between two steps of the event loop,
-//                  anywhere in the async work of a run (a node, a commit, holding the file backend's run lock), but
-//                  never inside a synchronous SQLite transaction: frozen there, it would keep every other process
-//                  out of the database.
+//   mode 'start':  starts each run after its own delay and is frozen (SIGSTOP) `freezeAfterMs` after its first
+//                  node started (event `first-node`); the test lets another worker take the runs over, then wakes
+//                  it (SIGCONT) and it carries on. On most backends the test sends the SIGSTOP, so it lands
+//                  anywhere; with `freezeSelf` (SQLite) this worker sends it from a timer, between two steps of the
+//                  event loop, so never inside a synchronous SQLite transaction: frozen there, it would keep every
+//                  other process out of the database and nobody could take its runs over.
 //   mode 'resume': takes every run over (starting one nobody had committed yet), retrying while it is locked;
 //                  then, on the test's `again`, resumes every run once more: that pass must execute nothing.
-// Events: ready, before (the run's completed nodes when this worker got to it), result, rejected (each with its
-// `pass`: start, rescue or again), done, and the adapter probe's lease events (the fencing tokens granted).
+// Events: ready, first-node, freezing, before (the run's completed nodes when this worker got to it), result,
+// rejected (each with its `pass`: start, rescue or again), rescued, done, and the adapter probe's lease events
+// (the fencing tokens granted).
 'use strict';
 
 const { randomBytes } = require('node:crypto');
@@ -90,19 +91,21 @@ async function main() {
     await wf.store.setup();
     emit({ event: 'ready' });
     if (config.mode === 'start') {
-      // Counted from the first node execution: a busy machine may take long to get there, and the freeze must find
-      // the runs under way.
-      const frozen = new Promise((resolve) => {
+      const firstNode = new Promise((resolve) => {
         const off = wf.on('node_started', () => {
           off();
+          emit({ event: 'first-node' });
           resolve();
         });
-      })
-        .then(() => sleep(config.freezeAfterMs))
-        .then(() => {
-          emit({ event: 'freezing' });
-          process.kill(process.pid, 'SIGSTOP'); // returns once the test has sent SIGCONT
-        });
+      });
+      const frozen = !config.freezeSelf
+        ? Promise.resolve()
+        : firstNode
+            .then(() => sleep(config.freezeAfterMs))
+            .then(() => {
+              emit({ event: 'freezing' });
+              process.kill(process.pid, 'SIGSTOP'); // returns once the test has sent SIGCONT
+            });
       await pass('start', wf, executed, (run) => start(wf, run));
       await frozen;
     } else {

@@ -5,10 +5,9 @@
 // executes nothing. Each run is a trial; a round freezes one worker holding several runs, each stopped at a
 // different point. 120 trials per backend catch a defect that shows in 2% of trials with ~91% probability.
 // Replay with CRASH_SEED=<the printed seed>; STALE_TRIALS=<n> raises the trials per backend.
-import { afterAll, describe, expect, it } from '@jest/globals';
-import { Inspector } from './inspector.js';
-import { ALL_BACKENDS, backendAvailable, openNamespace, type BackendKind } from './namespaces.js';
-import { countFromEnv, randomFor, replayHint, SEED } from './seed.js';
+import { afterAll, describe } from '@jest/globals';
+import { eachBackend, expectNoViolations } from './backend-cases.js';
+import { countFromEnv, randomFor, SEED } from './seed.js';
 import { newStaleTally, staleRound } from './stale-round.js';
 import { killAllWorkers } from './workers.js';
 
@@ -20,39 +19,30 @@ const SETTINGS = { leaseTtlMs: 300, lockStaleMs: 600, nodeMs: 2 };
 afterAll(killAllWorkers);
 
 describe('a frozen writer wakes up after its runs were taken over', () => {
-  const available = ALL_BACKENDS.filter((kind) => backendAvailable(kind, 'the stale-writer test'));
-  const skipped = ALL_BACKENDS.filter((kind) => !available.includes(kind));
-  if (skipped.length > 0) it.skip.each(skipped)('%s (server not reachable)', () => undefined);
-
-  it.concurrent.each(available)(
+  eachBackend(
+    'the stale-writer test',
     `%s: ${TRIALS} trials, the stale writer never commits, moves the head or lowers the fencing token`,
-    async (kind: BackendKind) => {
-      const namespace = await openNamespace(kind);
-      const inspector = await Inspector.start(namespace.worker);
+    async ({ kind, namespace, inspector }) => {
       const tally = newStaleTally();
       const started = Date.now();
-      try {
-        for (let round = 0; tally.trials < TRIALS; round++) {
-          await staleRound({
-            name: `stale-${kind}-${round}`,
-            worker: namespace.worker,
-            inspector,
-            random: randomFor('stale', kind, round),
-            runs: RUNS_PER_ROUND,
-            settings: SETTINGS,
-            tally,
-          });
-        }
-      } finally {
-        inspector.stop();
-        await namespace.close();
+      for (let round = 0; tally.trials < TRIALS; round++) {
+        await staleRound({
+          name: `stale-${kind}-${round}`,
+          worker: namespace.worker,
+          inspector,
+          random: randomFor('stale', kind, round),
+          runs: RUNS_PER_ROUND,
+          freezeSelf: kind === 'sqlite',
+          settings: SETTINGS,
+          tally,
+        });
       }
       const { violations, ...counts } = tally;
       console.log(
         `stale-writer test ${kind}: CRASH_SEED=${SEED}: ${counts.trials} trials in ${counts.rounds} rounds, ${counts.contended} frozen holding the run unfinished; ` +
           `the stale writer ended ${JSON.stringify(counts.staleOutcomes)}; ${violations.length} violations; ${Math.round((Date.now() - started) / 1000)} s`,
       );
-      expect({ violations, replay: replayHint('stale-writer') }).toEqual({ violations: [], replay: replayHint('stale-writer') });
+      expectNoViolations(violations, 'stale-writer');
     },
     600_000,
   );
