@@ -103,11 +103,15 @@ describe('engine resilience', () => {
   it('keeps renewing through a backend blip, so a short outage does not cost the lease', async () => {
     const memory = new MemoryAdapter();
     let renewals = 0;
+    // The engine renews every 10 ms (ttl 30), but the stored lease lasts a minute: a busy machine that stalls the
+    // event loop past 30 ms must not expire it, since this test is about renewing on after a failed renewal.
+    const STORED_TTL_MS = 60_000;
     const adapter = withOverrides(memory, {
-      renewLease: async (lease: Lease, ttlMs: number) => {
+      acquireLease: (runId: string, owner: string) => memory.acquireLease(runId, owner, STORED_TTL_MS),
+      renewLease: async (lease: Lease) => {
         renewals += 1;
         if (renewals === 1) throw new BackendUnavailableError('blip');
-        return memory.renewLease(lease, ttlMs);
+        return memory.renewLease(lease, STORED_TTL_MS);
       },
     });
     const slow = new FunctionNode({
