@@ -80,16 +80,28 @@ async function resumeAfterLeaseExpiry<T>(resume: () => Promise<T>): Promise<T> {
   }
 }
 
+/** How long worker A's lease lasts in storage while it works: a starved event loop on a busy machine cannot expire it. */
+const HELD_MS = 60_000;
+/** How long the lease outlives `freeze()`: the moment another worker may take over. */
+const FROZEN_TTL_MS = 300;
+
 /**
- * A worker whose lease renewals are real until `freeze()`, then stop landing, as when its process
- * freezes. So a slow disk cannot expire the lease before the test reaches the moment it stages.
+ * A worker whose lease is held (and renewed) generously until `freeze()`, then cut to a short expiry and never
+ * renewed again, as when its process freezes. So neither a slow disk nor a busy CPU can expire the lease before
+ * the test reaches the moment it stages, and the takeover still comes right after it.
  */
 function freezableRenewals(storage: StorageAdapter) {
   let frozen = false;
+  let last: Lease | null = null;
   const { adapter } = instrument(storage, {
-    renewLease: async (lease: Lease, ttlMs: number) => (frozen ? lease : storage.renewLease(lease, ttlMs)),
+    acquireLease: async (runId: string, owner: string) => (last = await storage.acquireLease(runId, owner, HELD_MS)),
+    renewLease: async (lease: Lease) => (frozen ? lease : (last = await storage.renewLease(lease, HELD_MS))),
   });
-  return { adapter, freeze: () => (frozen = true) };
+  const freeze = async () => {
+    frozen = true;
+    if (last) await storage.renewLease(last, FROZEN_TTL_MS);
+  };
+  return { adapter, freeze };
 }
 
 export function describeNodeResume(name: string, backend: NodeResumeBackend): void {
@@ -175,7 +187,7 @@ export function describeNodeResume(name: string, backend: NodeResumeBackend): vo
         const runId = 'agent-takeover-1';
         const first = workerA.run('count to 15', { runId });
         while (llmA.calls < 6) await new Promise((r) => setTimeout(r, 5));
-        workerAStorage.freeze();
+        await workerAStorage.freeze();
 
         // Another process, same storage: it knows nothing but the checkpoints.
         const callsB: number[] = [];
@@ -345,7 +357,7 @@ export function describeNodeResume(name: string, backend: NodeResumeBackend): vo
         // A run that ends before it asks (e.g. its commit was refused) says why instead of hanging the test.
         const endedEarly = first.then((r) => Promise.reject(new Error(`run ended before asking: ${r.status} ${r.error?.message}`)));
         await Promise.race([asked.promise, endedEarly]);
-        workerAStorage.freeze();
+        await workerAStorage.freeze();
         // The engine committed the request before waiting: the checkpoint the event names lists it...
         const { checkpointId, requestId } = announced[0]!.data as { checkpointId: string; requestId: string };
         expect((await workerA.store!.load(checkpointId)).pendingInputs.map((p) => p.requestId)).toEqual([requestId]);
