@@ -2,7 +2,7 @@ import { afterAll } from '@jest/globals';
 import { runConformanceSuite } from '@savepoint/conformance';
 import { Kysely, PostgresDialect } from 'kysely';
 import { PostgresBackend } from '../src/index.js';
-import { DATABASE_URL, describePg, dropSchema, testPool, uniqueSchema } from './server.js';
+import { DATABASE_URL, describePg, dropPrefix, dropSchema, testPool, uniqueSchema } from './server.js';
 
 // One schema for this file, dropped at the end; each test gets its own table prefix inside it. Fresh-store
 // tests get a schema of their own too, so their first call also creates the schema.
@@ -72,6 +72,13 @@ async function dumpRaw(backend: PostgresBackend): Promise<string> {
   return lines.join('\n');
 }
 
+/** After each test: the backend closed, its tables gone, so the shared schema never piles up relations. */
+async function destroy(backend: PostgresBackend): Promise<void> {
+  await backend.close();
+  const home = homes.get(backend)!;
+  await dropPrefix(pool, home.schema, home.prefix);
+}
+
 afterAll(async () => {
   for (const dropped of [schema, ...freshSchemas]) await dropSchema(pool, dropped).catch(() => undefined);
   await pool.end();
@@ -88,6 +95,7 @@ describePg('PostgresBackend', () => {
     maxEventsPerRun,
     corruptBlob,
     dumpRaw,
+    destroy,
   });
 
   runConformanceSuite({
@@ -100,6 +108,7 @@ describePg('PostgresBackend', () => {
     maxEventsPerRun,
     corruptBlob,
     dumpRaw,
+    destroy,
   });
 
   runConformanceSuite({
@@ -111,5 +120,6 @@ describePg('PostgresBackend', () => {
     createSibling: sibling,
     corruptBlob,
     dumpRaw,
+    destroy,
   });
 });
