@@ -66,3 +66,67 @@ export async function removeRedisKeys(client: ScanningClient, prefix: string): P
   } while (cursor !== '0');
   return removed;
 }
+
+/** What `dumpPostgresTables` needs: a `pg.Pool`, `pg.Client` or anything with the same `query`. */
+export interface Queryable {
+  query<R extends Record<string, unknown>>(sql: string, values?: unknown[]): Promise<{ rows: R[] }>;
+}
+
+/**
+ * Every value of every row of every table of `schema` whose name starts with `prefix`, one row a line, as
+ * stored: what a test searches for a planted secret in what Savepoint persisted.
+ */
+export async function dumpPostgresTables(db: Queryable, schema: string, prefix: string): Promise<string> {
+  const { rows: tables } = await db.query<{ tablename: string }>(
+    'SELECT tablename FROM pg_tables WHERE schemaname = $1 AND left(tablename, length($2)) = $2',
+    [schema, prefix],
+  );
+  const lines: string[] = [];
+  for (const { tablename } of tables) {
+    const { rows } = await db.query<Record<string, unknown>>(`SELECT * FROM "${schema}"."${tablename}"`);
+    for (const row of rows) lines.push(`${tablename}\t${Object.values(row).map(String).join('\t')}`);
+  }
+  return lines.join('\n');
+}
+
+/** The part of an ioredis client `dumpRedisKeys` reads with. */
+export interface ReadingClient extends ScanningClient {
+  type(key: string): Promise<string>;
+  get(key: string): Promise<string | null>;
+  hgetall(key: string): Promise<Record<string, string>>;
+  lrange(key: string, start: number, stop: number): Promise<string[]>;
+  smembers(key: string): Promise<string[]>;
+  zrange(key: string, start: string, stop: string, withScores: 'WITHSCORES'): Promise<string[]>;
+  xrange(key: string, start: string, end: string): Promise<unknown>;
+}
+
+/** Every key under `prefix` with everything it holds, read plainly (no DUMP), one key a line. */
+export async function dumpRedisKeys(client: ReadingClient, prefix: string): Promise<string> {
+  const lines: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    cursor = next;
+    for (const key of keys) {
+      const type = await client.type(key);
+      const read: Record<string, () => Promise<unknown>> = {
+        string: () => client.get(key),
+        hash: () => client.hgetall(key),
+        list: () => client.lrange(key, 0, -1),
+        set: () => client.smembers(key),
+        zset: () => client.zrange(key, '0', '-1', 'WITHSCORES'),
+        stream: () => client.xrange(key, '-', '+'),
+      };
+      const value = await (read[type] ?? (async () => `unreadable type ${type}`))();
+      lines.push(`${key}\t${type}\t${flatten(value).join('\t')}`);
+    }
+  } while (cursor !== '0');
+  return lines.join('\n');
+}
+
+/** Every string in a reply (nested arrays, hash objects), as stored. */
+function flatten(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(flatten);
+  if (typeof value === 'object' && value !== null) return Object.entries(value).flatMap(([field, inner]) => [field, ...flatten(inner)]);
+  return [String(value)];
+}

@@ -1,5 +1,6 @@
 import { afterAll } from '@jest/globals';
 import { runConformanceSuite } from '@savepoint/conformance';
+import { dumpPostgresTables } from '@savepoint/test-servers';
 import { Kysely, PostgresDialect } from 'kysely';
 import { PostgresBackend } from '../src/index.js';
 import { DATABASE_URL, describePg, dropPrefix, dropSchema, testPool, uniqueSchema } from './server.js';
@@ -57,19 +58,10 @@ async function corruptBlob(backend: PostgresBackend, runId: string, hash: string
   );
 }
 
-/** Every value of every row of every table of the backend's prefix, one row a line, as stored. */
+/** Every row of the backend's tables, as stored. */
 async function dumpRaw(backend: PostgresBackend): Promise<string> {
   const home = homes.get(backend)!;
-  const { rows: tables } = await pool.query<{ tablename: string }>(
-    'SELECT tablename FROM pg_tables WHERE schemaname = $1 AND left(tablename, length($2)) = $2',
-    [home.schema, home.prefix],
-  );
-  const lines: string[] = [];
-  for (const { tablename } of tables) {
-    const { rows } = await pool.query<Record<string, unknown>>(`SELECT * FROM "${home.schema}"."${tablename}"`);
-    for (const row of rows) lines.push(`${tablename}\t${Object.values(row).map(String).join('\t')}`);
-  }
-  return lines.join('\n');
+  return dumpPostgresTables(pool, home.schema, home.prefix);
 }
 
 /** After each test: the backend closed, its tables gone, so the shared schema never piles up relations. */

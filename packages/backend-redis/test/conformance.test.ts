@@ -1,7 +1,8 @@
 import { afterAll } from '@jest/globals';
 import { runConformanceSuite } from '@savepoint/conformance';
+import { dumpRedisKeys } from '@savepoint/test-servers';
 import { RedisBackend } from '../src/index.js';
-import { REDIS_URL, describeRedis, keysUnder, removeKeys, testClient, uniquePrefix } from './support/redis-server.js';
+import { REDIS_URL, describeRedis, removeKeys, testClient, uniquePrefix } from './support/redis-server.js';
 
 // Test-side client: corrupts blobs below the adapter API and removes each test's keys afterwards.
 const admin = testClient();
@@ -24,33 +25,8 @@ async function fresh(options: Options): Promise<RedisBackend> {
   return backend;
 }
 
-/** Every key under the backend's prefix with everything it holds, read plainly (no DUMP), one key a line. */
-async function dumpRaw(backend: RedisBackend): Promise<string> {
-  const prefix = prefixes.get(backend)!;
-  const lines: string[] = [];
-  for (const name of await keysUnder(admin, prefix)) {
-    const key = `${prefix}${name}`;
-    const type = await admin.type(key);
-    const read: Record<string, () => Promise<unknown>> = {
-      string: () => admin.get(key),
-      hash: () => admin.hgetall(key),
-      list: () => admin.lrange(key, 0, -1),
-      set: () => admin.smembers(key),
-      zset: () => admin.zrange(key, '0', '-1', 'WITHSCORES'),
-      stream: () => admin.xrange(key, '-', '+'),
-    };
-    const value = await (read[type] ?? (async () => `unreadable type ${type}`))();
-    lines.push(`${key}\t${type}\t${flatten(value).join('\t')}`);
-  }
-  return lines.join('\n');
-}
-
-/** Every string in a reply (nested arrays, hash objects), as stored. */
-function flatten(value: unknown): string[] {
-  if (Array.isArray(value)) return value.flatMap(flatten);
-  if (typeof value === 'object' && value !== null) return Object.entries(value).flatMap(([field, inner]) => [field, ...flatten(inner)]);
-  return [String(value)];
-}
+/** Every key under the backend's prefix with everything it holds, as stored. */
+const dumpRaw = (backend: RedisBackend): Promise<string> => dumpRedisKeys(admin, prefixes.get(backend)!);
 
 // Clients the fresh-store tests created for a backend (which leaves a caller's client open): closed with it.
 const testOwned = new WeakSet<RedisBackend>();
