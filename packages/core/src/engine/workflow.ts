@@ -19,7 +19,7 @@ import { FlowRun } from './flow-run.js';
 import { InputBroker } from './input-broker.js';
 import { toNodeError } from './node-error.js';
 import type { HumanInputChannel } from './node-context.js';
-import { RunLease } from './run-lease.js';
+import { acquireRunLease, type RunLease } from './run-lease.js';
 import type { RunResult, RunWarning } from './run-result.js';
 import { RunState } from './run-state.js';
 
@@ -158,7 +158,7 @@ export class Workflow<I = unknown, O = unknown> {
       this.events.emit('run_started', runId, { input, resumed: false });
       return this.execute(plan, options, null);
     }
-    const lease = await RunLease.acquire(this.store, runId, this.config.leaseTtlMs);
+    const lease = await acquireRunLease(this.store, runId, this.config.leaseTtlMs);
     try {
       if ((await this.store.getHead(runId)) !== null) {
         throw new InvalidArgumentError(`Run ${runId} already exists: continue it with workflow.resume({ runId: '${runId}' }).`);
@@ -235,7 +235,7 @@ export class Workflow<I = unknown, O = unknown> {
 
   private async continueRun(runId: string, options: ResumeOptions, expectedHeadId?: string): Promise<RunResult<O>> {
     const store = this.store!;
-    const lease = await RunLease.acquire(store, runId, this.config.leaseTtlMs);
+    const lease = await acquireRunLease(store, runId, this.config.leaseTtlMs);
     try {
       const headId = await store.getHead(runId);
       if (headId === null) throw new NotFoundError(`Run ${runId} has no checkpoint; start it with workflow.run().`);
@@ -261,7 +261,7 @@ export class Workflow<I = unknown, O = unknown> {
     }
     const plan = this.planFrom(origin, options, warnings, { runId, expectedHead: null, nextSeq: 0 });
     if (origin.status === 'completed') return this.start(plan, origin, options, null);
-    const lease = await RunLease.acquire(this.store!, runId, this.config.leaseTtlMs);
+    const lease = await acquireRunLease(this.store!, runId, this.config.leaseTtlMs);
     try {
       return await this.start(plan, origin, options, lease);
     } finally {

@@ -1,10 +1,11 @@
 import type { Lease, StorageAdapter } from './storage-adapter.js';
 
 /**
- * A short lease the store holds for its own maintenance (blob garbage collection), renewed every third of its
- * ttl while the work runs. If the process dies, the lease lapses within one ttl, so a worker resuming the run (a
- * human's answer) waits seconds, not minutes. Each renewal is scheduled only after the previous one answered,
- * so a hung backend never piles up calls.
+ * A lease renewed every third of its ttl while its holder works: the engine's claim on a run, and the short lease
+ * the store holds for blob garbage collection. If the process dies, the lease lapses within one ttl. Each renewal
+ * is scheduled only after the previous one answered, so a hung backend never piles up calls; a failed renewal (a
+ * backend blip) is retried at the next tick, a lost lease is never renewed again: the holder's next fenced write
+ * is refused.
  */
 export class RenewedLease {
   private timer: NodeJS.Timeout | undefined;
@@ -26,6 +27,16 @@ export class RenewedLease {
     return lease && new RenewedLease(adapter, lease, ttlMs);
   }
 
+  /** Keeps renewing a lease acquired elsewhere (e.g. through the store's checked `acquireLease`). */
+  static adopt(adapter: StorageAdapter, lease: Lease, ttlMs: number): RenewedLease {
+    return new RenewedLease(adapter, lease, ttlMs);
+  }
+
+  /** The lease as last renewed: what fenced writes carry. */
+  get current(): Lease {
+    return this.lease;
+  }
+
   /**
    * Renews now and says whether the lease is still this holder's: called right before an action that is safe
    * only under the lease, so the action gets a whole ttl. Any failure counts as lost.
@@ -44,6 +55,7 @@ export class RenewedLease {
 
   /** Stops renewing and releases the lease (a no-op for the adapter when it was lost meanwhile). */
   async release(): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.timer);
     await this.adapter.releaseLease(this.lease);
