@@ -50,7 +50,8 @@ export class WorkerProcess {
     // A worker killed or exiting early must not fail the test through an EPIPE on its stdin.
     this.child.stdin.on('error', () => undefined);
     this.exited = new Promise((resolve) => {
-      this.child.on('exit', (code, signal) => {
+      // 'close', not 'exit': 'exit' can fire before the last stdout lines (a worker's `result`) have been read.
+      this.child.on('close', (code, signal) => {
         this.exit = { code, signal };
         resolve(this.exit);
       });
