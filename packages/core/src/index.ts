@@ -4,6 +4,7 @@ export * from './models/checkpoint-config.js';
 export * from './store/storage-adapter.js';
 export { assertSafeId, isSafeId } from './store/safe-id.js';
 export { uuidv7 } from './util/uuidv7.js';
+export { consoleLogger, silentLogger, type Logger } from './util/logger.js';
 export * from './codec/index.js';
 export * from './store/index.js';
 export * from './adapters/index.js';
