@@ -1,5 +1,5 @@
 import { InvalidArgumentError, LLMRequestError } from '../errors.js';
-import { retryDelayMs, sleep } from './backoff.js';
+import { retryDelayMs, sleep } from '../util/backoff.js';
 import { readServerSentData } from './sse-reader.js';
 import type { AssistantMessage, ChatMessage, ChatOptions, ChatRequest, ChatResponse, LLM, ToolCall } from './types.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { retryDelayMs, sleep } from '../../src/llm/backoff.js';
+import { retryDelayMs, sleep } from '../../src/util/backoff.js';
 
 const options = { baseDelayMs: 100, maxDelayMs: 5_000 };
 
