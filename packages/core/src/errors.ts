@@ -16,6 +16,7 @@ export type SavepointErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'NODE_FAILED'
   | 'RUN_CANCELED'
+  | 'SHUTTING_DOWN'
   | 'STEP_LIMIT_EXCEEDED'
   | 'ITERATION_FAILED'
   | 'LLM_REQUEST_FAILED';
@@ -89,6 +90,11 @@ export class NodeFailedError extends codedError('NODE_FAILED') {
 }
 /** The run was canceled through its AbortSignal. */
 export class RunCanceledError extends codedError('RUN_CANCELED') {}
+/**
+ * The workflow (or runtime) is shutting down: it takes no new runs or resumes (start or resume the run on another
+ * instance). Also the reason a node's `ctx.signal` aborts with when a shutdown interrupts it after the grace period.
+ */
+export class ShuttingDownError extends codedError('SHUTTING_DOWN') {}
 /** An agent reached `maxLoops`, or a graph orchestrator `maxSteps`, without finishing. */
 export class StepLimitError extends codedError('STEP_LIMIT_EXCEEDED') {}
 /** Map iterations failed; `failures` lists each by index and nodePath. Resume re-runs only those. */

@@ -2,6 +2,7 @@ import { NodeFailedError, RunCanceledError } from '../errors.js';
 import type { CheckpointStatus, NodeCheckpointState } from '../models/checkpoint.js';
 import type { EventBus } from './event-bus.js';
 import type { Flow } from './flow.js';
+import type { Handoff } from './handoff.js';
 import type { InputBroker } from './input-broker.js';
 import { migratedState, type Node } from './node.js';
 import type { NodeContext } from './node-context.js';
@@ -41,6 +42,8 @@ export interface FlowRunOptions {
   writer?: Committer;
   policy: CheckpointPolicy;
   signal?: AbortSignal;
+  /** Shutdowns this run follows: once one begins, no node starts; once its grace is over, running nodes are aborted. */
+  handoffs?: readonly Handoff[];
   /** Prepended to node ids to form their nodePaths when the flow runs inside a node (e.g. `map[3]/`). */
   pathPrefix?: string;
 }
@@ -58,6 +61,7 @@ const CHECKPOINT_STATUS: Record<RunStatus, CheckpointStatus> = {
   failure: 'failed',
   pending_input: 'pending_input',
   canceled: 'canceled',
+  paused: 'paused',
 };
 
 /**
@@ -75,6 +79,8 @@ export class FlowRun {
   private failure: NodeFailedError | undefined;
   private waitingOn: PendingInputSignal | undefined;
   private canceled = false;
+  /** A shutdown interrupted the nodes still running: they stay recorded `running`, so a resume runs them again. */
+  private interrupted = false;
   private finished = false;
 
   constructor(private readonly options: FlowRunOptions) {
@@ -82,25 +88,35 @@ export class FlowRun {
   }
 
   async execute(): Promise<FlowRunOutcome> {
-    const { signal } = this.options;
+    const { signal, handoffs = [] } = this.options;
     let onAbort!: () => void;
     const aborted = new Promise<void>((resolve) => (onAbort = resolve));
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const wakers = [signal, ...handoffs.map((handoff) => handoff.interrupting)];
+    for (const waker of wakers) waker?.addEventListener('abort', onAbort, { once: true });
     try {
       for (;;) {
         if (signal?.aborted) {
           this.cancel();
           break;
         }
-        if (!this.failure && !this.options.writer?.error) this.startReady();
+        const interruption = handoffs.find((handoff) => handoff.interrupting.aborted)?.interrupting;
+        if (interruption) {
+          this.interrupt(interruption.reason);
+          break;
+        }
+        if (!this.failure && !this.options.writer?.error && !this.handingOff()) this.startReady();
         if (this.running.size === 0) break;
         await Promise.race([aborted, ...this.running.values()]);
       }
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      for (const waker of wakers) waker?.removeEventListener('abort', onAbort);
       this.finished = true;
     }
     return this.finish();
+  }
+
+  private handingOff(): boolean {
+    return this.options.handoffs?.some((handoff) => handoff.stopping.aborted) ?? false;
   }
 
   private startReady(): void {
@@ -258,6 +274,12 @@ export class FlowRun {
     }
   }
 
+  /** Aborts the running nodes for a shutdown; they keep their `running` record, which a resume executes again. */
+  private interrupt(reason: unknown): void {
+    this.interrupted = true;
+    for (const controller of this.controllers.values()) controller.abort(reason);
+  }
+
   private async finish(): Promise<FlowRunOutcome> {
     const { state, writer, policy, flow, runId } = this.options;
     // A write still in flight may yet find state that cannot be stored, which decides the outcome.
@@ -268,7 +290,9 @@ export class FlowRun {
         ? 'failure'
         : this.waitingOn || state.pending.size > 0
           ? 'pending_input'
-          : 'success';
+          : this.interrupted || (this.handingOff() && state.pendingNodeIds().length > 0)
+            ? 'paused'
+            : 'success';
     state.status = CHECKPOINT_STATUS[status];
     if (writer && (status !== 'failure' || policy.onFailure)) void writer.request();
     await writer?.flush();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ShuttingDownError } from '../errors.js';
 import type { PendingInputContext } from '../models/checkpoint.js';
 import { uuidv7 } from '../util/uuidv7.js';
 import type { EventBus } from './event-bus.js';
@@ -97,7 +98,8 @@ export class InputBroker {
       if (parsed?.success) state.pending.delete(pending.nodePath);
       return parsed;
     } catch (error) {
-      state.pending.delete(pending.nodePath);
+      // A shutdown hands the question over with the run: the checkpoint keeps listing it, with its requestId.
+      if (!ShuttingDownError.isInstance(signal.reason)) state.pending.delete(pending.nodePath);
       throw error;
     }
   }

@@ -1,6 +1,10 @@
 import type { PendingInputContext } from '../models/checkpoint.js';
 
-export type RunStatus = 'success' | 'failure' | 'pending_input' | 'canceled';
+/**
+ * `paused`: a shutdown handed the run over (`workflow.shutdown()`, a runtime's `close()`): its progress is
+ * checkpointed (status `paused`) and its lease released, so `resume({ runId })` continues it at once, anywhere.
+ */
+export type RunStatus = 'success' | 'failure' | 'pending_input' | 'canceled' | 'paused';
 
 /** Something that went wrong without failing the run (a checkpoint not written, retention not applied). */
 export interface RunWarning {

@@ -6,6 +6,7 @@ import {
   InvalidArgumentError,
   InvalidResumeInputError,
   NotFoundError,
+  ShuttingDownError,
 } from '../errors.js';
 import { CheckpointConfig, type CheckpointConfigInput } from '../models/checkpoint-config.js';
 import type { FlowCheckpoint, NodeCheckpointState, PendingInputContext, TraceContext } from '../models/checkpoint.js';
@@ -16,6 +17,7 @@ import { CheckpointWriter } from './checkpoint-writer.js';
 import { EventBus, type WorkflowEventListener, type WorkflowEventType } from './event-bus.js';
 import type { Flow } from './flow.js';
 import { FlowRun } from './flow-run.js';
+import { Handoff } from './handoff.js';
 import { InputBroker } from './input-broker.js';
 import { toNodeError } from './node-error.js';
 import type { HumanInputChannel } from './node-context.js';
@@ -46,6 +48,16 @@ export interface RunOptions {
    * processes (and resumable by a reaper if this worker dies in its first node). Off by default.
    */
   checkpointOnStart?: boolean;
+  /**
+   * Hands the run over when this `Handoff` begins, as `workflow.shutdown()` does for every run: e.g. a server's, so
+   * closing the server hands over its runs while the workflow stays usable.
+   */
+  handoff?: Handoff;
+}
+
+export interface ShutdownOptions {
+  /** How long running nodes may take to finish before their `ctx.signal` aborts. Default 10 000 ms. */
+  graceMs?: number;
 }
 
 export interface ResumeOptions {
@@ -76,6 +88,8 @@ export interface ResumeOptions {
    * than after its first node. Off by default.
    */
   checkpointOnStart?: boolean;
+  /** See `RunOptions.handoff`. */
+  handoff?: Handoff;
 }
 
 /** A pending input together with the run and checkpoint that wait for it. */
@@ -111,6 +125,11 @@ export class Workflow<I = unknown, O = unknown> {
   /** Null when checkpointing is off. */
   readonly store: CheckpointStore | null;
   private readonly events = new EventBus();
+  /** Begun by `shutdown()`; every run of this workflow follows it. */
+  private readonly handoff = new Handoff();
+  /** `run` and `resume` calls that have not settled: `shutdown()` waits for them. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private shuttingDown: Promise<void> | undefined;
 
   constructor(options: WorkflowOptions) {
     this.id = options.id ?? options.flow.id;
@@ -137,7 +156,55 @@ export class Workflow<I = unknown, O = unknown> {
     this.events.off(type, listener);
   }
 
-  async run(input: I, options: RunOptions = {}): Promise<RunResult<O>> {
+  run(input: I, options: RunOptions = {}): Promise<RunResult<O>> {
+    return this.track(() => this.startRun(input, options));
+  }
+
+  /**
+   * Continues a run: by `runId` from its head, by `checkpointId` from that checkpoint (a fork with a
+   * new runId unless it is the head), or the flow's latest run when both are omitted.
+   */
+  resume(options: ResumeOptions = {}): Promise<RunResult<O>> {
+    return this.track(() => this.resumeRun(options));
+  }
+
+  /**
+   * Hands every run of this workflow in this process over to other processes (graceful shutdown): `run()` and
+   * `resume()` reject with `ShuttingDownError` from now on; no new node starts; running nodes get `graceMs` to
+   * finish (recorded `success`, never run again), then their `ctx.signal` aborts (they run again on resume). Each
+   * run commits a `paused` checkpoint (`pending_input` if it waits for a human), releases its lease and resolves
+   * with status `paused`. Resolves once every run has done so. Calling it again returns the same promise.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    const graceMs = options.graceMs ?? 10_000;
+    if (!Number.isFinite(graceMs) || graceMs < 0) {
+      return Promise.reject(new InvalidArgumentError(`Workflow "${this.id}": shutdown graceMs must be a number >= 0 (got ${graceMs}).`));
+    }
+    this.shuttingDown ??= this.handOver(graceMs);
+    return this.shuttingDown;
+  }
+
+  private async handOver(graceMs: number): Promise<void> {
+    this.handoff.begin(graceMs);
+    await Promise.allSettled([...this.inFlight]);
+    // Every run has stopped: nothing is left for the grace timer to interrupt.
+    this.handoff.interrupt();
+  }
+
+  private track(work: () => Promise<RunResult<O>>): Promise<RunResult<O>> {
+    if (this.shuttingDown) {
+      return Promise.reject(
+        new ShuttingDownError(`Workflow "${this.id}" is shutting down and takes no new work: start or resume the run on another instance.`),
+      );
+    }
+    const pending = work();
+    this.inFlight.add(pending);
+    const settle = () => void this.inFlight.delete(pending);
+    pending.then(settle, settle);
+    return pending;
+  }
+
+  private async startRun(input: I, options: RunOptions): Promise<RunResult<O>> {
     const runId = options.runId ?? uuidv7();
     assertSafeId(runId, 'runId');
     const plan: RunPlan = {
@@ -170,11 +237,7 @@ export class Workflow<I = unknown, O = unknown> {
     }
   }
 
-  /**
-   * Continues a run: by `runId` from its head, by `checkpointId` from that checkpoint (a fork with a
-   * new runId unless it is the head), or the flow's latest run when both are omitted.
-   */
-  async resume(options: ResumeOptions = {}): Promise<RunResult<O>> {
+  private async resumeRun(options: ResumeOptions): Promise<RunResult<O>> {
     const store = this.requireStore('resume');
     if (options.checkpointId !== undefined) {
       assertSafeId(options.checkpointId, 'checkpointId');
@@ -393,6 +456,7 @@ export class Workflow<I = unknown, O = unknown> {
         sync: this.config.durability === 'sync',
       },
       ...(options.signal ? { signal: options.signal } : {}),
+      handoffs: options.handoff ? [this.handoff, options.handoff] : [this.handoff],
     }).execute();
     const pendingInputs = state.pendingInputs();
     this.emitOutcome(runId, outcome, pendingInputs);
@@ -412,6 +476,7 @@ export class Workflow<I = unknown, O = unknown> {
     const error = outcome.error && toNodeError(outcome.error);
     if (outcome.status === 'success') this.events.emit('run_completed', runId, { output: outcome.output });
     else if (outcome.status === 'pending_input') this.events.emit('run_paused', runId, { pendingInputs });
+    else if (outcome.status === 'paused') this.events.emit('run_paused', runId, { reason: 'shutdown', pendingInputs: [] });
     else if (outcome.status === 'canceled') this.events.emit('run_canceled', runId, { error });
     else this.events.emit('run_failed', runId, { error });
   }
