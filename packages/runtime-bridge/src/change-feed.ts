@@ -13,6 +13,8 @@ export class ChangeFeed {
   /** Upper bound of one wait: short unless the adapter notifies across processes. */
   readonly pollMs: number;
   private readonly watches = new Map<string, Set<Watch>>();
+  /** Listeners to one kind of change on any run (e.g. the reaper, to runs handed over by another process). */
+  private readonly listeners = new Set<{ kind: Kind; listener: (runId: string) => void }>();
   private readonly ready: Promise<void>;
   private unsubscribe: (() => Promise<void>) | undefined;
   private closed = false;
@@ -35,6 +37,13 @@ export class ChangeFeed {
     if (!set) this.watches.set(runId, (set = new Set()));
     set.add(watch);
     return watch;
+  }
+
+  /** Calls `listener` with the runId of every `kind` change this process hears of; returns the unsubscribe function. */
+  listen(kind: Kind, listener: (runId: string) => void): () => void {
+    const entry = { kind, listener };
+    this.listeners.add(entry);
+    return () => void this.listeners.delete(entry);
   }
 
   async notify(message: ChangeMessage): Promise<void> {
@@ -73,6 +82,7 @@ export class ChangeFeed {
 
   private dispatch(message: ChangeMessage): void {
     for (const watch of this.watches.get(message.runId) ?? []) if (watch.kind === message.kind) watch.wake();
+    for (const { kind, listener } of this.listeners) if (kind === message.kind) listener(message.runId);
   }
 }
 

@@ -1,12 +1,13 @@
-import { CheckpointWriteError, RunCanceledError, RunLockedError, type RunResult, type Workflow, type WorkflowEvent } from '@savepoint/core';
+import { CheckpointWriteError, Handoff, RunCanceledError, RunLockedError, type RunResult, type Workflow, type WorkflowEvent } from '@savepoint/core';
 import type { ChangeFeed } from './change-feed.js';
 import { HttpError } from './http-error.js';
 import { InboxChannel, type InboxAdapter } from './inbox-channel.js';
 
-/** What a launched execution gets: its cancel signal and its live input channel. */
+/** What a launched execution gets: its cancel signal, its live input channel and the runtime's shutdown. */
 export interface LaunchContext {
   signal: AbortSignal;
   inputChannel: InboxChannel;
+  handoff: Handoff;
 }
 
 export type Execution = (context: LaunchContext) => Promise<RunResult>;
@@ -54,6 +55,8 @@ interface Claim {
 export class RunRegistry {
   private readonly runs = new Map<string, LocalRun>();
   private readonly claims = new Map<string, Claim>();
+  /** Begun by `close()`: every execution launched here follows it. */
+  private readonly handoff = new Handoff();
   private closing = false;
 
   constructor(private readonly options: RunRegistryOptions) {}
@@ -115,7 +118,7 @@ export class RunRegistry {
     });
     const entry: Claim = { on: claimOn, claim: onClaim, refuse: onRefuse };
     this.claims.set(runId, entry);
-    const execution = execute({ signal: controller.signal, inputChannel: channel });
+    const execution = execute({ signal: controller.signal, inputChannel: channel, handoff: this.handoff });
     const local: LocalRun = { runId, workflow, controller, channel, settled: Promise.resolve() };
     this.runs.set(runId, local);
     local.settled = execution
@@ -144,18 +147,19 @@ export class RunRegistry {
   }
 
   /**
-   * Runs waiting live for an answer pause now (checkpointed `pending_input`, lease released); runs busy
-   * in a node get `closeTimeoutMs` to finish. Runs still busy after that keep their lease until it
-   * expires; a reaper elsewhere then resumes them. Nothing is canceled: a shutdown is not a cancel.
+   * Hands every run over: runs waiting live for an answer pause now (checkpointed `pending_input`); runs busy in
+   * a node start no other node, and their running nodes get `closeTimeoutMs` to finish before they are aborted
+   * (they run again on resume). Each run commits a `paused` checkpoint and releases its lease, so another process
+   * continues it at once. Nothing is canceled: a shutdown is not a cancel.
    */
   async close(): Promise<void> {
     this.closing = true;
     const runs = [...this.runs.values()];
     for (const run of runs) run.channel.close();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.closeTimeoutMs)));
-    await Promise.race([Promise.all(runs.map((run) => run.settled)), timeout]);
-    clearTimeout(timer);
+    this.handoff.begin(this.options.closeTimeoutMs);
+    await Promise.all(runs.map((run) => run.settled));
+    // Every run has stopped: nothing is left for the grace timer to interrupt.
+    this.handoff.interrupt();
   }
 
   /**
@@ -168,6 +172,8 @@ export class RunRegistry {
     for (const warning of result.warnings) {
       if (warning.code === 'CHECKPOINT_WRITE_FAILED') this.options.onError(new CheckpointWriteError(warning.message), `run ${local.runId}`);
     }
+    // Reapers of other processes resume a handed-over run as soon as they hear of it, not at their next pass.
+    if (result.status === 'paused') await this.options.feed.notify({ runId: local.runId, kind: 'lease' });
     if (result.status !== 'pending_input' || this.closing) return;
     const waiting = new Map(result.pendingInputs.map((p) => [p.requestId, p.nodePath]));
     const answers = local.channel.leftovers().filter((answer) => waiting.get(answer.requestId) === answer.nodePath);

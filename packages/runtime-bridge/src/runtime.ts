@@ -41,7 +41,7 @@ export interface RuntimeOptions {
   pollIntervalMs?: number;
   /** Mount point of the routes, e.g. `/api` for `/api/runs`. Default '' (routes at `/runs`). */
   basePath?: string;
-  /** How long `close()` waits for runs busy in a node. Default 10 000. */
+  /** How long `close()` lets running nodes finish before it aborts them (they run again where the run resumes). Default 10 000. */
   closeTimeoutMs?: number;
   /** Unexpected errors (a 500, a lost event batch, a failed background resume). Default: console.error. */
   onError?: (error: unknown, context: string) => void;
@@ -58,7 +58,11 @@ export interface Runtime {
   reap(): Promise<number>;
   /** What this process holds right now (for health checks): runs executing here, open event streams, WebSocket connections. */
   stats(): { runs: number; streams: number; sockets: number };
-  /** Stops the reaper and streams, pauses runs waiting for input (releasing their leases), flushes events. */
+  /**
+   * Graceful shutdown: refuses new work (503), stops the reaper and streams, pauses runs waiting for input, gives
+   * runs busy in a node `closeTimeoutMs` to finish it before aborting it, commits a `paused` checkpoint of each run
+   * and releases its lease (other processes' reapers resume it at once), then flushes events.
+   */
   close(): Promise<void>;
   readonly workerId: string;
 }
@@ -128,7 +132,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     ready,
     onError,
   });
-  const reaper = new Reaper({ catalog, adapter: backend, registry, resume, ready, intervalMs: settings.reaper ? settings.reaper.intervalMs : 0, onError });
+  const reaper = new Reaper({ catalog, adapter: backend, registry, feed, resume, ready, intervalMs: settings.reaper ? settings.reaper.intervalMs : 0, onError });
   if (settings.reaper) reaper.start();
 
   // Every event of these workflows goes to the shared log; the registry learns when a launch has claimed its run.
