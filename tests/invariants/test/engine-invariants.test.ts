@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import type { StorageAdapter } from '@savepoint/core';
 import { FileBackend } from '@savepoint/backend-file';
 import { SqliteBackend } from '@savepoint/backend-sqlite';
+import { describeDurability } from '../../../packages/core/test/engine/durability.suite';
 import { describeEngineInvariants } from '../../../packages/core/test/engine/engine-invariants.suite';
 import { describeHumanQuestions } from '../../../packages/core/test/engine/human-questions.suite';
 import { describeUnstorableState } from '../../../packages/core/test/engine/unstorable-state.suite';
@@ -40,6 +41,8 @@ function inTempDir(name: string, open: (dir: string) => StorageAdapter, corrupt:
   describeHumanQuestions(name, backend);
   // State the codec refuses fails the run and still leaves a stored, failed head.
   describeUnstorableState(name, backend);
+  // Transient write failures retried, lost replies recognised, warnings and failures reported to the logger.
+  describeDurability(name, backend);
 }
 
 inTempDir(

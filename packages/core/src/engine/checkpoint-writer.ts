@@ -5,13 +5,17 @@ import {
   RunLockedError,
   SavepointError,
 } from '../errors.js';
+import type { WriteRetryConfig } from '../models/checkpoint-config.js';
 import { CHECKPOINT_SCHEMA_VERSION, type FlowCheckpoint, type NodeCheckpointState, type TraceContext } from '../models/checkpoint.js';
 import type { CheckpointStore } from '../store/checkpoint-store.js';
 import type { Lease } from '../store/storage-adapter.js';
+import { retryDelayMs, sleep } from '../util/backoff.js';
+import type { Logger } from '../util/logger.js';
 import { uuidv7 } from '../util/uuidv7.js';
 import type { EventBus } from './event-bus.js';
 import type { RunState } from './run-state.js';
-import type { RunWarning } from './run-result.js';
+import type { RunWarnings } from './run-warnings.js';
+import { isTransientWriteError } from './transient-write-error.js';
 import { failUnstorableNode, isDeterministicSaveError } from './unstorable-state.js';
 import { LIBRARY_VERSION } from './version.js';
 
@@ -39,8 +43,12 @@ export interface CheckpointWriterOptions {
   /** The lease as currently renewed; every header is written with it (fencing). */
   lease: () => Lease;
   onCheckpointError: 'continue' | 'fail';
+  /** Bounded retries of a write that failed transiently, before `onCheckpointError` applies. */
+  writeRetry: WriteRetryConfig;
   events: EventBus;
-  warnings: RunWarning[];
+  warnings: RunWarnings;
+  /** Commits and retries are reported at debug level. */
+  logger: Logger;
 }
 
 interface Batch {
@@ -52,7 +60,8 @@ interface Batch {
  * Commits a run's state with group commit: while a write is in flight, every request joins the next
  * write, which snapshots the state when it starts. So parallel completions share writes, the write
  * rate stays bounded and `seq` strictly increases. Requests never reject: a transient write failure is
- * a warning (`continue`) or, like a lost lease, recorded in `error` for the run to stop on. A
+ * retried a bounded number of times, then a warning (`continue`) or, like a lost lease, recorded in `error`
+ * for the run to stop on. A
  * deterministic one (state the codec refuses) always ends the run: the node holding the value is
  * recorded as failed without it, and that state is written instead, so the run can end durably `failed`.
  */
@@ -112,13 +121,13 @@ export class CheckpointWriter {
   }
 
   private async write(): Promise<string | null> {
-    const { store, events, identity } = this.options;
+    const { events, identity, logger } = this.options;
     let checkpoint: FlowCheckpoint;
     for (;;) {
       if (this.closed) return null;
       checkpoint = this.snapshot();
       try {
-        await store.save(checkpoint, { expectedHead: this.head, lease: this.options.lease() });
+        await this.save(checkpoint);
         break;
       } catch (cause) {
         if (!this.settle(cause, checkpoint)) return null;
@@ -128,12 +137,42 @@ export class CheckpointWriter {
     this.head = this.parent = this.lastCommittedId = checkpoint.id;
     this.seq += 1;
     this.commits += 1;
+    logger.debug(`Checkpoint ${checkpoint.seq} of run ${identity.runId} committed.`, {
+      runId: identity.runId,
+      checkpointId: checkpoint.id,
+      seq: checkpoint.seq,
+    });
     events.emit('checkpoint_created', identity.runId, {
       checkpointId: checkpoint.id,
       seq: checkpoint.seq,
       status: checkpoint.status,
     });
     return checkpoint.id;
+  }
+
+  /**
+   * Saves one checkpoint, retrying transient failures with back-off. Every attempt writes the same checkpoint
+   * (same id, same bytes), so when an attempt landed but its reply was lost, the store recognises the retry's
+   * header as already committed (`commitHeader`) instead of writing it twice or reporting a conflict.
+   */
+  private async save(checkpoint: FlowCheckpoint): Promise<void> {
+    const { store, writeRetry, logger, identity } = this.options;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await store.save(checkpoint, { expectedHead: this.head, lease: this.options.lease() });
+        return;
+      } catch (cause) {
+        if (attempt >= writeRetry.maxAttempts || !isTransientWriteError(cause)) throw cause;
+        const delayMs = retryDelayMs(attempt - 1, null, { baseDelayMs: writeRetry.initialDelayMs, maxDelayMs: writeRetry.maxDelayMs });
+        logger.debug(`Checkpoint ${checkpoint.seq} of run ${identity.runId} could not be written (${errorMessage(cause)}); retrying.`, {
+          runId: identity.runId,
+          seq: checkpoint.seq,
+          attempt,
+          delayMs,
+        });
+        await sleep(delayMs);
+      }
+    }
   }
 
   /** Handles a failed save; true when the state was repaired and should be written again. */
@@ -164,16 +203,17 @@ export class CheckpointWriter {
       this.closed = true;
       return;
     }
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const { maxAttempts } = this.options.writeRetry;
+    const attempts = maxAttempts > 1 && isTransientWriteError(cause) ? ` after ${maxAttempts} attempts` : '';
+    const failed = `Checkpoint ${checkpoint.seq} of run ${identity.runId} could not be written${attempts} (${errorMessage(cause)})`;
     if (onCheckpointError === 'fail') {
-      this.error = new CheckpointWriteError(
-        `Checkpoint ${checkpoint.seq} of run ${identity.runId} could not be written (${reason}); the run stopped because onCheckpointError is 'fail'. Fix the backend and resume the run.`,
-        { cause },
-      );
+      this.error = new CheckpointWriteError(`${failed}; the run stopped because onCheckpointError is 'fail'. Fix the backend and resume the run.`, {
+        cause,
+      });
       this.closed = true;
       return;
     }
-    const message = `Checkpoint ${checkpoint.seq} of run ${identity.runId} could not be written (${reason}); the run continues without it.`;
+    const message = `${failed}; the run continues without it.`;
     warnings.push({ code: 'CHECKPOINT_WRITE_FAILED', message });
     events.emit('checkpoint_failed', identity.runId, { seq: checkpoint.seq, message, error: cause });
   }
@@ -205,4 +245,8 @@ export class CheckpointWriter {
       metadata: identity.metadata,
     };
   }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -12,6 +12,7 @@ import { CheckpointConfig, type CheckpointConfigInput } from '../models/checkpoi
 import type { FlowCheckpoint, NodeCheckpointState, PendingInputContext, TraceContext } from '../models/checkpoint.js';
 import { CheckpointStore, type CheckpointSummary } from '../store/checkpoint-store.js';
 import { assertSafeId } from '../store/safe-id.js';
+import { consoleLogger, type Logger } from '../util/logger.js';
 import { uuidv7 } from '../util/uuidv7.js';
 import { CheckpointWriter } from './checkpoint-writer.js';
 import { EventBus, type WorkflowEventListener, type WorkflowEventType } from './event-bus.js';
@@ -24,6 +25,7 @@ import type { HumanInputChannel } from './node-context.js';
 import { acquireRunLease, type RunLease } from './run-lease.js';
 import type { RunResult, RunWarning } from './run-result.js';
 import { RunState } from './run-state.js';
+import { RunWarnings } from './run-warnings.js';
 
 export interface WorkflowOptions {
   /** Defaults to the flow's id. */
@@ -130,6 +132,7 @@ export class Workflow<I = unknown, O = unknown> {
   /** `run` and `resume` calls that have not settled: `shutdown()` waits for them. */
   private readonly inFlight = new Set<Promise<unknown>>();
   private shuttingDown: Promise<void> | undefined;
+  private readonly logger: Logger;
 
   constructor(options: WorkflowOptions) {
     this.id = options.id ?? options.flow.id;
@@ -140,6 +143,7 @@ export class Workflow<I = unknown, O = unknown> {
       throw new InvalidArgumentError(`Workflow "${this.id}": invalid checkpoint config: ${z.prettifyError(parsed.error)}`);
     }
     this.config = parsed.data;
+    this.logger = this.config.logger ?? consoleLogger;
     const { enabled, backend, redact, encryption } = this.config;
     if (enabled && !backend) {
       throw new InvalidArgumentError(`Workflow "${this.id}": checkpoint.enabled is true but no backend is set; pass checkpoint.backend.`);
@@ -389,7 +393,8 @@ export class Workflow<I = unknown, O = unknown> {
     if (from.status === 'completed') {
       const output = this.flow.outputOf(from.nodeStates) as O;
       this.events.emit('run_completed', from.runId, { output });
-      return { status: 'success', output, runId: from.runId, checkpointId: from.id, pendingInputs: [], warnings: plan.warnings };
+      const warnings = this.warningsOf(plan);
+      return { status: 'success', output, runId: from.runId, checkpointId: from.id, pendingInputs: [], warnings: warnings.items };
     }
     this.events.emit('run_started', plan.runId, { input: plan.input, resumed: true });
     return this.execute(plan, options, lease);
@@ -397,7 +402,7 @@ export class Workflow<I = unknown, O = unknown> {
 
   private async execute(plan: RunPlan, options: RunOptions | ResumeOptions, lease: RunLease | null): Promise<RunResult<O>> {
     const { runId } = plan;
-    const warnings = [...plan.warnings];
+    const warnings = this.warningsOf(plan);
     const state = new RunState(
       this.flow.nodes.map((node) => node.id),
       plan.nodeStates,
@@ -424,8 +429,10 @@ export class Workflow<I = unknown, O = unknown> {
             nextSeq: plan.nextSeq,
             lease: () => lease.current,
             onCheckpointError: this.config.onCheckpointError,
+            writeRetry: this.config.writeRetry,
             events: this.events,
             warnings,
+            logger: this.logger,
           })
         : undefined;
     // Before any node runs, so a worker that dies in the first node still leaves a resumable run.
@@ -460,6 +467,7 @@ export class Workflow<I = unknown, O = unknown> {
     }).execute();
     const pendingInputs = state.pendingInputs();
     this.emitOutcome(runId, outcome, pendingInputs);
+    if (writer?.error) this.logger.error(`Run ${runId} stopped: ${writer.error.message}`, { runId, code: writer.error.code });
     if (writer) await this.applyRetention(warnings);
     return {
       status: outcome.status,
@@ -468,8 +476,15 @@ export class Workflow<I = unknown, O = unknown> {
       runId,
       checkpointId: writer?.lastCommittedId ?? plan.expectedHead,
       pendingInputs: outcome.status === 'pending_input' ? pendingInputs : [],
-      warnings,
+      warnings: warnings.items,
     };
+  }
+
+  /** The run's warnings so far (e.g. a fallback past a corrupt checkpoint), reported to the logger from here on. */
+  private warningsOf(plan: RunPlan): RunWarnings {
+    const warnings = new RunWarnings(plan.runId, this.logger);
+    for (const warning of plan.warnings) warnings.push(warning);
+    return warnings;
   }
 
   private emitOutcome(runId: string, outcome: { status: string; output: unknown; error?: Error }, pendingInputs: PendingInputContext[]): void {
@@ -482,7 +497,7 @@ export class Workflow<I = unknown, O = unknown> {
   }
 
   /** Retention is best effort: a failure to clean up must not fail a run that already finished. */
-  private async applyRetention(warnings: RunWarning[]): Promise<void> {
+  private async applyRetention(warnings: RunWarnings): Promise<void> {
     const { maxCheckpoints, retentionDays } = this.config;
     try {
       // A corrupt header of another run must not stop retention for the whole flow: it is kept and reported.
@@ -542,7 +557,7 @@ export class Workflow<I = unknown, O = unknown> {
 
   /** The settings a checkpoint records (never the backend, keys or redaction patterns). */
   private describeConfig(): Record<string, unknown> {
-    const { enabled, backend, redact, encryption, retentionDays, ...settings } = this.config;
+    const { enabled, backend, redact, encryption, retentionDays, logger, ...settings } = this.config;
     return {
       workflowId: this.id,
       flowId: this.flow.id,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { StorageAdapter } from '../store/storage-adapter.js';
+import type { Logger } from '../util/logger.js';
 
 export const EncryptionKey = z.object({
   /** Stored with every encrypted blob, so older keys keep decrypting after a rotation. */
@@ -23,6 +24,21 @@ export const RedactConfig = z.object({
 });
 export type RedactConfig = z.input<typeof RedactConfig>;
 
+export const WriteRetryConfig = z.object({
+  /** Attempts per checkpoint write, the first included (1 = no retry). */
+  maxAttempts: z.number().int().min(1).max(20).default(3),
+  /** Delay before the first retry, doubled (with jitter) before each next one. */
+  initialDelayMs: z.number().int().nonnegative().default(50),
+  /** Cap of any one delay: a run never stalls long on a backend that is down. */
+  maxDelayMs: z.number().int().nonnegative().default(1_000),
+});
+export type WriteRetryConfig = z.output<typeof WriteRetryConfig>;
+
+const isLogger = (value: unknown): value is Logger =>
+  typeof value === 'object' &&
+  value !== null &&
+  (['debug', 'info', 'warn', 'error'] as const).every((level) => typeof (value as Logger)[level] === 'function');
+
 const isAdapter = (value: unknown): value is StorageAdapter =>
   typeof value === 'object' && value !== null && typeof (value as StorageAdapter).putHeader === 'function';
 
@@ -38,7 +54,15 @@ export const CheckpointConfig = z.object({
   retentionDays: z.number().positive().optional(),
   excludeNodes: z.array(z.string()).default([]),
   durability: z.enum(['sync', 'async']).default('sync'),
+  /**
+   * What happens when a checkpoint cannot be written after `writeRetry`: `continue` (with a warning) or `fail`.
+   * State that can never be stored (unserializable, invalid) fails the run whatever this says.
+   */
   onCheckpointError: z.enum(['continue', 'fail']).default('continue'),
+  /** Bounded retries of a checkpoint write that failed transiently (backend unreachable, connection reset, timeout). */
+  writeRetry: WriteRetryConfig.prefault({}),
+  /** Where warnings, durability failures (and, at debug, commits and retries) are reported. Default: `consoleLogger`. */
+  logger: z.custom<Logger>(isLogger, 'logger must have debug, info, warn and error methods').optional(),
   redact: RedactConfig.optional(),
   encryption: EncryptionConfig.optional(),
   /** How long a worker's lease on a run lasts before another worker may take it over. */

@@ -1,0 +1,212 @@
+// Loud durability (issue 9 §3): bounded retries of transient checkpoint write failures, and warnings and
+// durability failures reported to a logger. Runnable against any StorageAdapter: core runs it with
+// MemoryAdapter, tests/invariants with the embedded backends.
+import { describe, expect, it, jest } from '@jest/globals';
+import {
+  BackendUnavailableError,
+  CheckpointWriteError,
+  Flow,
+  FunctionNode,
+  LeaseLostError,
+  Workflow,
+  type Logger,
+  type Node,
+  type StorageAdapter,
+} from '../../src/index.js';
+import { instrument, useBackend, type SuiteBackend } from '../support/suite-harness.js';
+
+/** a → b → c, each returning its input plus one; `calls` counts executions. */
+function steps(calls: Record<string, number>): Node[] {
+  return ['a', 'b', 'c'].map(
+    (id, i, ids) =>
+      new FunctionNode<number, number>({
+        id,
+        dependsOn: i === 0 ? [] : [ids[i - 1]!],
+        run: (n) => {
+          calls[id] = (calls[id] ?? 0) + 1;
+          return n + 1;
+        },
+      }),
+  );
+}
+
+/** A logger that records what it is told, by level. */
+function recordingLogger() {
+  const lines: Array<{ level: keyof Logger; message: string; fields: Record<string, unknown> | undefined }> = [];
+  const at =
+    (level: keyof Logger) =>
+    (message: string, fields?: Record<string, unknown>): void => {
+      lines.push({ level, message, fields });
+    };
+  const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return { logger, lines, of: (level: keyof Logger) => lines.filter((line) => line.level === level) };
+}
+
+const unavailable = () => new BackendUnavailableError('the backend could not be reached (ECONNRESET)');
+const fast = { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 5 };
+
+export function describeDurability(name: string, backend: SuiteBackend): void {
+  describe(`loud durability (${name})`, () => {
+    const { ref, config } = useBackend(backend);
+
+    /** Puts a header through the real adapter, then loses the reply; `getHeader` is unreachable once, right after. */
+    function lostReplies(storage: StorageAdapter) {
+      let lost = 0;
+      let blindReads = 0;
+      const attempts: string[] = [];
+      const { adapter } = instrument(storage, {
+        putHeader: async (header: { id: string }, options: unknown) => {
+          attempts.push(header.id);
+          await storage.putHeader(header as never, options as never);
+          if (lost === 0) {
+            lost += 1;
+            blindReads += 1;
+            throw unavailable();
+          }
+        },
+        getHeader: async (id: string) => {
+          if (blindReads > 0) {
+            blindReads -= 1;
+            throw unavailable();
+          }
+          return storage.getHeader(id);
+        },
+      });
+      return { adapter, attempts };
+    }
+
+    it('retries a commit whose reply was lost and recognises it as committed', async () => {
+        const { adapter, attempts } = lostReplies(ref.storage);
+        const { logger, of } = recordingLogger();
+        const calls: Record<string, number> = {};
+        const workflow = new Workflow({
+          flow: new Flow({ id: 'lost-reply', nodes: steps(calls) }),
+          checkpoint: config({ writeRetry: fast, logger }, adapter),
+        });
+
+        const result = await workflow.run(0);
+        expect(result).toMatchObject({ status: 'success', output: 3, warnings: [] });
+        // The first checkpoint was attempted twice under one id, and stored once.
+        expect(attempts[0]).toBe(attempts[1]);
+        const history = await workflow.listCheckpoints({ runId: result.runId });
+        // One checkpoint per commit: the seqs are gap-free and every attempt after the first names a new one.
+        expect(history.map((summary) => summary.seq)).toEqual(history.map((_, i) => history.length - 1 - i));
+        expect(history).toHaveLength(attempts.length - 1);
+        expect(history.at(-1)!.id).toBe(attempts[0]);
+        expect(result.checkpointId).toBe(history[0]!.id);
+        expect(of('warn')).toEqual([]);
+        expect(of('debug').filter((line) => /retrying/.test(line.message))).toHaveLength(1);
+        expect(calls).toEqual({ a: 1, b: 1, c: 1 });
+      });
+
+    it('retries transient failures with back-off before onCheckpointError applies', async () => {
+      let failures = 2;
+      let attempts = 0;
+      const { adapter } = instrument(ref.storage, {
+        putHeader: async (header: never, options: never) => {
+          attempts += 1;
+          if (failures > 0) {
+            failures -= 1;
+            throw unavailable();
+          }
+          return ref.storage.putHeader(header, options);
+        },
+      });
+      const { logger, of } = recordingLogger();
+      const workflow = new Workflow({
+        flow: new Flow({ id: 'blip', nodes: steps({}) }),
+        checkpoint: config({ onCheckpointError: 'fail', writeRetry: fast, logger }, adapter),
+      });
+
+      const result = await workflow.run(0);
+      expect(result).toMatchObject({ status: 'success', output: 3, warnings: [] });
+      const history = await workflow.listCheckpoints({ runId: result.runId });
+      expect(attempts).toBe(history.length + 2);
+      const retries = of('debug').filter((line) => /retrying/.test(line.message));
+      expect(retries.map((line) => line.fields)).toEqual([
+        expect.objectContaining({ runId: result.runId, seq: 0, attempt: 1 }),
+        expect.objectContaining({ runId: result.runId, seq: 0, attempt: 2 }),
+      ]);
+      expect(of('debug').filter((line) => /committed/.test(line.message))).toHaveLength(history.length);
+      expect(of('error')).toEqual([]);
+    });
+
+    it('gives up after writeRetry.maxAttempts: in continue mode each lost checkpoint is a warning the logger gets too', async () => {
+      let attempts = 0;
+      const { adapter } = instrument(ref.storage, {
+        putHeader: async () => {
+          attempts += 1;
+          throw unavailable();
+        },
+      });
+      const { logger, of } = recordingLogger();
+      const workflow = new Workflow({
+        flow: new Flow({ id: 'down', nodes: steps({}) }),
+        checkpoint: config({ writeRetry: fast, logger }, adapter),
+      });
+
+      const result = await workflow.run(0);
+      expect(result).toMatchObject({ status: 'success', output: 3, checkpointId: null });
+      expect(result.warnings.length).toBeGreaterThan(0);
+      expect(attempts).toBe(fast.maxAttempts * result.warnings.length);
+      expect(result.warnings[0]!.message).toMatch(/could not be written after 3 attempts/);
+      expect(of('warn').map((line) => [line.message, line.fields])).toEqual(
+        result.warnings.map((warning) => [warning.message, { runId: result.runId, code: 'CHECKPOINT_WRITE_FAILED' }]),
+      );
+    });
+
+    it('warns on the console by default', async () => {
+      const { adapter } = instrument(ref.storage, { putHeader: async () => Promise.reject(unavailable()) });
+      const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+      try {
+        const workflow = new Workflow({ flow: new Flow({ id: 'console', nodes: steps({}) }), checkpoint: config({ writeRetry: fast }, adapter) });
+        const result = await workflow.run(0);
+        expect(result.warnings.length).toBeGreaterThan(0);
+        expect(warn).toHaveBeenCalledWith(`[savepoint] ${result.warnings[0]!.message}`, { runId: result.runId, code: 'CHECKPOINT_WRITE_FAILED' });
+      } finally {
+        warn.mockRestore();
+      }
+    });
+
+    it('does not retry what cannot succeed (a lost lease); the failure goes to logger.error', async () => {
+      let attempts = 0;
+      const { adapter } = instrument(ref.storage, {
+        putHeader: async () => {
+          attempts += 1;
+          throw new LeaseLostError('the lease was taken over');
+        },
+      });
+      const { logger, of } = recordingLogger();
+      const workflow = new Workflow({ flow: new Flow({ id: 'fenced', nodes: steps({}) }), checkpoint: config({ writeRetry: fast, logger }, adapter) });
+
+      const result = await workflow.run(0);
+      expect(result.status).toBe('failure');
+      expect(LeaseLostError.isInstance(result.error)).toBe(true);
+      expect(attempts).toBe(1);
+      expect(of('error').map((line) => line.fields)).toEqual([{ runId: result.runId, code: 'LEASE_LOST' }]);
+    });
+
+    it("in fail mode stops the run after the retries with CheckpointWriteError, reported to logger.error", async () => {
+      let attempts = 0;
+      const { adapter } = instrument(ref.storage, {
+        putHeader: async () => {
+          attempts += 1;
+          throw unavailable();
+        },
+      });
+      const { logger, of } = recordingLogger();
+      const calls: Record<string, number> = {};
+      const workflow = new Workflow({
+        flow: new Flow({ id: 'down-strict', nodes: steps(calls) }),
+        checkpoint: config({ onCheckpointError: 'fail', writeRetry: fast, logger }, adapter),
+      });
+
+      const result = await workflow.run(0);
+      expect(result.status).toBe('failure');
+      expect(CheckpointWriteError.isInstance(result.error)).toBe(true);
+      expect(attempts).toBe(fast.maxAttempts);
+      expect(calls).toEqual({ a: 1 });
+      expect(of('error').map((line) => line.fields)).toEqual([{ runId: result.runId, code: 'CHECKPOINT_WRITE_FAILED' }]);
+    });
+  });
+}

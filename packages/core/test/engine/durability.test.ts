@@ -1,0 +1,4 @@
+import { MemoryAdapter } from '../../src/adapters/memory-adapter.js';
+import { describeDurability } from './durability.suite.js';
+
+describeDurability('MemoryAdapter', { create: async () => new MemoryAdapter() });
