@@ -1,4 +1,4 @@
-import type { ChangeMessage, StorageAdapter } from '@savepoint/core';
+import type { ChangeMessage, Logger, StorageAdapter } from '@savepoint/core';
 
 type Kind = ChangeMessage['kind'];
 
@@ -23,11 +23,20 @@ export class ChangeFeed {
     private readonly adapter: StorageAdapter,
     pollIntervalMs: number,
     private readonly onError: (error: unknown, context: string) => void,
+    logger: Logger,
   ) {
-    const crossProcess = adapter.capabilities.notify === 'cross-process' && adapter.subscribe !== undefined;
+    const { notify, multiProcess } = adapter.capabilities;
+    const crossProcess = notify === 'cross-process' && adapter.subscribe !== undefined;
     // With real cross-process notification the poll is only a safety net for lost messages.
     this.pollMs = crossProcess ? Math.max(pollIntervalMs, 5_000) : pollIntervalMs;
-    this.ready = this.subscribe();
+    if (!crossProcess && multiProcess) {
+      logger.info(
+        `The "${adapter.name}" backend does not notify other processes of changes: answers and events from another process are found by polling every ${this.pollMs} ms (pollIntervalMs).`,
+        { backend: adapter.name, pollIntervalMs: this.pollMs },
+      );
+    }
+    // Only a declared capability is used: an adapter may have `subscribe` and still be unable to (PostgresBackend on a Kysely instance).
+    this.ready = notify !== undefined ? this.subscribe() : Promise.resolve();
   }
 
   /** Starts watching a run before the caller reads storage, so a change in between is not missed. */

@@ -61,6 +61,12 @@ export class InboxChannel implements HumanInputChannel {
     }
   }
 
+  /** An answer posted while the run was paused: the resumed run takes it without asking again. */
+  async answered(pending: PendingInputContext, { schema }: { schema: z.ZodType }): Promise<InputAnswer> {
+    await this.take();
+    return this.claim(pending, schema) ?? { answered: false };
+  }
+
   /** Makes every waiting request give up now (the run pauses and releases its lease). */
   close(): void {
     this.closed = true;

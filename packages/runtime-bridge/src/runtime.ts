@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
-import { InvalidArgumentError, uuidv7, type StorageAdapter, type Workflow } from '@savepoint/core';
+import { consoleLogger, InvalidArgumentError, uuidv7, type Logger, type StorageAdapter, type Workflow } from '@savepoint/core';
 import { z } from 'zod';
 import { ChangeFeed } from './change-feed.js';
 import { DeliveryGuard } from './delivery-guard.js';
@@ -45,6 +45,11 @@ export interface RuntimeOptions {
   closeTimeoutMs?: number;
   /** Unexpected errors (a 500, a lost event batch, a failed background resume). Default: console.error. */
   onError?: (error: unknown, context: string) => void;
+  /**
+   * What the runtime reports that is not an error, e.g. at `info` how it learns of changes made by other processes
+   * when the backend cannot notify them. pino, winston and `console` fit. Default: core's `consoleLogger` (info is silent).
+   */
+  logger?: Logger;
 }
 
 export interface Runtime {
@@ -94,7 +99,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     await Promise.all(catalog.all().map((entry) => entry.store.setup()));
   };
 
-  const feed = new ChangeFeed(backend, settings.pollIntervalMs, onError);
+  const feed = new ChangeFeed(backend, settings.pollIntervalMs, onError, options.logger ?? consoleLogger);
   const events = new EventLog(backend, feed, onError);
   const registry = new RunRegistry({ adapter: backend, feed, workerId, hitlTimeoutMs: settings.hitlTimeoutMs, closeTimeoutMs: settings.closeTimeoutMs, onError });
   // Implicit resume (an answer for a paused run, a dead worker's run): the run's own live channel then takes its inputs.

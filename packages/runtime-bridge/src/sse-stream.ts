@@ -14,9 +14,9 @@ export interface EventStreamOptions {
 const encoder = new TextEncoder();
 
 /**
- * Envelopes as a byte stream: SSE (`id:` = seq, so a reconnecting EventSource sends `Last-Event-ID`) or
- * NDJSON. Heartbeats (an SSE comment, a blank NDJSON line) keep proxies from closing an idle stream and
- * reveal a dead client. Events are pulled from the log only as fast as the client reads them, and
+ * Envelopes as a byte stream: SSE (`id:` = seq, so a reconnecting EventSource sends `Last-Event-ID`;
+ * `event:` = the envelope's type, so `addEventListener(type)` works) or NDJSON. Heartbeats (an SSE
+ * comment, a blank NDJSON line) keep proxies from closing an idle stream and reveal a dead client. Events are pulled from the log only as fast as the client reads them, and
  * everything (heartbeat timer, log subscription) is released when the client goes away.
  */
 export function eventStream(events: (signal: AbortSignal) => AsyncIterable<EventEnvelope>, options: EventStreamOptions): ReadableStream<Uint8Array> {
@@ -48,7 +48,7 @@ export function eventStream(events: (signal: AbortSignal) => AsyncIterable<Event
           try {
             for await (const envelope of events(stop.signal)) {
               const json = toJson(envelope);
-              send(options.format === 'sse' ? `id: ${envelope.seq}\ndata: ${json}\n\n` : `${json}\n`);
+              send(options.format === 'sse' ? sseFrame(envelope, json) : `${json}\n`);
               // Backpressure: wait for the client to read before fetching more (a canceled stream also
               // reports no room, so never wait once released).
               if (stop.signal.aborted) break;
@@ -77,4 +77,13 @@ export function eventStream(events: (signal: AbortSignal) => AsyncIterable<Event
     },
     { highWaterMark: 64 },
   );
+}
+
+/**
+ * One SSE frame. A type a node emitted with a line break cannot be an `event:` line (it would end the field
+ * early and forge another), so such an event goes out unnamed: EventSource's `onmessage` receives it.
+ */
+function sseFrame(envelope: EventEnvelope, json: string): string {
+  const name = /[\r\n]/.test(envelope.type) ? '' : `event: ${envelope.type}\n`;
+  return `id: ${envelope.seq}\n${name}data: ${json}\n\n`;
 }

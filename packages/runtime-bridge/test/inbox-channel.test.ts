@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { CheckpointStore, MemoryAdapter, type PendingInputContext } from '@savepoint/core';
+import { CheckpointStore, MemoryAdapter, silentLogger, type PendingInputContext } from '@savepoint/core';
 import { z } from 'zod';
 import { sealAnswer } from '../src/answer-inbox.js';
 import { ChangeFeed } from '../src/change-feed.js';
@@ -19,7 +19,7 @@ describe('InboxChannel', () => {
   function setup() {
     const adapter = new MemoryAdapter();
     const store = new CheckpointStore(adapter);
-    const feed = new ChangeFeed(adapter, 10, () => undefined);
+    const feed = new ChangeFeed(adapter, 10, () => undefined, silentLogger);
     feeds.push(feed);
     const errors: string[] = [];
     const channel = new InboxChannel({ adapter, feed, runId: 'run-1', store, consumer: 'w', timeoutMs: 50, onCancel: () => undefined, onError: (_e, c) => errors.push(c) });

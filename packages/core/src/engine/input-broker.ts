@@ -3,7 +3,7 @@ import { ShuttingDownError } from '../errors.js';
 import type { PendingInputContext } from '../models/checkpoint.js';
 import { uuidv7 } from '../util/uuidv7.js';
 import type { EventBus } from './event-bus.js';
-import type { HumanInputChannel, InputRequest } from './node-context.js';
+import type { HumanInputChannel, InputAnswer, InputRequest } from './node-context.js';
 import { PendingInputSignal } from './pending-input-signal.js';
 import type { RunState } from './run-state.js';
 
@@ -48,20 +48,29 @@ export class InputBroker {
     }
     const earlier = this.open.get(nodePath);
     const pending = this.describe(request, earlier);
+    const options = { runId, schema: request.schema, signal };
+    // Answered while the run was paused: announcing the question again would ask a human who already answered.
+    if (earlier && channel?.answered) {
+      const given = await this.live(pending, () => channel.answered!(pending, options), options);
+      if (given) return this.accept(pending, given.data as z.output<S>, nodeId);
+    }
     this.open.set(nodePath, pending);
     state.pending.set(nodePath, pending);
     const checkpointId = await this.commit();
     events.emit('approval_requested', runId, { ...pending, isResumed: earlier !== undefined, ...(checkpointId ? { checkpointId } : {}) }, nodeId);
     if (channel) {
-      const parsed = await this.waitLive(channel, pending, request.schema, signal);
-      if (parsed?.success) {
-        // The head stops listing the answered question before the node acts on the answer.
-        await this.commit();
-        this.received(pending, nodePath, parsed.data, nodeId);
-        return parsed.data as z.output<S>;
-      }
+      const given = await this.live(pending, () => channel.request(pending, options), options);
+      if (given) return this.accept(pending, given.data as z.output<S>, nodeId);
     }
     throw new PendingInputSignal(pending);
+  }
+
+  /** The head stops listing the answered question before the node acts on the answer. */
+  private async accept<T>(pending: PendingInputContext, value: T, nodeId: string): Promise<T> {
+    this.options.state.pending.delete(pending.nodePath);
+    await this.commit();
+    this.received(pending, pending.nodePath, value, nodeId);
+    return value;
   }
 
   /** Once answered, a question is closed: a later request at the same nodePath is a new question. */
@@ -82,26 +91,25 @@ export class InputBroker {
   }
 
   /**
-   * The request is committed as pending before the wait, so a process that dies while a human thinks
-   * leaves a checkpoint naming the prompt: any worker can resume and re-ask it with its requestId.
+   * A live channel's answer, if it satisfies the schema. The request is committed as pending before a wait,
+   * so a process that dies while a human thinks leaves a checkpoint naming the prompt: any worker can
+   * resume and re-ask it with its requestId. A channel that fails (the run is canceled) stops listing it.
    */
-  private async waitLive(
-    channel: HumanInputChannel,
+  private async live(
     pending: PendingInputContext,
-    schema: z.ZodType,
-    signal: AbortSignal,
-  ): Promise<z.ZodSafeParseResult<unknown> | undefined> {
-    const { state, runId } = this.options;
+    ask: () => Promise<InputAnswer>,
+    { schema, signal }: { schema: z.ZodType; signal: AbortSignal },
+  ): Promise<z.ZodSafeParseSuccess<unknown> | undefined> {
+    let answer: InputAnswer;
     try {
-      const answer = await channel.request(pending, { runId, schema, signal });
-      const parsed = answer.answered ? schema.safeParse(answer.value) : undefined;
-      if (parsed?.success) state.pending.delete(pending.nodePath);
-      return parsed;
+      answer = await ask();
     } catch (error) {
       // A shutdown hands the question over with the run: the checkpoint keeps listing it, with its requestId.
-      if (!ShuttingDownError.isInstance(signal.reason)) state.pending.delete(pending.nodePath);
+      if (!ShuttingDownError.isInstance(signal.reason)) this.options.state.pending.delete(pending.nodePath);
       throw error;
     }
+    const parsed = answer.answered ? schema.safeParse(answer.value) : undefined;
+    return parsed?.success ? parsed : undefined;
   }
 
   private describe(request: InputRequest, earlier: PendingInputContext | undefined): PendingInputContext {

@@ -23,6 +23,12 @@ export interface HumanInputChannel {
     pending: PendingInputContext,
     options: { runId: string; schema: z.ZodType; signal: AbortSignal },
   ): Promise<InputAnswer>;
+  /**
+   * The answer to a question asked before the run paused (the same requestId), if one was given meanwhile,
+   * without waiting. A resumed run that finds its answer here goes on without announcing the question
+   * again; without this method (or `{ answered: false }`) it re-asks the question, then `request`s it.
+   */
+  answered?(pending: PendingInputContext, options: { runId: string; schema: z.ZodType; signal: AbortSignal }): Promise<InputAnswer>;
 }
 
 /**

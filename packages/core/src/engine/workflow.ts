@@ -20,6 +20,7 @@ import type { Flow } from './flow.js';
 import { FlowRun } from './flow-run.js';
 import { Handoff } from './handoff.js';
 import { InputBroker } from './input-broker.js';
+import { pathBelongsTo } from './node-path.js';
 import { toNodeError } from './node-error.js';
 import type { HumanInputChannel } from './node-context.js';
 import { acquireRunLease, type RunLease } from './run-lease.js';
@@ -366,6 +367,12 @@ export class Workflow<I = unknown, O = unknown> {
     const waiting = new Set(checkpoint.pendingInputs.map((p) => p.nodePath));
     const answers = new Map<string, unknown>();
     const issues: InvalidResumeInputError['issues'] = [];
+    const answered = Object.keys(input).filter((nodePath) => !waiting.has(nodePath) && this.askedAndAnswered(checkpoint, nodePath));
+    if (answered.length > 0) {
+      throw new InputAlreadyAnsweredError(
+        `Run ${checkpoint.runId}: the question at ${answered.map((p) => `"${p}"`).join(', ')} was answered already; nothing was changed. Read the run's pending inputs and answer the question shown now.`,
+      );
+    }
     for (const [nodePath, value] of Object.entries(input)) {
       const schema = waiting.has(nodePath) ? this.flow.inputSchemaFor(nodePath) : undefined;
       if (!schema) {
@@ -385,6 +392,12 @@ export class Workflow<I = unknown, O = unknown> {
       throw error;
     }
     return answers;
+  }
+
+  /** An input path whose node completed: whatever it asked there was answered (its answer is in the node's output). */
+  private askedAndAnswered(checkpoint: FlowCheckpoint, nodePath: string): boolean {
+    const owner = this.flow.nodes.find((node) => pathBelongsTo(nodePath, node.id));
+    return owner !== undefined && checkpoint.nodeStates[owner.id]?.status === 'success' && this.flow.inputSchemaFor(nodePath) !== undefined;
   }
 
   private async start(plan: RunPlan, from: FlowCheckpoint, options: ResumeOptions, lease: RunLease | null): Promise<RunResult<O>> {
@@ -466,7 +479,8 @@ export class Workflow<I = unknown, O = unknown> {
       handoffs: options.handoff ? [this.handoff, options.handoff] : [this.handoff],
     }).execute();
     const pendingInputs = state.pendingInputs();
-    this.emitOutcome(runId, outcome, pendingInputs);
+    const checkpointId = writer?.lastCommittedId ?? plan.expectedHead;
+    this.emitOutcome(runId, outcome, pendingInputs, checkpointId);
     if (writer?.error) this.logger.error(`Run ${runId} stopped: ${writer.error.message}`, { runId, code: writer.error.code });
     if (writer) await this.applyRetention(warnings);
     return {
@@ -474,7 +488,7 @@ export class Workflow<I = unknown, O = unknown> {
       output: outcome.output as O | undefined,
       ...(outcome.error ? { error: outcome.error } : {}),
       runId,
-      checkpointId: writer?.lastCommittedId ?? plan.expectedHead,
+      checkpointId,
       pendingInputs: outcome.status === 'pending_input' ? pendingInputs : [],
       warnings: warnings.items,
     };
@@ -487,11 +501,17 @@ export class Workflow<I = unknown, O = unknown> {
     return warnings;
   }
 
-  private emitOutcome(runId: string, outcome: { status: string; output: unknown; error?: Error }, pendingInputs: PendingInputContext[]): void {
+  /** `run_paused` names the checkpoint that lists the questions, so an answer can be bound to what the client saw. */
+  private emitOutcome(
+    runId: string,
+    outcome: { status: string; output: unknown; error?: Error },
+    pendingInputs: PendingInputContext[],
+    checkpointId: string | null,
+  ): void {
     const error = outcome.error && toNodeError(outcome.error);
     if (outcome.status === 'success') this.events.emit('run_completed', runId, { output: outcome.output });
-    else if (outcome.status === 'pending_input') this.events.emit('run_paused', runId, { pendingInputs });
-    else if (outcome.status === 'paused') this.events.emit('run_paused', runId, { reason: 'shutdown', pendingInputs: [] });
+    else if (outcome.status === 'pending_input') this.events.emit('run_paused', runId, { pendingInputs, ...(checkpointId ? { checkpointId } : {}) });
+    else if (outcome.status === 'paused') this.events.emit('run_paused', runId, { reason: 'shutdown', pendingInputs: [], ...(checkpointId ? { checkpointId } : {}) });
     else if (outcome.status === 'canceled') this.events.emit('run_canceled', runId, { error });
     else this.events.emit('run_failed', runId, { error });
   }

@@ -178,6 +178,83 @@ export function describeHumanQuestions(name: string, backend: SuiteBackend): voi
       expect(await workflow.getPendingInputs()).toEqual([]);
     });
 
+    it('an answer without requestId to a question answered already is InputAlreadyAnsweredError, not "no input is pending"', async () => {
+      const { workflow } = twiceAskingWriter();
+      const first = await workflow.run('write');
+      await workflow.resume({ runId: first.runId, input: { [APPROVE]: { ok: true } } });
+      const done = await workflow.resume({ runId: first.runId, input: { [APPROVE]: { ok: false } } });
+      expect(done).toMatchObject({ status: 'success', output: 'published' });
+      const before = await workflow.listCheckpoints({ runId: first.runId });
+
+      const late = workflow.resume({ runId: first.runId, input: { [APPROVE]: { ok: true } } });
+      await expect(late).rejects.toThrow(InputAlreadyAnsweredError);
+      await expect(late).rejects.toThrow(`the question at "${APPROVE}" was answered already`);
+      expect(await workflow.listCheckpoints({ runId: first.runId })).toEqual(before);
+      // A path where no question can ever be asked is still a validation error.
+      await expect(workflow.resume({ runId: first.runId, input: { elsewhere: true } })).rejects.toThrow(/no input is pending at "elsewhere"/);
+    });
+
+    it('a top-level question answered while another waits: answering it again is InputAlreadyAnsweredError', async () => {
+      const legal = new HumanInput({ id: 'legal', prompt: 'Legal ok?', schema: z.boolean() });
+      const editor = new HumanInput({ id: 'editor', prompt: 'Editor ok?', schema: z.boolean(), dependsOn: ['legal'] });
+      const workflow = new Workflow({ flow: new Flow({ id: 'review', nodes: [legal, editor] }), checkpoint: config() });
+      const paused = await workflow.run(null);
+      const second = await workflow.resume({ runId: paused.runId, input: { legal: true } });
+      expect(second.pendingInputs.map((p) => p.nodePath)).toEqual(['editor']);
+      await expect(workflow.resume({ runId: paused.runId, input: { legal: false } })).rejects.toThrow(InputAlreadyAnsweredError);
+      expect(await workflow.resume({ runId: paused.runId, input: { editor: true } })).toMatchObject({ status: 'success' });
+    });
+
+    it('run_paused names the checkpoint that lists its questions', async () => {
+      const approve = new HumanInput({ id: 'approve', prompt: 'Ship it?', schema: z.boolean() });
+      const workflow = new Workflow({ flow: new Flow({ id: 'ship', nodes: [approve] }), checkpoint: config() });
+      const paused: WorkflowEvent[] = [];
+      workflow.on('run_paused', (e) => paused.push(e));
+      const result = await workflow.run(null);
+      expect(dataOf(paused)).toEqual([{ pendingInputs: result.pendingInputs, checkpointId: result.checkpointId }]);
+      expect((await workflow.store!.load(result.checkpointId!)).pendingInputs).toEqual(result.pendingInputs);
+    });
+
+    it('a resumed run whose channel already holds the answer goes on without asking the question again', async () => {
+      const approve = new HumanInput({ id: 'approve', prompt: 'Ship it?', schema: z.boolean() });
+      const workflow = new Workflow({ flow: new Flow({ id: 'ship', nodes: [approve] }), checkpoint: config() });
+      const events: WorkflowEvent[] = [];
+      workflow.on('*', (e) => events.push(e));
+      const paused = await workflow.run(null);
+      const question = paused.pendingInputs[0]!;
+      const looked: PendingInputContext[] = [];
+      const channel: HumanInputChannel = {
+        answered: async (pending) => (looked.push(pending), { answered: true, value: true }),
+        request: async () => {
+          throw new Error('the question must not be asked again');
+        },
+      };
+      events.length = 0;
+      const done = await workflow.resume({ runId: paused.runId, inputChannel: channel });
+      expect(done).toMatchObject({ status: 'success', output: true });
+      expect(looked.map((p) => p.requestId)).toEqual([question.requestId]);
+      const types = events.map((e) => e.type);
+      expect(types).not.toContain('approval_requested');
+      expect(events.find((e) => e.type === 'approval_received')!.data).toEqual({ nodePath: 'approve', requestId: question.requestId, value: true });
+      // The question left the head (committed) before the node finished with the answer.
+      const created = events.filter((e) => e.type === 'checkpoint_created').map((e) => e.data as { checkpointId: string });
+      expect(types.indexOf('checkpoint_created')).toBeLessThan(types.indexOf('approval_received'));
+      expect((await workflow.store!.load(created[0]!.checkpointId)).pendingInputs).toEqual([]);
+    });
+
+    it('a resumed run whose channel holds no answer (or an invalid one) asks again, then waits on the channel', async () => {
+      const approve = new HumanInput({ id: 'approve', prompt: 'Ship it?', schema: z.boolean() });
+      const workflow = new Workflow({ flow: new Flow({ id: 'ship', nodes: [approve] }), checkpoint: config() });
+      const requested: WorkflowEvent[] = [];
+      workflow.on('approval_requested', (e) => requested.push(e));
+      const paused = await workflow.run(null);
+      for (const given of [{ answered: false }, { answered: true, value: 'not a boolean' }] as InputAnswer[]) {
+        const channel: HumanInputChannel = { answered: async () => given, request: async () => ({ answered: false }) };
+        expect(await workflow.resume({ runId: paused.runId, inputChannel: channel })).toMatchObject({ status: 'pending_input' });
+      }
+      expect(dataOf<Requested>(requested).map((d) => d.isResumed)).toEqual([false, true, true]);
+    });
+
     it('binds answers when resuming from a checkpoint id (also a fork)', async () => {
       const { workflow } = twiceAskingWriter();
       const first = await workflow.run('write');
