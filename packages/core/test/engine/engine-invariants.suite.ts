@@ -8,6 +8,7 @@ import {
   Flow,
   FunctionNode,
   HumanInput,
+  InputAlreadyAnsweredError,
   InvalidResumeInputError,
   LeaseLostError,
   NodeFailedError,
@@ -243,7 +244,8 @@ export function describeEngineInvariants(name: string, backend: EngineInvariants
       const final = await workflow.getLatestCheckpoint({ runId: paused.runId });
       expect(final?.nodeStates['approve']).toMatchObject({ status: 'success', output: { ok: true } });
       expect(final?.pendingInputs).toEqual([]);
-      await expect(workflow.resume({ runId: paused.runId, input: { approve: { ok: true } } })).rejects.toThrow(InvalidResumeInputError);
+      // Answered already: refused as such (issue 9 §4), not as "no input is pending".
+      await expect(workflow.resume({ runId: paused.runId, input: { approve: { ok: true } } })).rejects.toThrow(InputAlreadyAnsweredError);
       expect(calls).toEqual({ prep: 1, publish: 1 });
     });
 

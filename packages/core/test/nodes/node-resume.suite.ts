@@ -9,6 +9,7 @@ import {
   FunctionNode,
   GraphOrchestrator,
   HumanInput,
+  InputAlreadyAnsweredError,
   InvalidResumeInputError,
   IterationFailedError,
   LeaseLostError,
@@ -292,7 +293,7 @@ export function describeNodeResume(name: string, backend: NodeResumeBackend): vo
         const done = await workflow.resume({ runId: paused.runId, input: { 'writer/tool:approve': { ok: true } } });
         expect(done).toMatchObject({ status: 'success', output: 'decision {"ok":true}' });
         expect(llm.calls).toBe(2);
-        await expect(workflow.resume({ runId: paused.runId, input: { 'writer/tool:approve': { ok: false } } })).rejects.toThrow(InvalidResumeInputError);
+        await expect(workflow.resume({ runId: paused.runId, input: { 'writer/tool:approve': { ok: false } } })).rejects.toThrow(InputAlreadyAnsweredError);
       });
 
       it('Map → Agent → HumanInput: three wait at once; answering two pauses again with one; the last completes', async () => {
