@@ -52,6 +52,10 @@ export function describeHumanQuestions(name: string, backend: SuiteBackend): voi
       return { workflow, llm, requested, received };
     };
 
+    /** One yes/no question, `approve`, then done. */
+    const shipWorkflow = () =>
+      new Workflow({ flow: new Flow({ id: 'ship', nodes: [new HumanInput({ id: 'approve', prompt: 'Ship it?', schema: z.boolean() })] }), checkpoint: config() });
+
     it('a re-asked prompt keeps its requestId and request time; answering it closes it', async () => {
       const approve = new HumanInput({ id: 'approve', prompt: 'Ship it?', schema: z.boolean() });
       const workflow = new Workflow({ flow: new Flow({ id: 'ship', nodes: [approve] }), checkpoint: config() });
@@ -206,8 +210,7 @@ export function describeHumanQuestions(name: string, backend: SuiteBackend): voi
     });
 
     it('run_paused names the checkpoint that lists its questions', async () => {
-      const approve = new HumanInput({ id: 'approve', prompt: 'Ship it?', schema: z.boolean() });
-      const workflow = new Workflow({ flow: new Flow({ id: 'ship', nodes: [approve] }), checkpoint: config() });
+      const workflow = shipWorkflow();
       const paused: WorkflowEvent[] = [];
       workflow.on('run_paused', (e) => paused.push(e));
       const result = await workflow.run(null);
@@ -216,8 +219,7 @@ export function describeHumanQuestions(name: string, backend: SuiteBackend): voi
     });
 
     it('a resumed run whose channel already holds the answer goes on without asking the question again', async () => {
-      const approve = new HumanInput({ id: 'approve', prompt: 'Ship it?', schema: z.boolean() });
-      const workflow = new Workflow({ flow: new Flow({ id: 'ship', nodes: [approve] }), checkpoint: config() });
+      const workflow = shipWorkflow();
       const events: WorkflowEvent[] = [];
       workflow.on('*', (e) => events.push(e));
       const paused = await workflow.run(null);
@@ -243,8 +245,7 @@ export function describeHumanQuestions(name: string, backend: SuiteBackend): voi
     });
 
     it('a resumed run whose channel holds no answer (or an invalid one) asks again, then waits on the channel', async () => {
-      const approve = new HumanInput({ id: 'approve', prompt: 'Ship it?', schema: z.boolean() });
-      const workflow = new Workflow({ flow: new Flow({ id: 'ship', nodes: [approve] }), checkpoint: config() });
+      const workflow = shipWorkflow();
       const requested: WorkflowEvent[] = [];
       workflow.on('approval_requested', (e) => requested.push(e));
       const paused = await workflow.run(null);
