@@ -442,6 +442,15 @@ export class FileBackend implements StorageAdapter {
     }
   }
 
+  async leaseRemainingMs(runId: string): Promise<number | null> {
+    assertSafeId(runId, 'runId');
+    return this.guard('read a lease', async () => {
+      const current = await this.currentLease(runId);
+      const remaining = current === null || current.owner === null ? 0 : current.expiresAt - Date.now();
+      return remaining > 0 ? remaining : null;
+    });
+  }
+
   /** Runs `decide` on the stored lease under the run lock and publishes what it returns (null: no change). */
   private async withLease<T extends StoredLease>(
     runId: string,

@@ -336,6 +336,14 @@ export class PostgresBackend implements StorageAdapter {
     );
   }
 
+  async leaseRemainingMs(runId: string): Promise<number | null> {
+    const { rows } = await this.use('read a lease', (db) =>
+      sql<{ remaining_ms: number }>`SELECT (extract(epoch FROM expires_at - clock_timestamp()) * 1000)::float8 AS remaining_ms
+        FROM ${this.t.leases} WHERE run_id = ${runId} AND expires_at > clock_timestamp()`.execute(db),
+    );
+    return rows[0] === undefined ? null : Number(rows[0].remaining_ms);
+  }
+
   // ---- runtime bridge: event log, input inbox, change notification ----------------------------
 
   async appendEvents(runId: string, events: readonly NewEventRecord[]): Promise<EventRecord[]> {

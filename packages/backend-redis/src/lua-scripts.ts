@@ -223,6 +223,15 @@ if redis.call('HGET', KEYS[2], ARGV[2]) == ARGV[3] then redis.call('HDEL', KEYS[
 return 0
 `;
 
+/** KEYS: 1 the run's lease. Returns the ms its live lease has left by the server clock, or nil when none is live. */
+const LEASE_REMAINING = `
+local expiresAt = tonumber(redis.call('HGET', KEYS[1], 'expiresAt') or '0')
+local t = redis.call('TIME')
+local remaining = expiresAt - (tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+if remaining <= 0 then return false end
+return remaining
+`;
+
 export interface ScriptDefinition {
   lua: string;
   numberOfKeys: number;
@@ -243,6 +252,7 @@ export const SCRIPTS = {
   savepointPutInput: { lua: PUT_INPUT, numberOfKeys: RUN_KEY_COUNT },
   savepointTakeInputs: { lua: TAKE_INPUTS, numberOfKeys: RUN_KEY_COUNT },
   savepointGetHeader: { lua: GET_HEADER, numberOfKeys: 1, readOnly: true },
+  savepointLeaseRemaining: { lua: LEASE_REMAINING, numberOfKeys: 1, readOnly: true },
   savepointForgetEntry: { lua: FORGET_ENTRY, numberOfKeys: 2 },
 } satisfies Record<string, ScriptDefinition>;
 

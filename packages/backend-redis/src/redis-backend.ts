@@ -303,6 +303,13 @@ export class RedisBackend implements StorageAdapter {
     );
   }
 
+  async leaseRemainingMs(runId: string): Promise<number | null> {
+    const remaining = await this.connection.use('read a lease', () =>
+      this.connection.script('savepointLeaseRemaining', [this.keys.run(runId).lease], []),
+    );
+    return remaining === null ? null : Number(remaining);
+  }
+
   // ---- runtime bridge: event log, input inbox, change notification ------------------------------
 
   async appendEvents(runId: string, events: readonly NewEventRecord[]): Promise<EventRecord[]> {

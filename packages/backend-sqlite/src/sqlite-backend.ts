@@ -271,6 +271,13 @@ export class SqliteBackend implements StorageAdapter {
     });
   }
 
+  async leaseRemainingMs(runId: string): Promise<number | null> {
+    return this.use('read a lease', () => {
+      const remaining = (this.leaseOf(runId)?.expires_at ?? RELEASED) - Date.now();
+      return remaining > 0 ? remaining : null;
+    });
+  }
+
   // ---- event log (see sqlite-event-log.ts) ----------------------------------------------------
 
   async appendEvents(runId: string, events: readonly NewEventRecord[]): Promise<EventRecord[]> {

@@ -10,6 +10,7 @@ import { freshStorageTests } from './sections/fresh-storage.js';
 import { headerTamperingTests } from './sections/header-tampering.js';
 import { hostileIdTests } from './sections/hostile-ids.js';
 import { inputInboxTests } from './sections/input-inbox.js';
+import { leaseExpiryTests } from './sections/lease-expiry.js';
 import { rawStorageSecretTests } from './sections/raw-storage-secrets.js';
 import { storeQueryTests } from './sections/store-queries.js';
 import { storeRoundTripTests } from './sections/store-round-trip.js';
@@ -79,5 +80,6 @@ export function runConformanceSuite<A extends StorageAdapter>(init: ConformanceI
     changeNotificationTests(shared);
     rawStorageSecretTests(shared);
     freshStorageTests(shared);
+    leaseExpiryTests(shared);
   });
 }

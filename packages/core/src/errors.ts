@@ -74,8 +74,13 @@ export class InvalidResumeInputError extends codedError('INVALID_RESUME_INPUT') 
 export class InputAlreadyAnsweredError extends codedError('INPUT_ALREADY_ANSWERED') {}
 /** An id, option or argument the library refuses (path traversal, empty id, wrong type...). */
 export class InvalidArgumentError extends codedError('INVALID_ARGUMENT') {}
-/** Another worker holds the lease on this run. */
-export class RunLockedError extends codedError('RUN_LOCKED') {}
+/**
+ * Another worker holds the lease on this run. `retryAfterMs`: when its lease expires (if its holder stops
+ * renewing it, e.g. because it died), when known; `resume({ waitForLease: true })` waits for it.
+ */
+export class RunLockedError extends codedError('RUN_LOCKED') {
+  retryAfterMs: number | undefined = undefined;
+}
 /** The run head moved since it was read (compare-and-set failed). */
 export class CheckpointConflictError extends codedError('CHECKPOINT_CONFLICT') {}
 /** The writer's lease expired or was taken over: its fencing token is stale, so it may not commit. */

@@ -228,6 +228,12 @@ export class MemoryAdapter implements StorageAdapter {
     if (current && current.owner === lease.owner && current.token === lease.token) this.leases.delete(lease.runId);
   }
 
+  async leaseRemainingMs(runId: string): Promise<number | null> {
+    const current = this.leases.get(runId);
+    const remaining = current ? current.expiresAt - this.now() : 0;
+    return remaining > 0 ? remaining : null;
+  }
+
   // ---- event log ----------------------------------------------------------------------------
 
   async appendEvents(runId: string, events: readonly NewEventRecord[]): Promise<EventRecord[]> {

@@ -23,7 +23,7 @@ import { InputBroker } from './input-broker.js';
 import { pathBelongsTo } from './node-path.js';
 import { toNodeError } from './node-error.js';
 import type { HumanInputChannel } from './node-context.js';
-import { acquireRunLease, type RunLease } from './run-lease.js';
+import { acquireRunLease, type LeaseWait, type RunLease } from './run-lease.js';
 import type { RunResult, RunWarning } from './run-result.js';
 import { RunState } from './run-state.js';
 import { RunWarnings } from './run-warnings.js';
@@ -80,6 +80,13 @@ export interface ResumeOptions {
   requestIds?: Record<string, string>;
   /** When the checkpoint is corrupt, continue from the newest intact one before it. */
   fallbackToIntact?: boolean;
+  /**
+   * When another worker holds the run (e.g. one that died, whose lease has not expired yet), wait for its lease
+   * to lapse instead of rejecting at once with `RunLockedError`: `true` waits at most one `leaseTtlMs` plus a
+   * second, `{ timeoutMs }` at most that long; then `RunLockedError`. `signal` aborts the wait. Applies to a
+   * resume of a run's head (by `runId`, or a `checkpointId` that is the head).
+   */
+  waitForLease?: boolean | { timeoutMs?: number };
   signal?: AbortSignal;
   tenantId?: string;
   inputChannel?: HumanInputChannel;
@@ -303,10 +310,12 @@ export class Workflow<I = unknown, O = unknown> {
 
   private async continueRun(runId: string, options: ResumeOptions, expectedHeadId?: string): Promise<RunResult<O>> {
     const store = this.store!;
-    const lease = await acquireRunLease(store, runId, this.config.leaseTtlMs);
+    // A run that does not exist gets no lease: claiming it would leave a lease record behind in the storage.
+    if ((await store.getHead(runId)) === null) throw noCheckpoint(runId);
+    const lease = await acquireRunLease(store, runId, this.config.leaseTtlMs, this.leaseWait(options));
     try {
       const headId = await store.getHead(runId);
-      if (headId === null) throw new NotFoundError(`Run ${runId} has no checkpoint; start it with workflow.run().`);
+      if (headId === null) throw noCheckpoint(runId);
       if (expectedHeadId !== undefined && headId !== expectedHeadId) {
         throw new CheckpointConflictError(`Run ${runId} moved on while resuming from ${expectedHeadId}; resume again.`);
       }
@@ -319,6 +328,14 @@ export class Workflow<I = unknown, O = unknown> {
     } finally {
       await releaseQuietly(lease);
     }
+  }
+
+  /** How long `resume` waits for another worker's lease to lapse (`waitForLease`), or undefined: not at all. */
+  private leaseWait(options: ResumeOptions): LeaseWait | undefined {
+    const { waitForLease, signal } = options;
+    if (!waitForLease) return undefined;
+    const timeoutMs = waitForLease === true ? undefined : waitForLease.timeoutMs;
+    return { timeoutMs: timeoutMs ?? this.config.leaseTtlMs + LEASE_WAIT_MARGIN_MS, ...(signal ? { signal } : {}) };
   }
 
   private async fork(origin: FlowCheckpoint, warnings: RunWarning[], options: ResumeOptions): Promise<RunResult<O>> {
@@ -585,6 +602,13 @@ export class Workflow<I = unknown, O = unknown> {
       checkpoint: { ...settings, ...(retentionDays === undefined ? {} : { retentionDays }) },
     };
   }
+}
+
+// Room for the holder's clock and a renewal in flight when waiting for one lease ttl.
+const LEASE_WAIT_MARGIN_MS = 1_000;
+
+function noCheckpoint(runId: string): NotFoundError {
+  return new NotFoundError(`Run ${runId} has no checkpoint; start it with workflow.run().`);
 }
 
 /** Refuses answers bound to a question that `checkpoint` does not wait for (answered, or replaced by another). */

@@ -337,15 +337,30 @@ export class CheckpointStore {
 
   // ---- leases -------------------------------------------------------------------------------
 
-  /** Claims a run; `RunLockedError` when another owner holds an unexpired lease. */
+  /**
+   * Claims a run; `RunLockedError` when another owner holds an unexpired lease, with `retryAfterMs`: how long that
+   * lease has left as the adapter reports it (a whole `ttlMs` when the adapter cannot tell).
+   */
   async acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease> {
     assertSafeId(runId, 'runId');
     assertOwner(owner);
     assertTtl(ttlMs);
     await this.setup();
     const lease = await this.adapter.acquireLease(runId, owner, ttlMs);
-    if (!lease) throw new RunLockedError(`Run ${runId} is being run by another worker (its lease has not expired).`);
+    if (!lease) throw await this.runLocked(runId, ttlMs);
     return lease;
+  }
+
+  private async runLocked(runId: string, ttlMs: number): Promise<RunLockedError> {
+    const remaining = this.adapter.leaseRemainingMs ? await this.adapter.leaseRemainingMs(runId).catch(() => undefined) : undefined;
+    // null: the lease lapsed or was released since the refusal, so a retry may succeed at once.
+    const retryAfterMs = remaining === undefined ? ttlMs : Math.max(1, Math.ceil(remaining ?? 0));
+    const error = new RunLockedError(
+      `Run ${runId} is being run by another worker. Its lease expires in ${retryAfterMs} ms unless that worker renews it ` +
+        '(it does while it is alive): retry then, or pass waitForLease: true to resume().',
+    );
+    error.retryAfterMs = retryAfterMs;
+    return error;
   }
 
   /** Extends a lease; `LeaseLostError` when it expired and was taken over, or was released. */

@@ -59,6 +59,13 @@ export interface StorageAdapter {
   renewLease(lease: Lease, ttlMs: number): Promise<Lease | null>;
   /** Releases the lease if it is still held with this token; otherwise a no-op. */
   releaseLease(lease: Lease): Promise<void>;
+  /**
+   * Optional (every bundled backend has it): how many milliseconds the run's unexpired lease has left, by the
+   * same clock that enforces expiry (the database's or Redis server's, so clock skew between hosts does not
+   * matter); null when no unexpired lease is held. It tells a refused worker when to retry
+   * (`RunLockedError.retryAfterMs`); without it the store assumes a whole ttl.
+   */
+  leaseRemainingMs?(runId: string): Promise<number | null>;
 
   // ---- runtime bridge: event log, input inbox, change notification (see capabilities) ---------
   // The runtime calls these directly, not through the store: adapters validate their ids themselves

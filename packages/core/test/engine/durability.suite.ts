@@ -8,6 +8,8 @@ import {
   Flow,
   FunctionNode,
   LeaseLostError,
+  NotFoundError,
+  RunLockedError,
   Workflow,
   type Logger,
   type Node,
@@ -28,6 +30,21 @@ function steps(calls: Record<string, number>): Node[] {
         },
       }),
   );
+}
+
+/** a → b, where b fails on its first execution: the run ends `failure` with a head to resume. */
+function failingOnce(calls: Record<string, number>): Node[] {
+  const a = new FunctionNode<number, number>({ id: 'a', run: (n) => n + 1 });
+  const b = new FunctionNode<number, number>({
+    id: 'b',
+    dependsOn: ['a'],
+    run: (n) => {
+      calls['b'] = (calls['b'] ?? 0) + 1;
+      if (calls['b'] === 1) throw new Error('b failed once');
+      return n + 1;
+    },
+  });
+  return [a, b];
 }
 
 /** A logger that records what it is told, by level. */
@@ -207,6 +224,63 @@ export function describeDurability(name: string, backend: SuiteBackend): void {
       expect(attempts).toBe(fast.maxAttempts);
       expect(calls).toEqual({ a: 1 });
       expect(of('error').map((line) => line.fields)).toEqual([{ runId: result.runId, code: 'CHECKPOINT_WRITE_FAILED' }]);
+    });
+
+    describe('a run held by a worker that died', () => {
+      const TTL = 400;
+
+      /** A failed run whose lease is then taken by a "worker" that never renews or releases it. */
+      async function heldByDeadWorker(deadTtlMs: number) {
+        const calls: Record<string, number> = {};
+        const workflow = new Workflow({
+          flow: new Flow({ id: 'orphan', nodes: failingOnce(calls) }),
+          checkpoint: config({ leaseTtlMs: TTL, logger: recordingLogger().logger }),
+        });
+        const failed = await workflow.run(0);
+        expect(failed.status).toBe('failure');
+        await ref.storage.acquireLease(failed.runId, 'dead-worker', deadTtlMs);
+        return { workflow, runId: failed.runId, calls };
+      }
+
+      it('RunLockedError says when the lease lapses (retryAfterMs), and waitForLease resumes once it has', async () => {
+        const { workflow, runId, calls } = await heldByDeadWorker(TTL);
+        const refused = await workflow.resume({ runId }).catch((error: unknown) => error);
+        expect(RunLockedError.isInstance(refused)).toBe(true);
+        const { retryAfterMs, message } = refused as RunLockedError;
+        expect(retryAfterMs).toBeGreaterThan(0);
+        expect(retryAfterMs).toBeLessThanOrEqual(TTL);
+        expect(message).toMatch(/expires in \d+ ms.*waitForLease/);
+        expect(calls).toEqual({ b: 1 });
+
+        const resumed = await workflow.resume({ runId, waitForLease: true });
+        expect(resumed).toMatchObject({ status: 'success', output: 2 });
+        expect(calls).toEqual({ b: 2 });
+      });
+
+      it('waitForLease gives up after its timeout while the lease is still held', async () => {
+        const { workflow, runId, calls } = await heldByDeadWorker(60_000);
+        const refused = await workflow.resume({ runId, waitForLease: { timeoutMs: 50 } }).catch((error: unknown) => error);
+        expect(RunLockedError.isInstance(refused)).toBe(true);
+        expect((refused as RunLockedError).message).toMatch(/after waiting 50 ms/);
+        expect((refused as RunLockedError).retryAfterMs).toBeGreaterThan(TTL);
+        expect(calls).toEqual({ b: 1 });
+      });
+
+      it('the resume signal aborts the wait', async () => {
+        const { workflow, runId } = await heldByDeadWorker(60_000);
+        const controller = new AbortController();
+        const waiting = workflow.resume({ runId, waitForLease: true, signal: controller.signal });
+        controller.abort(new Error('stop waiting'));
+        await expect(waiting).rejects.toThrow('stop waiting');
+      });
+    });
+
+    it('resume of a run that does not exist rejects with NotFoundError and takes no lease', async () => {
+      const { adapter, calls } = instrument(ref.storage);
+      const workflow = new Workflow({ flow: new Flow({ id: 'missing', nodes: steps({}) }), checkpoint: config({}, adapter) });
+      await expect(workflow.resume({ runId: 'no-such-run' })).rejects.toThrow(NotFoundError);
+      expect(calls).not.toContain('acquireLease');
+      expect(await ref.storage.acquireLease('no-such-run', 'someone', 1_000)).toMatchObject({ token: 1 });
     });
   });
 }
