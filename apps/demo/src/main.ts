@@ -1,7 +1,8 @@
 // `pnpm demo`: the human-in-the-loop chat as a web app, on the embedded SQLite default.
 //   PORT (default 3000; 0 = any free port), HOST (default 127.0.0.1), SAVEPOINT_DEMO_DB (default
 //   .savepoint/demo.db under the directory where pnpm was run), OPENAI_BASE_URL / OPENAI_API_KEY /
-//   OPENAI_MODEL for a real model, SAVEPOINT_HITL_TIMEOUT_MS (how long a run waits live for an answer).
+//   OPENAI_MODEL for a real model, SAVEPOINT_HITL_TIMEOUT_MS (how long a run waits live for an answer),
+//   SAVEPOINT_SHUTDOWN_GRACE_MS (on SIGTERM/Ctrl+C, how long a running step may finish before it is handed over).
 import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { modelFromEnv } from './chat-workflow.js';
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
     modelLabel: model.label,
     ...(model.scripted ? { tokenDelayMs } : { llm: model.llm }),
     hitlTimeoutMs: intFromEnv('SAVEPOINT_HITL_TIMEOUT_MS', 10_000),
+    shutdownGraceMs: intFromEnv('SAVEPOINT_SHUTDOWN_GRACE_MS', 5_000),
     searchDelayMs: intFromEnv('SAVEPOINT_DEMO_SEARCH_DELAY_MS', 600),
   });
   console.log(`Runs are stored in ${dbPath}; model: ${model.label}.`);
@@ -45,13 +47,13 @@ async function main(): Promise<void> {
     // "Open it on my phone": the addresses other devices on this network can use.
     for (const address of lanAddresses()) console.log(`  on your network: http://${address}:${demo.port}`);
   }
-  console.log('Press Ctrl+C to stop (waiting runs survive a restart).');
+  console.log('Press Ctrl+C to stop: runs in progress are checkpointed and handed over (the next start continues them).');
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(130);
     stopping = true;
-    console.log(`\n${signal}: stopping…`);
+    console.log(`\n${signal}: handing runs over…`);
     demo.close().then(
       () => process.exit(0),
       (error: unknown) => {

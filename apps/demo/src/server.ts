@@ -21,6 +21,8 @@ export interface DemoServerOptions {
   modelLabel?: string;
   /** How long a run waits live for an answer before it is checkpointed as `pending_input` and released. */
   hitlTimeoutMs?: number;
+  /** On close (SIGTERM, Ctrl+C), how long a running step may finish before it is interrupted and handed over. */
+  shutdownGraceMs?: number;
   tokenDelayMs?: number;
   searchDelayMs?: number;
 }
@@ -69,6 +71,7 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     workflows: { [WORKFLOW_NAME]: workflow },
     backend,
     hitlTimeoutMs: options.hitlTimeoutMs ?? 10_000,
+    ...(options.shutdownGraceMs === undefined ? {} : { closeTimeoutMs: options.shutdownGraceMs }),
   });
   // Read once: the page is three small files, and a request can never name another file.
   const files = new Map<string, Buffer>();

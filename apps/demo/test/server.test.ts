@@ -215,4 +215,41 @@ describe('a restart', () => {
       await after.stop();
     }
   });
+
+  it('hands a busy run over on SIGTERM: the server exits 0 at once, the next start finishes the run, the search runs once', async () => {
+    const env = { SAVEPOINT_DEMO_DB: join(dir, 'sigterm.db'), SAVEPOINT_HITL_TIMEOUT_MS: '60000', SAVEPOINT_DEMO_TOKEN_DELAY_MS: '0' };
+    // The search would take ten minutes; the grace period is 0, so SIGTERM interrupts it.
+    const before = await startDemoProcess({ ...env, SAVEPOINT_DEMO_SEARCH_DELAY_MS: '600000', SAVEPOINT_SHUTDOWN_GRACE_MS: '0' });
+    let runId: string;
+    try {
+      const started = await json('/runs', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ workflow: 'chat', input: { topic: 'tides' } }),
+      }, before.url);
+      runId = (started.body as { runId: string }).runId;
+      await eventsUntil(runId, (e) => e.type === 'stream_chunk', before.url);
+    } finally {
+      await before.stop();
+    }
+    expect({ code: before.child.exitCode, signal: before.child.signalCode }).toEqual({ code: 0, signal: null });
+    expect(before.output()).toContain('SIGTERM: handing runs over');
+
+    const after = await startDemoProcess({ ...env, SAVEPOINT_DEMO_SEARCH_DELAY_MS: '0' });
+    try {
+      // Its reaper resumes the paused run (nobody holds it) and the run asks for approval again.
+      const asked = await eventsUntil(runId, (e) => e.type === 'approval_requested', after.url);
+      expect(asked.find((e) => e.type === 'run_paused')?.data).toMatchObject({ reason: 'shutdown' });
+      const answered = await json(`/runs/${runId}/input`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'after-sigterm' },
+        body: JSON.stringify({ input: { 'assistant/tool:approve': { approved: true } } }),
+      }, after.url);
+      expect(answered.status).toBe(202);
+      const log = await eventsUntil(runId, (e) => e.type === 'run_completed', after.url);
+      expect(log.filter((e) => e.type === 'tool_result')).toHaveLength(1);
+    } finally {
+      await after.stop();
+    }
+  }, 60_000);
 });
