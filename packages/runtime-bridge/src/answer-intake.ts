@@ -34,6 +34,9 @@ export interface AnswerIntakeOptions {
 
 type Issues = InvalidResumeInputError['issues'];
 
+/** How many of a run's newest checkpoints tell whether a question was asked at a path (and so answered since). */
+const HISTORY_LOOKBACK = 50;
+
 /**
  * Takes answers for a run: binds each to one question, refuses an answer to a question that is answered
  * already or no longer pending (409 `INPUT_ALREADY_ANSWERED`, nothing stored), validates the rest against the
@@ -53,24 +56,30 @@ export class AnswerIntake {
     if (stored.every((answer) => answer?.idempotencyKey === idempotencyKey)) return;
     const taken = bound.filter((_, i) => stored[i] && stored[i].idempotencyKey !== idempotencyKey);
     if (taken.length > 0) throw alreadyAnswered(runId, taken.map(({ nodePath }) => ({ nodePath, message: 'this question was answered already' })));
-    if (FINISHED.has(head.status)) throw new CheckpointConflictError(`Run ${runId} is ${head.status}; it takes no more answers.`);
+    // A completed run answered all it asked (409 INPUT_ALREADY_ANSWERED below); a failed or canceled one just stopped.
+    if (FINISHED.has(head.status) && head.status !== 'completed') throw new CheckpointConflictError(`Run ${runId} is ${head.status}; it takes no more answers.`);
 
     const pending = await this.pendingByPath(target);
     const unbound: Issues = [];
     const stale: Issues = [];
     const fresh: StoredAnswer[] = [];
+    let askedBefore: Promise<ReadonlySet<string>> | undefined;
     for (const [i, answer] of bound.entries()) {
       if (stored[i]) continue;
       const question = pending.get(answer.nodePath);
       if (answer.requestId !== undefined && question?.requestId !== answer.requestId) {
         stale.push({ nodePath: answer.nodePath, message: `question ${answer.requestId} is not pending (answered already, or another question is pending now)` });
-      } else if (question === undefined) {
-        unbound.push({ nodePath: answer.nodePath, message: `no input is pending at "${answer.nodePath}" (pending: ${[...pending.keys()].join(', ') || 'none'})` });
-      } else {
+      } else if (question !== undefined) {
         fresh.push({ requestId: question.requestId!, nodePath: answer.nodePath, value: answer.value, idempotencyKey });
+      } else if ((await (askedBefore ??= this.askedPaths(target))).has(answer.nodePath)) {
+        // Sent without a requestId after the question it meant was answered (a race, a second device): the same 409 as with it.
+        stale.push({ nodePath: answer.nodePath, message: 'the question asked here was answered already' });
+      } else {
+        unbound.push({ nodePath: answer.nodePath, message: `no input is pending at "${answer.nodePath}" (pending: ${[...pending.keys()].join(', ') || 'none'})` });
       }
     }
     if (stale.length > 0) throw alreadyAnswered(runId, stale);
+    if (head.status === 'completed') throw new CheckpointConflictError(`Run ${runId} is completed; it takes no more answers.`);
     this.validate(runId, entry, fresh, unbound);
 
     const createdAt = Date.now();
@@ -111,6 +120,12 @@ export class AnswerIntake {
   private async pendingByPath({ runId, entry }: AnswerTarget): Promise<Map<string, PendingInputContext>> {
     const [latest] = await entry.store.listByRun(runId, { limit: 1 });
     return new Map((latest?.pendingInputs ?? []).filter((p) => p.requestId !== undefined).map((p) => [p.nodePath, p]));
+  }
+
+  /** The nodePaths where the run's recent checkpoints listed a question (newest first, a bounded look back). */
+  private async askedPaths({ runId, entry }: AnswerTarget): Promise<ReadonlySet<string>> {
+    const recent = await entry.store.listByRun(runId, { limit: HISTORY_LOOKBACK });
+    return new Set(recent.flatMap((summary) => summary.pendingInputs.map((p) => p.nodePath)));
   }
 
   /** Each answer must satisfy its node's schema; nothing is stored otherwise (422 with every issue). */

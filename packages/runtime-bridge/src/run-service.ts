@@ -178,8 +178,11 @@ export class RunService {
    */
   async cancel(principal: Principal, publicId: string): Promise<{ runId: string; status: CheckpointStatus | 'cancel_requested' }> {
     const { registry, adapter, feed, events, workerId, leaseTtlMs } = this.options;
-    const { runId, head, entry } = await this.locate(principal, publicId);
-    if (await registry.cancel(runId)) return { runId: publicId, status: 'canceled' };
+    const located = await this.locate(principal, publicId);
+    const { runId, entry } = located;
+    let { head } = located;
+    // An execution here may have paused (or finished) just before the abort reached it: then the head says so.
+    if (await registry.cancel(runId)) head = (await this.locate(principal, publicId)).head;
     if (FINISHED.has(head.status)) return { runId: publicId, status: head.status };
     let lease;
     try {

@@ -132,6 +132,26 @@ describe.each(cases)('answers are bound to their question (%s)', (_label, proble
     ]);
   });
 
+  it('an answer without requestId to a question answered already is 409 INPUT_ALREADY_ANSWERED; a canceled run takes none (CHECKPOINT_CONFLICT)', async () => {
+    const url = await start('unbound-late', 0);
+    const { runId, stream } = await run(url, 'twice');
+    for (const n of [1, 2]) {
+      await asked(stream, n);
+      await until(`question ${n} to be stored`, async () => ((await api(url, `/runs/${runId}`)).body.pendingInputs?.length === 1 ? true : undefined));
+      expect((await answer(url, runId, { input: { [ASK]: { ok: true, note: `answer ${n}` } } }, `k${n}`)).status).toBe(202);
+    }
+    await stream.waitFor((e) => e.type === 'run_completed');
+    const late = await answer(url, runId, { input: { [ASK]: { ok: false, note: 'late' } } }, 'k-late');
+    expect(late).toMatchObject({ status: 409, body: { error: { code: 'INPUT_ALREADY_ANSWERED', issues: [{ nodePath: ASK }] } } });
+    // A path where this run never asked anything stays a validation error.
+    expect(await answer(url, runId, { input: { elsewhere: true } }, 'k-elsewhere')).toMatchObject({ status: 409, body: { error: { code: 'CHECKPOINT_CONFLICT' } } });
+
+    const other = await run(url, 'twice');
+    await asked(other.stream, 1);
+    expect((await api(url, `/runs/${other.runId}/cancel`, { method: 'POST' })).body).toMatchObject({ status: 'canceled' });
+    expect(await answer(url, other.runId, { input: { [ASK]: { ok: true } } }, 'k-canceled')).toMatchObject({ status: 409, body: { error: { code: 'CHECKPOINT_CONFLICT' } } });
+  });
+
   it('answers several questions in one request, each bound to its own requestId', async () => {
     const url = await start('multi-path', 0);
     const { runId, stream } = await run(url, 'pair');
