@@ -13,6 +13,7 @@ import { retryDelayMs, sleep } from '../util/backoff.js';
 import type { Logger } from '../util/logger.js';
 import { uuidv7 } from '../util/uuidv7.js';
 import type { EventBus } from './event-bus.js';
+import type { ExcludedNodes } from './excluded-nodes.js';
 import type { RunState } from './run-state.js';
 import type { RunWarnings } from './run-warnings.js';
 import { isTransientWriteError } from './transient-write-error.js';
@@ -43,6 +44,8 @@ export interface CheckpointWriterOptions {
   /** The lease as currently renewed; every header is written with it (fencing). */
   lease: () => Lease;
   onCheckpointError: 'continue' | 'fail';
+  /** `excludeNodes`: what they produced is never written, so a resume runs them again. */
+  exclude: ExcludedNodes;
   /** Bounded retries of a write that failed transiently, before `onCheckpointError` applies. */
   writeRetry: WriteRetryConfig;
   events: EventBus;
@@ -219,7 +222,7 @@ export class CheckpointWriter {
   }
 
   private snapshot(): FlowCheckpoint {
-    const { state, identity } = this.options;
+    const { state, identity, exclude } = this.options;
     const now = new Date();
     return {
       id: uuidv7(now.getTime()),
@@ -230,9 +233,9 @@ export class CheckpointWriter {
       parentCheckpointId: this.parent,
       status: state.checkpointStatus(),
       // Node states are replaced, never mutated, so a shallow copy freezes this moment.
-      nodeStates: { ...state.nodeStates },
-      completedNodeIds: state.completedNodeIds(),
-      pendingNodeIds: state.pendingNodeIds(),
+      nodeStates: exclude.storable(state.nodeStates),
+      completedNodeIds: state.completedNodeIds().filter((nodeId) => !exclude.ids.has(nodeId)),
+      pendingNodeIds: state.nodeIds.filter((nodeId) => exclude.ids.has(nodeId) || !state.isDone(nodeId)),
       originalInput: identity.originalInput,
       originalConfig: identity.originalConfig,
       pendingInputs: state.pendingInputs(),

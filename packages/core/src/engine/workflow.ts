@@ -16,6 +16,7 @@ import { consoleLogger, type Logger } from '../util/logger.js';
 import { uuidv7 } from '../util/uuidv7.js';
 import { CheckpointWriter } from './checkpoint-writer.js';
 import { EventBus, type WorkflowEventListener, type WorkflowEventType } from './event-bus.js';
+import { ExcludedNodes } from './excluded-nodes.js';
 import type { Flow } from './flow.js';
 import { FlowRun } from './flow-run.js';
 import { Handoff } from './handoff.js';
@@ -439,6 +440,7 @@ export class Workflow<I = unknown, O = unknown> {
       // An answered question is no longer awaited, even before its node runs again.
       plan.pendingInputs.filter((p) => !plan.answers.has(p.nodePath)),
     );
+    const exclude = new ExcludedNodes(this.flow, this.config.excludeNodes);
     const writer =
       this.store && lease
         ? new CheckpointWriter({
@@ -459,6 +461,7 @@ export class Workflow<I = unknown, O = unknown> {
             nextSeq: plan.nextSeq,
             lease: () => lease.current,
             onCheckpointError: this.config.onCheckpointError,
+            exclude,
             writeRetry: this.config.writeRetry,
             events: this.events,
             warnings,
@@ -489,7 +492,7 @@ export class Workflow<I = unknown, O = unknown> {
         afterNode: this.config.checkpointAfterNode,
         onFailure: this.config.checkpointOnFailure,
         midNode: this.config.midNodeCheckpoints,
-        exclude: new Set(this.config.excludeNodes),
+        exclude: exclude.ids,
         sync: this.config.durability === 'sync',
       },
       ...(options.signal ? { signal: options.signal } : {}),

@@ -282,5 +282,51 @@ export function describeDurability(name: string, backend: SuiteBackend): void {
       expect(calls).not.toContain('acquireLease');
       expect(await ref.storage.acquireLease('no-such-run', 'someone', 1_000)).toMatchObject({ token: 1 });
     });
+
+    it('excludeNodes: an excluded node is never stored and runs again on resume; dependents already done do not', async () => {
+      const calls: Record<string, number> = {};
+      const count = (id: string) => (calls[id] = (calls[id] ?? 0) + 1);
+      const a = new FunctionNode<number, number>({ id: 'a', run: (n) => (count('a'), n + 1) });
+      // A live handle: storing it would fail the run (a function cannot be encoded).
+      const client = new FunctionNode<number, { value: number; close: () => void }>({
+        id: 'client',
+        dependsOn: ['a'],
+        run: (n) => (count('client'), { value: n, close: () => undefined }),
+      });
+      const c = new FunctionNode<{ value: number }, number>({ id: 'c', dependsOn: ['client'], run: (h) => (count('c'), h.value + 1) });
+      const d = new FunctionNode<Record<string, unknown>, number>({
+        id: 'd',
+        dependsOn: ['c', 'client'],
+        run: (inputs) => {
+          if (count('d') === 1) throw new Error('d failed once');
+          return (inputs['c'] as number) + (inputs['client'] as { value: number }).value;
+        },
+      });
+      const workflow = new Workflow({
+        flow: new Flow({ id: 'excluded', nodes: [a, client, c, d] }),
+        checkpoint: config({ excludeNodes: ['client'] }),
+      });
+
+      const failed = await workflow.run(0);
+      expect(failed.status).toBe('failure');
+      const stored = await Promise.all(
+        (await workflow.listCheckpoints({ runId: failed.runId })).map((summary) => workflow.store!.load(summary.id)),
+      );
+      expect(stored.length).toBeGreaterThan(0);
+      for (const checkpoint of stored) {
+        expect(Object.keys(checkpoint.nodeStates)).not.toContain('client');
+        expect(checkpoint.completedNodeIds).not.toContain('client');
+        // Nor in the recorded input of the nodes that consumed it.
+        expect(checkpoint.nodeStates['c']?.input).toBeUndefined();
+        expect(checkpoint.nodeStates['d']?.input).toBeUndefined();
+      }
+      expect(stored[0]!.nodeStates['a']!.input).toBe(0);
+      expect(stored[0]!.completedNodeIds).toEqual(['a', 'c']);
+      expect(stored[0]!.pendingNodeIds).toEqual(['client', 'd']);
+
+      const resumed = await workflow.resume({ runId: failed.runId });
+      expect(resumed).toMatchObject({ status: 'success', output: 3 });
+      expect(calls).toEqual({ a: 1, client: 2, c: 1, d: 2 });
+    });
   });
 }

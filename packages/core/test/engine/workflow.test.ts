@@ -154,13 +154,14 @@ describe('Workflow', () => {
     expect(canceled.status).toBe('canceled');
   });
 
-  it('does not write after excluded nodes but carries their state in the next checkpoint', async () => {
+  it('does not write after excluded nodes, and never stores their state', async () => {
     const { adapter, headers } = countingAdapter();
     const workflow = new Workflow({ flow: new Flow({ id: 'excl', nodes: steps('a', 'b', 'c') }), checkpoint: { enabled: true, backend: adapter, excludeNodes: ['b'] } });
     const result = await workflow.run(0);
     expect(headers.map((h) => h.seq)).toEqual([0, 1, 2]);
     const afterC = await workflow.store!.load(headers[1]!.id);
-    expect(afterC.completedNodeIds).toEqual(['a', 'b', 'c']);
+    expect(afterC.completedNodeIds).toEqual(['a', 'c']);
+    expect(afterC.nodeStates['b']).toBeUndefined();
     expect(result.output).toBe(3);
   });
 
