@@ -161,6 +161,54 @@ describe('FileBackend when the disk fails', () => {
     }
   });
 
+  it("a regular file where the store's runs/ directory belongs is BackendUnavailableError naming it (not a raw EEXIST)", async () => {
+    const dir = await makeTempDir();
+    try {
+      await writeFile(join(dir, 'runs'), 'x');
+      const backend = new FileBackend({ dir });
+      const lease: Lease = { runId: 'run-1', owner: 'w', token: 1, expiresAt: Date.now() + 1000 };
+      for (const [what, call] of writes(backend, lease)) await expectUnavailable(what, call, 'EEXIST');
+      await expectUnavailable('getHead', () => backend.getHead('run-1'), 'EEXIST');
+      await expect(backend.setup()).rejects.toThrow(`${join(dir, 'runs')} (EEXIST): a regular file is where the store needs a directory`);
+    } finally {
+      await removeDir(dir);
+    }
+  });
+
+  it("a regular file in place of a run's directory is BackendUnavailableError naming it, for every entry point", async () => {
+    const dir = await makeTempDir();
+    try {
+      const backend = new FileBackend({ dir });
+      await backend.setup();
+      for (const runId of ['run-1', 'run-2', 'run-3']) await writeFile(join(dir, 'runs', runId), 'x');
+      const lease: Lease = { runId: 'run-1', owner: 'w', token: 1, expiresAt: Date.now() + 1000 };
+      for (const [what, call] of writes(backend, lease)) await expectUnavailable(what, call, 'EEXIST', 'ENOTDIR');
+      for (const [what, call] of [
+        ['getHead', () => backend.getHead('run-1')],
+        ['leaseRemainingMs', () => backend.leaseRemainingMs('run-1')],
+        ['readEvents', () => backend.readEvents('run-1', 0)],
+        ['getInput', () => backend.getInput('run-1', 'key')],
+        ['releaseLease', () => backend.releaseLease(lease)],
+      ] as const) {
+        await expectUnavailable(what, call, 'ENOTDIR', 'EEXIST');
+      }
+      await expect(backend.acquireLease('run-3', 'w', 1000)).rejects.toThrow(`${join(dir, 'runs', 'run-3')} (EEXIST)`);
+    } finally {
+      await removeDir(dir);
+    }
+  });
+
+  it('a store path too long for the file system is BackendUnavailableError (ENAMETOOLONG)', async () => {
+    const dir = await makeTempDir();
+    try {
+      const backend = new FileBackend({ dir: join(dir, 'x'.repeat(300)) });
+      await expectUnavailable('setup', () => backend.setup(), 'ENAMETOOLONG');
+      await expect(backend.getHead('run-1')).rejects.toThrow(/ENAMETOOLONG\): the path is too long/);
+    } finally {
+      await removeDir(dir);
+    }
+  });
+
   it('a directory this user may not write is BackendUnavailableError (EACCES)', async () => {
     if (process.getuid?.() === 0) {
       // root ignores permissions; the read-only mount test above covers refused writes there.

@@ -5,6 +5,8 @@ const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL|READONLY|NOTADB|CO
 
 // Node's codes for a directory that cannot be created where the database should go.
 const FILE_SYSTEM = /^E(ACCES|PERM|ROFS|NOTDIR|NOSPC|NOENT|EXIST|IO|NAMETOOLONG|LOOP|DQUOT)$/;
+// mkdir's codes for a regular file where a directory of the database's path should be.
+const FILE_IN_THE_WAY = new Set(['EEXIST', 'ENOTDIR']);
 
 const HINTS: Record<string, string> = {
   BUSY: 'another connection held the write lock longer than busyTimeoutMs; raise busyTimeoutMs or shorten long transactions',
@@ -48,8 +50,11 @@ export function toSavepointError(error: unknown, action: string, location: strin
   // Creating the database's directory failed (a file in the way, no permission, a read-only or full disk).
   const systemCode = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   if (typeof systemCode === 'string' && FILE_SYSTEM.test(systemCode)) {
+    const hint = FILE_IN_THE_WAY.has(systemCode)
+      ? 'a part of its path is a regular file, not a directory; move that file away or choose another path'
+      : 'check that its parent path is a writable directory with free space';
     return unavailable(
-      `SQLite could not ${action}: the database's directory could not be created (${systemCode}); check that its parent path is a writable directory with free space.`,
+      `SQLite could not ${action}: the database's directory could not be created (${systemCode}); ${hint} (the database path is on this error's location).`,
       location,
       error,
     );

@@ -73,12 +73,26 @@ describe('SqliteBackend on a fresh database file, without setup()', () => {
     const backend = new SqliteBackend({ path });
     opened.push(backend);
     await expect(backend.getHead('run-1')).rejects.toThrow(BackendUnavailableError);
-    await expect(backend.getHead('run-1')).rejects.toMatchObject({ message: expect.stringMatching(/could not be created \(EEXIST\)/), location: path });
+    await expect(backend.getHead('run-1')).rejects.toMatchObject({
+      message: expect.stringMatching(/could not be created \(EEXIST\); a part of its path is a regular file, not a directory/),
+      location: path,
+    });
     rmSync(parent);
     mkdirSync(parent);
     await backend.putHeader(header({ id: 'cp-1', runId: 'run-1', seq: 1 }));
     expect(await backend.getHead('run-1')).toBe('cp-1');
     expect(recordedMigrations(path)).toEqual(migrations.map((m) => m.name));
+  });
+
+  it("a regular file deeper in the database's path (ENOTDIR): BackendUnavailableError saying so, with the path", async () => {
+    const blocked = join(dir.path, 'blocked-deeper');
+    writeFileSync(blocked, 'not a directory');
+    const path = join(blocked, 'data', 'savepoint.db');
+    const backend = new SqliteBackend({ path });
+    opened.push(backend);
+    const failure = await backend.setup().catch((error: unknown) => error);
+    expect(BackendUnavailableError.isInstance(failure)).toBe(true);
+    expect(failure).toMatchObject({ message: expect.stringMatching(/\(ENOTDIR\); a part of its path is a regular file/), location: path });
   });
 
   it('a database locked by another process at the first call: BackendUnavailableError, then it works', async () => {
