@@ -19,7 +19,9 @@ export type SavepointErrorCode =
   | 'SHUTTING_DOWN'
   | 'STEP_LIMIT_EXCEEDED'
   | 'ITERATION_FAILED'
-  | 'LLM_REQUEST_FAILED';
+  | 'LLM_REQUEST_FAILED'
+  | 'NODE_TIMEOUT'
+  | 'NON_RETRYABLE';
 
 export interface SavepointErrorOptions {
   cause?: unknown;
@@ -89,10 +91,25 @@ export class LeaseLostError extends codedError('LEASE_LOST') {}
 export class CheckpointWriteError extends codedError('CHECKPOINT_WRITE_FAILED') {}
 /** The storage backend cannot be reached; raised within a bounded time, never a hang. */
 export class BackendUnavailableError extends codedError('BACKEND_UNAVAILABLE') {}
-/** A node threw; `cause` is the original error and `nodeId` names the node. */
+/** A node threw; `cause` is the original (last) error, `nodeId` names the node, `attempt` is its last attempt's number. */
 export class NodeFailedError extends codedError('NODE_FAILED') {
   nodeId = '';
+  attempt = 0;
 }
+/**
+ * An attempt ran past its `timeoutMs`. The attempt's `ctx.signal` was aborted with this error as its reason and
+ * the attempt was abandoned (work that ignores the signal may still finish in the background). Retried when
+ * attempts remain.
+ */
+export class NodeTimeoutError extends codedError('NODE_TIMEOUT') {
+  nodePath = '';
+  timeoutMs = 0;
+}
+/**
+ * Throw it (with the original error as `cause`) from a node, tool or LLM when trying again cannot help, e.g. a
+ * 400 from an API: the node fails at once, whatever its `retry` policy says.
+ */
+export class NonRetryableError extends codedError('NON_RETRYABLE') {}
 /** The run was canceled through its AbortSignal. */
 export class RunCanceledError extends codedError('RUN_CANCELED') {}
 /**

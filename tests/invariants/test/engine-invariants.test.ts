@@ -12,6 +12,7 @@ import { describeEngineInvariants } from '../../../packages/core/test/engine/eng
 import { describeHumanQuestions } from '../../../packages/core/test/engine/human-questions.suite';
 import { describeUnstorableState } from '../../../packages/core/test/engine/unstorable-state.suite';
 import { describeNodeResume } from '../../../packages/core/test/nodes/node-resume.suite';
+import { describeRetries } from '../../../packages/core/test/engine/retries.suite';
 
 /** A backend living in its own temp directory, removed after each test, run through both suites. */
 function inTempDir(name: string, open: (dir: string) => StorageAdapter, corrupt: (dir: string, runId: string, hash: string) => void) {
@@ -43,6 +44,8 @@ function inTempDir(name: string, open: (dir: string) => StorageAdapter, corrupt:
   describeUnstorableState(name, backend);
   // Transient write failures retried, lost replies recognised, warnings and failures reported to the logger.
   describeDurability(name, backend);
+  // Node retries and timeouts: attempts counted durably, a back-off interrupted by a crash resumed where it stopped.
+  describeRetries(name, backend);
 }
 
 inTempDir(

@@ -1,5 +1,8 @@
+import { abandoned, withRetries } from './attempts.js';
+import { systemClock } from './clock.js';
 import { migratedState, type Node } from './node.js';
 import type { NodeContext } from './node-context.js';
+import { executionOf, type RetryPolicy } from './retry-policy.js';
 
 /** What a nested node saved with `saveProgress`, as the node that runs it records it. */
 export interface ChildProgress {
@@ -22,6 +25,12 @@ export interface ChildOptions {
   signal?: AbortSignal;
   /** Records the child's progress in the parent's state and saves the parent (via `parent.saveProgress`). */
   save(progress: ChildProgress): Promise<void>;
+  /** Overrides the node's own `retry` (a map's `itemRetry`). */
+  retry?: RetryPolicy | undefined;
+  /** Overrides the node's own `timeoutMs` (a map's `itemTimeoutMs`). */
+  timeoutMs?: number | undefined;
+  /** Told the number of each attempt as it starts (a map records it in the iteration). */
+  onAttempt?(attempt: number): void;
 }
 
 /**
@@ -43,6 +52,7 @@ export function childContext(parent: NodeContext, options: ChildOptions): NodeCo
     idempotencyKey,
     isResumed: options.isResumed,
     resumeState: previous && migratedState(node, previous.state, previous.stateVersion),
+    ...(parent.clock ? { clock: parent.clock } : {}),
     stepKey: (step) => `${idempotencyKey}:${step}`,
     saveProgress: (state) => options.save({ state, stateVersion: node.stateVersion }),
     emit: (type, data) => parent.emit(type, data),
@@ -50,8 +60,37 @@ export function childContext(parent: NodeContext, options: ChildOptions): NodeCo
   };
 }
 
-/** Runs a nested node like a flow would: a false `when` condition skips it (output undefined). */
+/**
+ * Runs a nested node like a flow would: a false `when` condition skips it (output undefined), and its `retry` and
+ * `timeoutMs` apply. Retries stay inside the parent's execution; each attempt continues from what the previous
+ * one saved. A crash during a nested back-off is a crash of the parent: its resume runs the child again.
+ */
 export async function executeChild(parent: NodeContext, options: ChildOptions, input: unknown): Promise<unknown> {
-  const ctx = childContext(parent, options);
-  return (await options.node.when(input, ctx)) ? options.node.execute(input, ctx) : undefined;
+  const { node } = options;
+  const { retry, timeoutMs } = executionOf({ retry: options.retry ?? node.retry, timeoutMs: options.timeoutMs ?? node.timeoutMs });
+  const first = options.attempt;
+  let progress = options.previous;
+  return withRetries({
+    nodeId: node.id,
+    nodePath: options.nodePath,
+    policy: retry,
+    timeoutMs,
+    clock: parent.clock ?? systemClock,
+    signal: options.signal ?? parent.signal,
+    attempt: first,
+    ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
+    run: async (attempt, signal) => {
+      const ctx = childContext(parent, {
+        ...options,
+        attempt,
+        isResumed: options.isResumed || attempt > first,
+        previous: progress,
+        signal,
+        // An attempt abandoned at its timeout must not overwrite a later attempt's progress.
+        save: (saved) => (abandoned(signal) ? Promise.resolve() : options.save((progress = saved))),
+      });
+      return (await node.when(input, ctx)) ? node.execute(input, ctx) : undefined;
+    },
+    emit: (type, data) => parent.emit(type, data),
+  });
 }

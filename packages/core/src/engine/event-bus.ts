@@ -4,6 +4,7 @@ export type WorkflowEventType =
   | 'node_completed'
   | 'node_failed'
   | 'node_skipped'
+  | 'node_retrying'
   | 'checkpoint_created'
   | 'checkpoint_failed'
   | 'checkpoint_resumed'

@@ -1,5 +1,7 @@
 import { NodeFailedError, RunCanceledError } from '../errors.js';
 import type { CheckpointStatus, NodeCheckpointState } from '../models/checkpoint.js';
+import { abandoned, AttemptsFailed, type NodeRetrying, runAttempts } from './attempts.js';
+import { type Clock, systemClock } from './clock.js';
 import type { EventBus } from './event-bus.js';
 import type { Flow } from './flow.js';
 import type { Handoff } from './handoff.js';
@@ -8,6 +10,7 @@ import { migratedState, type Node } from './node.js';
 import type { NodeContext } from './node-context.js';
 import { toNodeError } from './node-error.js';
 import { PendingInputSignal } from './pending-input-signal.js';
+import { executionOf, type ResolvedNodeDefaults } from './retry-policy.js';
 import type { RunStatus } from './run-result.js';
 import type { RunState } from './run-state.js';
 
@@ -46,6 +49,10 @@ export interface FlowRunOptions {
   handoffs?: readonly Handoff[];
   /** Prepended to node ids to form their nodePaths when the flow runs inside a node (e.g. `map[3]/`). */
   pathPrefix?: string;
+  /** The workflow's `nodeDefaults`: retry and timeout for nodes that set none (after the flow's own defaults). */
+  nodeDefaults?: ResolvedNodeDefaults;
+  /** What retries wait on; default: the system clock. */
+  clock?: Clock;
 }
 
 export interface FlowRunOutcome {
@@ -132,32 +139,77 @@ export class FlowRun {
   }
 
   private async runNode(node: Node, signal: AbortSignal): Promise<void> {
-    const { state, events, runId } = this.options;
+    const { state, events, runId, flow, nodeDefaults, writer } = this.options;
+    const clock = this.options.clock ?? systemClock;
     const previous = state.nodeStates[node.id];
-    const attempt = (previous?.attempt ?? 0) + 1;
+    const first = (previous?.attempt ?? 0) + 1;
+    let attempt = first;
+    const interrupted = this.interruptedBackoff(previous, clock);
     const input = this.inputFor(node);
     try {
-      const ctx = this.contextFor(node, previous, attempt, signal);
+      const resumed = migratedState(node, previous?.internalState, previous?.stateVersion);
+      const ctx = this.contextFor(node, attempt, signal, previous !== undefined, resumed);
       const skipReason = await this.skipReason(node, input, ctx);
       if (this.finished) return;
       if (skipReason !== undefined) {
         state.nodeStates[node.id] = { ...base(node, previous?.attempt ?? 0), status: 'skip', completedAt: new Date() };
         events.emit('node_skipped', runId, { reason: skipReason }, this.pathOf(node));
       } else {
-        this.markRunning(node, input, previous, attempt, ctx.isResumed);
-        const output = await node.execute(input, ctx);
+        const { retry, timeoutMs } = executionOf(node, flow.nodeDefaults, nodeDefaults);
+        const output = await runAttempts({
+          nodeId: node.id,
+          nodePath: this.pathOf(node),
+          policy: retry,
+          timeoutMs,
+          clock,
+          signal,
+          attempt,
+          ...interrupted,
+          onAttempt: (n) => {
+            attempt = n;
+            this.markRunning(node, input, state.nodeStates[node.id] ?? previous, n, previous !== undefined || n > first);
+          },
+          run: (n, attemptSignal) => {
+            // A retry continues from what the failed attempt saved (already in the node's current stateVersion).
+            const resumeState = n === first ? resumed : state.nodeStates[node.id]!.internalState;
+            return node.execute(input, this.contextFor(node, n, attemptSignal, previous !== undefined || n > first, resumeState));
+          },
+          beforeBackoff: (retrying, used) => this.recordRetry(node, retrying, used),
+          emit: (type, data) => events.emit(type, runId, data, this.pathOf(node)),
+          stopped: () => writer?.error,
+        });
         if (this.finished) return;
-        state.nodeStates[node.id] = { ...state.nodeStates[node.id]!, status: 'success', output, completedAt: new Date() };
+        state.nodeStates[node.id] = { ...settled(state.nodeStates[node.id]!), status: 'success', output, completedAt: new Date() };
         events.emit('node_completed', runId, { output, attempt }, this.pathOf(node));
       }
       await this.commitCompletion(node);
       this.available.add(node.id);
-    } catch (error) {
-      if (!this.finished) this.recordStop(node, attempt, error);
+    } catch (thrown) {
+      const error = thrown instanceof AttemptsFailed ? thrown.error : thrown;
+      if (thrown instanceof AttemptsFailed) attempt = Math.max(thrown.attempt, previous?.attempt ?? 0);
+      if (!this.finished) this.recordStop(node, attempt, first - (interrupted.used ?? 0), error);
     } finally {
       this.running.delete(node.id);
       this.controllers.delete(node.id);
     }
+  }
+
+  /**
+   * A node checkpointed while it waited for its next attempt (the process died in the back-off): the series
+   * goes on with the attempts it had left, after what is left of the wait.
+   */
+  private interruptedBackoff(previous: NodeCheckpointState | undefined, clock: Clock): { used?: number; waitMs?: number } {
+    if (previous?.status !== 'running' || previous.nextAttemptAt === undefined) return {};
+    return { used: previous.attemptsUsed ?? 1, waitMs: Math.max(0, previous.nextAttemptAt.getTime() - clock.now()) };
+  }
+
+  /** Commits the failed attempt and when the next one is due before the back-off starts, so a crash cannot lose it. */
+  private async recordRetry(node: Node, retrying: NodeRetrying, used: number): Promise<void> {
+    const { state, writer, policy } = this.options;
+    const current = state.nodeStates[node.id]!;
+    state.nodeStates[node.id] = { ...current, lastError: retrying.error, nextAttemptAt: new Date(retrying.dueAt), attemptsUsed: used };
+    if (writer && !policy.exclude.has(node.id)) await writer.request();
+    if (writer?.error) throw writer.error;
   }
 
   private inputFor(node: Node): unknown {
@@ -188,15 +240,15 @@ export class FlowRun {
       input,
       startedAt: new Date(),
       ...(previous?.internalState === undefined ? {} : { internalState: previous.internalState, stateVersion: previous.stateVersion }),
+      ...(previous?.lastError === undefined ? {} : { lastError: previous.lastError }),
     };
     events.emit('node_started', runId, { attempt, isResumed }, this.pathOf(node));
   }
 
-  private contextFor(node: Node, previous: NodeCheckpointState | undefined, attempt: number, signal: AbortSignal): NodeContext {
-    const { runId, flow, workflowId, broker, events } = this.options;
+  private contextFor(node: Node, attempt: number, signal: AbortSignal, isResumed: boolean, resumeState: unknown): NodeContext {
+    const { runId, flow, workflowId, broker, events, clock } = this.options;
     const nodePath = this.pathOf(node);
     const idempotencyKey = `${runId}:${nodePath}`;
-    const resumeState = migratedState(node, previous?.internalState, previous?.stateVersion);
     return {
       runId,
       flowId: flow.id,
@@ -206,10 +258,12 @@ export class FlowRun {
       attempt,
       signal,
       idempotencyKey,
-      isResumed: previous !== undefined,
+      isResumed,
       resumeState,
+      ...(clock ? { clock } : {}),
       stepKey: (step) => `${idempotencyKey}:${step}`,
-      saveProgress: (progress) => this.saveProgress(node, progress),
+      // An attempt abandoned at its timeout may still try to save: its state must not overwrite a later attempt's.
+      saveProgress: (progress) => (abandoned(signal) ? Promise.resolve() : this.saveProgress(node, progress)),
       emit: (type, data) => events.emit(type, runId, data, nodePath),
       requestInput: (request) => broker.request(request, nodePath, signal),
     };
@@ -237,10 +291,11 @@ export class FlowRun {
     if (policy.sync) await committed;
   }
 
-  private recordStop(node: Node, attempt: number, error: unknown): void {
+  /** `seriesStart`: the first attempt of the current retry series (the error message counts from it). */
+  private recordStop(node: Node, attempt: number, seriesStart: number, error: unknown): void {
     const { state, events, runId, signal } = this.options;
     this.stopped.add(node.id);
-    const current = state.nodeStates[node.id] ?? base(node, attempt);
+    const current = settled(state.nodeStates[node.id] ?? base(node, attempt));
     if (PendingInputSignal.isInstance(error)) {
       state.nodeStates[node.id] = { ...current, status: 'pending_input' };
       this.waitingOn ??= error;
@@ -251,14 +306,16 @@ export class FlowRun {
       return;
     }
     const nodeError = toNodeError(error);
-    state.nodeStates[node.id] = { ...current, status: 'failure', error: nodeError, completedAt: new Date() };
+    state.nodeStates[node.id] = { ...current, status: 'failure', error: nodeError, lastError: nodeError, completedAt: new Date() };
     events.emit('node_failed', runId, { error: nodeError, attempt }, this.pathOf(node));
     if (this.failure) return;
+    const attempts = attempt - seriesStart + 1;
     this.failure = new NodeFailedError(
-      `Node "${this.pathOf(node)}" failed: ${nodeError.message}. Fix the cause and resume the run (runId ${runId}); completed nodes will not run again.`,
+      `Node "${this.pathOf(node)}" failed${attempts > 1 ? ` after ${attempts} attempts` : ''}: ${nodeError.message}. Fix the cause and resume the run (runId ${runId}); completed nodes will not run again.`,
       { cause: error },
     );
     this.failure.nodeId = node.id;
+    this.failure.attempt = attempt;
   }
 
   private pathOf(node: Node): string {
@@ -269,7 +326,7 @@ export class FlowRun {
     const { state } = this.options;
     this.canceled = true;
     for (const id of this.running.keys()) {
-      state.nodeStates[id] = { ...state.nodeStates[id]!, status: 'canceled', completedAt: new Date() };
+      state.nodeStates[id] = { ...settled(state.nodeStates[id]!), status: 'canceled', completedAt: new Date() };
       this.controllers.get(id)!.abort(this.options.signal!.reason);
     }
   }
@@ -304,6 +361,12 @@ export class FlowRun {
       (this.canceled ? new RunCanceledError(`Run ${runId} was canceled; resume it to continue where it stopped.`) : undefined);
     return { status, output: undefined, ...(error ? { error } : {}) };
   }
+}
+
+/** A node state without the pending retry it may carry: the node has stopped, a resume starts a new series. */
+function settled(current: NodeCheckpointState): NodeCheckpointState {
+  const { nextAttemptAt: _due, attemptsUsed: _used, ...rest } = current;
+  return rest;
 }
 
 function base(node: Node, attempt: number): Pick<NodeCheckpointState, 'nodeId' | 'nodeType' | 'attempt'> {

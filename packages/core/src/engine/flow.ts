@@ -4,12 +4,15 @@ import type { NodeCheckpointState } from '../models/checkpoint.js';
 import { assertSafeId } from '../store/safe-id.js';
 import type { Node } from './node.js';
 import { pathBelongsTo } from './node-path.js';
+import { NodeDefaults, parseExecutionOption, type ResolvedNodeDefaults } from './retry-policy.js';
 
 export interface FlowOptions {
   id: string;
   nodes: readonly Node[];
   /** How many nodes may execute at once. */
   concurrency?: number;
+  /** `retry` and `timeoutMs` for every node of this flow that sets none (wherever the flow runs, also as a Subflow). */
+  nodeDefaults?: NodeDefaults;
 }
 
 /** A validated DAG of nodes. Like nodes, a flow is a definition shared by every run. */
@@ -17,6 +20,7 @@ export class Flow {
   readonly id: string;
   readonly nodes: readonly Node[];
   readonly concurrency: number;
+  readonly nodeDefaults: ResolvedNodeDefaults;
   /** Nodes no other node depends on: their outputs form the flow's output. */
   readonly sinks: readonly Node[];
   private readonly byId: ReadonlyMap<string, Node>;
@@ -31,6 +35,7 @@ export class Flow {
     this.id = options.id;
     this.nodes = [...options.nodes];
     this.concurrency = concurrency;
+    this.nodeDefaults = parseExecutionOption(NodeDefaults, options.nodeDefaults ?? {}, `Flow "${options.id}"`, 'nodeDefaults');
     this.byId = indexNodes(this.id, this.nodes);
     checkDependencies(this.id, this.nodes, this.byId);
     checkAcyclic(this.id, this.nodes);

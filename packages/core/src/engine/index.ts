@@ -8,3 +8,6 @@ export { Handoff } from './handoff.js';
 export type { RunResult, RunStatus, RunWarning } from './run-result.js';
 export { EventBus, type WorkflowEvent, type WorkflowEventType, type WorkflowEventListener } from './event-bus.js';
 export { childContext, executeChild, type ChildOptions, type ChildProgress } from './child-context.js';
+export { type Clock, systemClock } from './clock.js';
+export { RetryOptions, NodeDefaults, type RetryPolicy } from './retry-policy.js';
+export type { NodeRetrying } from './attempts.js';

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { PendingInputContext } from '../models/checkpoint.js';
+import type { Clock } from './clock.js';
 
 /** What a node asks a human for (the engine adds the request time and the JSON Schema). */
 export interface InputRequest<S extends z.ZodType = z.ZodType> {
@@ -42,16 +43,18 @@ export interface NodeContext {
   readonly nodeId: string;
   /** Address of this execution, e.g. `approve`; nested nodes extend it (`write/tool:approve`). */
   readonly nodePath: string;
-  /** 1 on the first execution, incremented by every resume that runs the node again. */
+  /** 1 on the first attempt, incremented by every retry and by every resume that runs the node again. */
   readonly attempt: number;
-  /** Aborted when the run is canceled. */
+  /** Aborted when the run is canceled, or with a `NodeTimeoutError` when the attempt exceeds its `timeoutMs`. */
   readonly signal: AbortSignal;
+  /** The run's clock (retries of nested nodes, a tool or map item, wait on it). Absent: the system clock. */
+  readonly clock?: Clock;
   /**
    * `${runId}:${nodePath}`: the same for every attempt and resume of this step in this run, so pass
    * it to external APIs to make retries safe. A fork (time travel) is a new run, hence a new key.
    */
   readonly idempotencyKey: string;
-  /** True when a previous attempt of this node was interrupted (failed, canceled, died, waited). */
+  /** True when a previous attempt of this node was interrupted (failed and retried, canceled, died, waited). */
   readonly isResumed: boolean;
   /** The state the previous attempt saved with `saveProgress`, migrated to the node's `stateVersion`. */
   readonly resumeState: unknown;

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { assertSafeId } from '../store/safe-id.js';
 import type { NodeContext } from './node-context.js';
+import { parseExecutionOption, RetryOptions, type RetryPolicy, TimeoutMs } from './retry-policy.js';
 
 export type Awaitable<T> = T | Promise<T>;
 
@@ -17,6 +18,13 @@ export interface NodeOptions<I = unknown> {
   description?: string;
   /** The arguments an `Agent`'s model must pass when this node is one of its tools: shown as JSON Schema, validated before the call. */
   argsSchema?: z.ZodType;
+  /**
+   * Attempts and back-off when an execution throws (default: the flow's or workflow's `nodeDefaults`, else one
+   * attempt). Retries happen inside one execution: `ctx.attempt` counts on, `ctx.idempotencyKey` stays the same.
+   */
+  retry?: RetryOptions;
+  /** Each attempt's time limit: past it `ctx.signal` aborts and the attempt fails with `NodeTimeoutError`. Default: none. */
+  timeoutMs?: number;
 }
 
 /**
@@ -30,6 +38,10 @@ export abstract class Node<I = any, O = any> {
   readonly branch: string | undefined;
   readonly description: string | undefined;
   readonly argsSchema: z.ZodType | undefined;
+  /** The node's own retry policy; undefined: the flow's or workflow's default applies. */
+  readonly retry: RetryPolicy | undefined;
+  /** The node's own attempt time limit; undefined: the flow's or workflow's default applies. */
+  readonly timeoutMs: number | undefined;
   /** Short type name stored in checkpoints, e.g. `function`, `choice`, `human_input`. */
   abstract readonly nodeType: string;
   /** Version of the shape this node saves with `saveProgress`; bump it and implement `migrateState`. */
@@ -46,6 +58,9 @@ export abstract class Node<I = any, O = any> {
     this.description = options.description;
     this.argsSchema = options.argsSchema;
     this.condition = options.when;
+    const owner = `Node "${options.id}"`;
+    this.retry = options.retry === undefined ? undefined : parseExecutionOption(RetryOptions, options.retry, owner, 'retry');
+    this.timeoutMs = options.timeoutMs === undefined ? undefined : parseExecutionOption(TimeoutMs, options.timeoutMs, owner, 'timeoutMs');
   }
 
   abstract execute(input: I, ctx: NodeContext): Awaitable<O>;

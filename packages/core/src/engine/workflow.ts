@@ -15,6 +15,7 @@ import { assertSafeId } from '../store/safe-id.js';
 import { consoleLogger, type Logger } from '../util/logger.js';
 import { uuidv7 } from '../util/uuidv7.js';
 import { CheckpointWriter } from './checkpoint-writer.js';
+import { type Clock, systemClock } from './clock.js';
 import { EventBus, type WorkflowEventListener, type WorkflowEventType } from './event-bus.js';
 import { ExcludedNodes } from './excluded-nodes.js';
 import type { Flow } from './flow.js';
@@ -24,6 +25,7 @@ import { InputBroker } from './input-broker.js';
 import { pathBelongsTo } from './node-path.js';
 import { toNodeError } from './node-error.js';
 import type { HumanInputChannel } from './node-context.js';
+import { NodeDefaults, parseExecutionOption, type ResolvedNodeDefaults } from './retry-policy.js';
 import { acquireRunLease, type LeaseWait, type RunLease } from './run-lease.js';
 import type { RunResult, RunWarning } from './run-result.js';
 import { RunState } from './run-state.js';
@@ -35,6 +37,10 @@ export interface WorkflowOptions {
   flow: Flow;
   /** Off unless `enabled: true` (with a `backend`). */
   checkpoint?: CheckpointConfigInput;
+  /** `retry` and `timeoutMs` for every node that sets none and whose flow sets none (default: 1 attempt, no limit). */
+  nodeDefaults?: NodeDefaults;
+  /** What retries wait on (time, back-off sleeps, jitter); inject one to make tests deterministic. Default: the system clock. */
+  clock?: Clock;
 }
 
 export interface RunOptions {
@@ -135,6 +141,8 @@ export class Workflow<I = unknown, O = unknown> {
   readonly config: CheckpointConfig;
   /** Null when checkpointing is off. */
   readonly store: CheckpointStore | null;
+  readonly nodeDefaults: ResolvedNodeDefaults;
+  private readonly clock: Clock;
   private readonly events = new EventBus();
   /** Begun by `shutdown()`; every run of this workflow follows it. */
   private readonly handoff = new Handoff();
@@ -147,6 +155,8 @@ export class Workflow<I = unknown, O = unknown> {
     this.id = options.id ?? options.flow.id;
     assertSafeId(this.id, 'Workflow id');
     this.flow = options.flow;
+    this.nodeDefaults = parseExecutionOption(NodeDefaults, options.nodeDefaults ?? {}, `Workflow "${this.id}"`, 'nodeDefaults');
+    this.clock = options.clock ?? systemClock;
     const parsed = CheckpointConfig.safeParse(options.checkpoint ?? {});
     if (!parsed.success) {
       throw new InvalidArgumentError(`Workflow "${this.id}": invalid checkpoint config: ${z.prettifyError(parsed.error)}`);
@@ -497,6 +507,8 @@ export class Workflow<I = unknown, O = unknown> {
       },
       ...(options.signal ? { signal: options.signal } : {}),
       handoffs: options.handoff ? [this.handoff, options.handoff] : [this.handoff],
+      nodeDefaults: this.nodeDefaults,
+      clock: this.clock,
     }).execute();
     const pendingInputs = state.pendingInputs();
     const checkpointId = writer?.lastCommittedId ?? plan.expectedHead;

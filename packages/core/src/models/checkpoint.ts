@@ -28,7 +28,17 @@ export const NodeCheckpointState = z.object({
   stateVersion: z.number().int().nonnegative().optional(),
   startedAt: z.date().optional(),
   completedAt: z.date().optional(),
+  /** The node's latest attempt (1-based); never restarts within a run: retries and resumes both count on. */
   attempt: z.number().int().nonnegative(),
+  /** The error of the latest failed attempt, also while a retry is pending. */
+  lastError: NodeError.optional(),
+  /**
+   * Set while the node waits out a retry back-off: when the next attempt is due. A resume from such a checkpoint
+   * waits only what is left of it, and counts on from `attemptsUsed`.
+   */
+  nextAttemptAt: z.date().optional(),
+  /** Attempts of the current retry series (the `retry.maxAttempts` budget), while a retry is pending. */
+  attemptsUsed: z.number().int().positive().optional(),
 });
 export type NodeCheckpointState = z.infer<typeof NodeCheckpointState>;
 

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { StepLimitError } from '../errors.js';
+import { withRetries } from '../engine/attempts.js';
 import { executeChild, type ChildProgress } from '../engine/child-context.js';
+import { systemClock } from '../engine/clock.js';
 import type { NodeContext } from '../engine/node-context.js';
 import { PendingInputSignal } from '../engine/pending-input-signal.js';
-import type { AssistantMessage, ChatMessage, ToolCall, ToolMessage } from '../llm/types.js';
+import type { AssistantMessage, ChatMessage, ChatResponse, ToolCall, ToolMessage } from '../llm/types.js';
 import type { Agent } from './agent.js';
 import { canonicalJson, cloneJson, deepFreeze } from './json-value.js';
 
@@ -57,15 +59,7 @@ export class AgentRun {
   }
 
   private async ask(loop: number): Promise<void> {
-    const { ctx, agent } = this;
-    const response = await agent.llm.chat(
-      { messages: this.state.messages, ...(agent.toolSpecs.length ? { tools: agent.toolSpecs } : {}) },
-      {
-        signal: ctx.signal,
-        idempotencyKey: ctx.stepKey(`loop${loop}`),
-        onToken: (delta) => ctx.emit('stream_chunk', { nodePath: ctx.nodePath, loop, delta }),
-      },
-    );
+    const response = await this.chat(loop);
     // A copy: the history is frozen, and the response's objects belong to the LLM implementation.
     const message: AssistantMessage = deepFreeze({
       role: 'assistant',
@@ -78,6 +72,28 @@ export class AgentRun {
       messages: [...this.state.messages, message],
       loop,
       pending: first ? { id: first.id, name: first.name } : null,
+    });
+  }
+
+  /** One LLM call, with the agent's `llmRetry` and `llmTimeoutMs`. */
+  private async chat(loop: number): Promise<ChatResponse> {
+    const { ctx, agent } = this;
+    const request = { messages: this.state.messages, ...(agent.toolSpecs.length ? { tools: agent.toolSpecs } : {}) };
+    return withRetries({
+      nodeId: agent.id,
+      nodePath: `${ctx.nodePath}/llm`,
+      policy: agent.llmRetry,
+      timeoutMs: agent.llmTimeoutMs,
+      clock: ctx.clock ?? systemClock,
+      signal: ctx.signal,
+      attempt: 1,
+      run: (_attempt, signal) =>
+        agent.llm.chat(request, {
+          signal,
+          idempotencyKey: ctx.stepKey(`loop${loop}`),
+          onToken: (delta) => ctx.emit('stream_chunk', { nodePath: ctx.nodePath, loop, delta }),
+        }),
+      emit: (type, data) => ctx.emit(type, data),
     });
   }
 

@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { Node, type NodeOptions } from '../engine/node.js';
 import type { NodeContext } from '../engine/node-context.js';
 import { pathBelongsTo } from '../engine/node-path.js';
+import { NO_RETRY, parseExecutionOption, RetryOptions, type RetryPolicy, TimeoutMs } from '../engine/retry-policy.js';
 import type { LLM, ToolSpec } from '../llm/types.js';
 import { AgentRun } from './agent-run.js';
 
@@ -21,6 +22,13 @@ export interface AgentOptions<I> extends NodeOptions<I> {
    * `'report'` sends the error to the model as the tool's result and lets it carry on.
    */
   onToolError?: 'fail' | 'report';
+  /**
+   * Attempts of each LLM call when it throws (default: one). Every attempt sends the same `idempotencyKey`;
+   * events name the call `<agent path>/llm`. The node's own `retry` re-runs the whole agent from its saved loop.
+   */
+  llmRetry?: RetryOptions;
+  /** Each LLM call attempt's time limit: past it the call's signal aborts and the attempt fails with `NodeTimeoutError`. */
+  llmTimeoutMs?: number;
 }
 
 /**
@@ -37,6 +45,8 @@ export class Agent<I = any> extends Node<I, string> {
   readonly system: string | undefined;
   readonly maxLoops: number;
   readonly onToolError: 'fail' | 'report';
+  readonly llmRetry: RetryPolicy;
+  readonly llmTimeoutMs: number | undefined;
   private readonly prompt: (input: I) => string;
 
   constructor(options: AgentOptions<I>) {
@@ -50,6 +60,10 @@ export class Agent<I = any> extends Node<I, string> {
     this.maxLoops = maxLoops;
     this.onToolError = options.onToolError ?? 'fail';
     this.prompt = options.prompt ?? defaultPrompt;
+    const owner = `Agent "${options.id}"`;
+    this.llmRetry = options.llmRetry === undefined ? NO_RETRY : parseExecutionOption(RetryOptions, options.llmRetry, owner, 'llmRetry');
+    this.llmTimeoutMs =
+      options.llmTimeoutMs === undefined ? undefined : parseExecutionOption(TimeoutMs, options.llmTimeoutMs, owner, 'llmTimeoutMs');
     const tools = new Map<string, Node>();
     for (const node of options.tools ?? []) {
       if (tools.has(node.id)) throw new InvalidArgumentError(`Agent "${options.id}": two tools are named "${node.id}"; tool names must be unique.`);

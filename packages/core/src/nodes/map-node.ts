@@ -7,6 +7,7 @@ import type { NodeContext } from '../engine/node-context.js';
 import { toNodeError } from '../engine/node-error.js';
 import { pathBelongsTo } from '../engine/node-path.js';
 import { PendingInputSignal } from '../engine/pending-input-signal.js';
+import { parseExecutionOption, RetryOptions, type RetryPolicy, TimeoutMs } from '../engine/retry-policy.js';
 import type { NodeError } from '../models/checkpoint.js';
 import { Subflow } from './subflow.js';
 
@@ -23,6 +24,10 @@ export interface MapOptions<I, T> extends NodeOptions<I> {
    * finished ones are kept and a resume runs only the failed and unfinished ones.
    */
   onError?: 'fail-fast' | 'collect';
+  /** Retries per item (only the failing item runs again); default: the inner node's own `retry`. */
+  itemRetry?: RetryOptions;
+  /** Time limit per item attempt; default: the inner node's own `timeoutMs`. */
+  itemTimeoutMs?: number;
 }
 
 /** One iteration as a map records it; `progress` is what its node saved (an agent's loop, a subflow's nodes). */
@@ -50,6 +55,8 @@ export class MapNode<I = any, T = any, O = any> extends Node<I, O[]> {
   readonly inner: Node<T, O>;
   readonly concurrency: number;
   readonly onError: 'fail-fast' | 'collect';
+  readonly itemRetry: RetryPolicy | undefined;
+  readonly itemTimeoutMs: number | undefined;
   private readonly items: MapOptions<I, T>['items'];
 
   constructor(options: MapOptions<I, T>) {
@@ -62,6 +69,10 @@ export class MapNode<I = any, T = any, O = any> extends Node<I, O[]> {
     this.concurrency = concurrency;
     this.onError = options.onError ?? 'fail-fast';
     this.items = options.items;
+    const owner = `Map "${options.id}"`;
+    this.itemRetry = options.itemRetry === undefined ? undefined : parseExecutionOption(RetryOptions, options.itemRetry, owner, 'itemRetry');
+    this.itemTimeoutMs =
+      options.itemTimeoutMs === undefined ? undefined : parseExecutionOption(TimeoutMs, options.itemTimeoutMs, owner, 'itemTimeoutMs');
   }
 
   async execute(input: I, ctx: NodeContext): Promise<O[]> {
@@ -143,6 +154,9 @@ class MapRun<T, O> {
           isResumed: previous !== null,
           previous: progress,
           signal: this.abort.signal,
+          retry: map.itemRetry,
+          timeoutMs: map.itemTimeoutMs,
+          onAttempt: (n) => this.set(index, { ...records[index]!, attempt: n }),
           save: (saved) => {
             this.set(index, { ...records[index]!, progress: saved });
             return this.save();
@@ -150,7 +164,7 @@ class MapRun<T, O> {
         },
         this.items[index],
       );
-      this.set(index, { status: 'success', attempt, output });
+      this.set(index, { status: 'success', attempt: records[index]!.attempt, output });
       await this.save();
     } catch (error) {
       this.recordStop(index, error);

@@ -50,6 +50,7 @@ export class Subflow<I = any, O = any> extends Node<I, O> {
       policy: { afterNode: true, onFailure: true, midNode: true, exclude: new Set(), sync: true },
       signal: ctx.signal,
       pathPrefix: `${ctx.nodePath}/`,
+      ...(ctx.clock ? { clock: ctx.clock } : {}),
     }).execute();
     if (outcome.status === 'success') return outcome.output as O;
     throw outcome.waitingOn ?? outcome.error;

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Awaitable } from '../engine/node.js';
+import type { RetryOptions } from '../engine/retry-policy.js';
 import type { NodeContext } from '../engine/node-context.js';
 import { FunctionNode } from './function-node.js';
 
@@ -11,9 +12,21 @@ export interface ToolOptions<S extends z.ZodType, O> {
   schema: S;
   /** `ctx.idempotencyKey` is unique per tool call and stable across resumes: pass it to side-effecting APIs. */
   run: (args: z.output<S>, ctx: NodeContext) => Awaitable<O>;
+  /** Attempts of one call when it throws (inside the agent's execution; the call's idempotencyKey stays the same). */
+  retry?: RetryOptions;
+  /** Each attempt's time limit: past it the call's `ctx.signal` aborts and the attempt fails with `NodeTimeoutError`. */
+  timeoutMs?: number;
 }
 
 /** A function an `Agent` may call: a `FunctionNode` with a description and an argument schema. */
 export function tool<S extends z.ZodType, O>(options: ToolOptions<S, O>): FunctionNode<z.output<S>, O> {
-  return new FunctionNode({ id: options.name, description: options.description, argsSchema: options.schema, run: options.run });
+  const { name, description, schema, run, retry, timeoutMs } = options;
+  return new FunctionNode({
+    id: name,
+    description,
+    argsSchema: schema,
+    run,
+    ...(retry === undefined ? {} : { retry }),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  });
 }

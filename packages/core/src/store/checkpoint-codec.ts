@@ -53,6 +53,7 @@ const NODE_USER_FIELDS = [
   ['output', 'o'],
   ['internalState', 's'],
   ['error', 'e'],
+  ['lastError', 'l'],
 ] as const;
 
 export interface CheckpointCodecEnv {

@@ -124,6 +124,9 @@ function nodeState(value: unknown): NodeCheckpointState {
   if ('startedAt' in o) state.startedAt = optional(o.startedAt, date);
   if ('completedAt' in o) state.completedAt = optional(o.completedAt, date);
   state.attempt = int(req(o, 'attempt'), 0);
+  if ('lastError' in o) state.lastError = optional(o.lastError, nodeError);
+  if ('nextAttemptAt' in o) state.nextAttemptAt = optional(o.nextAttemptAt, date);
+  if ('attemptsUsed' in o) state.attemptsUsed = optional(o.attemptsUsed, (v) => int(v, 1));
   return state;
 }
 

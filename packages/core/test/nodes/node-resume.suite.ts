@@ -15,7 +15,6 @@ import {
   LeaseLostError,
   LinearOrchestrator,
   MapNode,
-  RunLockedError,
   ScriptedLLM,
   tool,
   Workflow,
@@ -24,12 +23,11 @@ import {
   type CheckpointConfigInput,
   type HumanInputChannel,
   type MapState,
-  type Lease,
   type StorageAdapter,
   type ToolMessage,
   type WorkflowEvent,
 } from '../../src/index.js';
-import { deferred, instrument, useBackend, type SuiteBackend } from '../support/suite-harness.js';
+import { deferred, freezableRenewals, instrument, resumeAfterLeaseExpiry, useBackend, type SuiteBackend } from '../support/suite-harness.js';
 
 export type NodeResumeBackend = SuiteBackend;
 
@@ -68,42 +66,6 @@ function agentStateOf(internalState: unknown): AgentState {
   return internalState as AgentState;
 }
 
-
-/** Resumes once the crashed worker's lease has expired (the way another process would take the run over). */
-async function resumeAfterLeaseExpiry<T>(resume: () => Promise<T>): Promise<T> {
-  for (;;) {
-    try {
-      return await resume();
-    } catch (error) {
-      if (!RunLockedError.isInstance(error)) throw error;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-}
-
-/** How long worker A's lease lasts in storage while it works: a starved event loop on a busy machine cannot expire it. */
-const HELD_MS = 60_000;
-/** How long the lease outlives `freeze()`: the moment another worker may take over. */
-const FROZEN_TTL_MS = 300;
-
-/**
- * A worker whose lease is held (and renewed) generously until `freeze()`, then cut to a short expiry and never
- * renewed again, as when its process freezes. So neither a slow disk nor a busy CPU can expire the lease before
- * the test reaches the moment it stages, and the takeover still comes right after it.
- */
-function freezableRenewals(storage: StorageAdapter) {
-  let frozen = false;
-  let last: Lease | null = null;
-  const { adapter } = instrument(storage, {
-    acquireLease: async (runId: string, owner: string) => (last = await storage.acquireLease(runId, owner, HELD_MS)),
-    renewLease: async (lease: Lease) => (frozen ? lease : (last = await storage.renewLease(lease, HELD_MS))),
-  });
-  const freeze = async () => {
-    frozen = true;
-    if (last) await storage.renewLease(last, FROZEN_TTL_MS);
-  };
-  return { adapter, freeze };
-}
 
 export function describeNodeResume(name: string, backend: NodeResumeBackend): void {
   describe(`node catalogue resume (${name})`, () => {

@@ -1,7 +1,7 @@
 // What the reusable suites (engine invariants, node resume) share: a fresh backend per test, deferred
 // promises, and an adapter proxy that records calls, counts bytes and lets a test replace methods.
 import { afterEach, beforeEach } from '@jest/globals';
-import type { CheckpointConfigInput, StorageAdapter } from '../../src/index.js';
+import { RunLockedError, type CheckpointConfigInput, type Lease, type StorageAdapter } from '../../src/index.js';
 
 export interface SuiteBackend {
   create(): Promise<StorageAdapter>;
@@ -70,4 +70,40 @@ export function useBackend(backend: SuiteBackend) {
     ...extra,
   });
   return { ref, config };
+}
+
+/** Resumes once the crashed worker's lease has expired (the way another process would take the run over). */
+export async function resumeAfterLeaseExpiry<T>(resume: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await resume();
+    } catch (error) {
+      if (!RunLockedError.isInstance(error)) throw error;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
+/** How long worker A's lease lasts in storage while it works: a starved event loop on a busy machine cannot expire it. */
+const HELD_MS = 60_000;
+/** How long the lease outlives `freeze()`: the moment another worker may take over. */
+const FROZEN_TTL_MS = 300;
+
+/**
+ * A worker whose lease is held (and renewed) generously until `freeze()`, then cut to a short expiry and never
+ * renewed again, as when its process freezes. So neither a slow disk nor a busy CPU can expire the lease before
+ * the test reaches the moment it stages, and the takeover still comes right after it.
+ */
+export function freezableRenewals(storage: StorageAdapter) {
+  let frozen = false;
+  let last: Lease | null = null;
+  const { adapter } = instrument(storage, {
+    acquireLease: async (runId: string, owner: string) => (last = await storage.acquireLease(runId, owner, HELD_MS)),
+    renewLease: async (lease: Lease) => (frozen ? lease : (last = await storage.renewLease(lease, HELD_MS))),
+  });
+  const freeze = async () => {
+    frozen = true;
+    if (last) await storage.renewLease(last, FROZEN_TTL_MS);
+  };
+  return { adapter, freeze };
 }
