@@ -13,6 +13,7 @@ import {
   NodeTimeoutError,
   NonRetryableError,
   ScriptedLLM,
+  systemClock,
   UnserializableStateError,
   Workflow,
   tool,
@@ -73,8 +74,6 @@ function recordEvents(workflow: Workflow, type: string): WorkflowEvent[] {
   workflow.on(type, (event) => events.push(event));
   return events;
 }
-
-const activeTimers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
 
 const never = () => new Promise<never>(() => undefined);
 
@@ -315,17 +314,23 @@ export function describeRetries(name: string, backend: SuiteBackend): void {
       expect(state.iterations.map((it) => it!.attempt)).toEqual([1, 2, 1]);
     });
 
-    it('a cancel during a back-off ends the run at once as canceled, with no retry pending', async () => {
+    it('a cancel during a back-off ends the back-off and the run at once, as canceled, with no retry pending', async () => {
       const controller = new AbortController();
       const { node, contexts } = flaky('fetch', Infinity, { retry: { maxAttempts: 3, initialDelayMs: 60_000 } });
-      // The system clock: a 60 s back-off that only the abort can end.
-      const workflow = new Workflow({ flow: new Flow({ id: 'cancel-backoff', nodes: [node] }), checkpoint: config() });
+      // The system clock's sleep: a 60 s back-off that only the abort can end.
+      const backoffs: Array<'waiting' | 'ended'> = [];
+      const clock: Clock = {
+        ...systemClock,
+        sleep: (ms, signal) => {
+          const index = backoffs.push('waiting') - 1;
+          return systemClock.sleep(ms, signal).finally(() => (backoffs[index] = 'ended'));
+        },
+      };
+      const workflow = new Workflow({ flow: new Flow({ id: 'cancel-backoff', nodes: [node] }), checkpoint: config(), clock });
       workflow.on('node_retrying', () => controller.abort(new Error('user canceled')));
-      const timersBefore = activeTimers();
       const result = await workflow.run('q', { runId: 'cancel-retry', signal: controller.signal });
       expect(result.status).toBe('canceled');
-      // The back-off's timer went with the run: nothing keeps the process alive for the remaining minute.
-      expect(activeTimers()).toBe(timersBefore);
+      expect(backoffs).toEqual(['ended']);
       expect(contexts).toHaveLength(1);
       const state = (await workflow.getLatestCheckpoint({ runId: 'cancel-retry' }))!.nodeStates['fetch']!;
       expect(state).toMatchObject({ status: 'canceled', attempt: 1 });

@@ -14,7 +14,7 @@ import {
   Workflow,
 } from '../../src/index.js';
 import { z } from 'zod';
-import { backoffDelayMs } from '../../src/util/backoff.js';
+import { backoffDelayMs, sleep } from '../../src/util/backoff.js';
 
 const run = () => 'ok';
 
@@ -66,6 +66,20 @@ describe('backoffDelayMs', () => {
     expect(backoffDelayMs(jittered, 5, () => 0)).toBe(1_000);
     expect(backoffDelayMs(jittered, 5, () => 0.999999)).toBeCloseTo(500, 2);
     expect(backoffDelayMs({ ...policy, jitter: 1 }, 2, () => 0.25)).toBe(150);
+  });
+});
+
+describe('sleep', () => {
+  const activeTimers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+
+  it('clears its timer when aborted, so a canceled back-off keeps nothing alive', async () => {
+    const before = activeTimers();
+    const controller = new AbortController();
+    const waiting = sleep(60_000, controller.signal);
+    expect(activeTimers()).toBe(before + 1);
+    controller.abort(new Error('canceled'));
+    await expect(waiting).rejects.toThrow('canceled');
+    expect(activeTimers()).toBe(before);
   });
 });
 
