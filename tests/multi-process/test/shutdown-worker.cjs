@@ -2,8 +2,9 @@
 //  - `serve` (process A): starts a run of a → b → c; node b announces itself and returns `finishAfterSigtermMs`
 //    after SIGTERM (within the grace period) or, without it, after `holdMs` (unless its ctx.signal aborts first).
 //    On SIGTERM it calls `workflow.shutdown({ graceMs })`, reports the run's result and exits 0.
-//  - `take` (process B): once told `go` (the moment A gets SIGTERM), resumes the run, retrying while A's lease holds
-//    it, and reports when it has claimed the run and its result.
+//  - `take` (process B, one for every trial): for each of `runIds` in turn, once told `go <runId>` (the moment that
+//    trial's A gets SIGTERM), resumes the run, retrying while A's lease holds it, and reports when it has claimed the
+//    run and its result.
 // Every node execution is appended to a journal file shared by both processes before the node does anything, and
 // A reports each node that returned (`left`), so the test knows which execution the shutdown interrupted.
 'use strict';
@@ -43,7 +44,7 @@ function workflow(backend, holdB) {
 }
 
 function report(result) {
-  emit({ event: 'result', status: result.status, output: result.output, error: result.error ? codeOf(result.error) : undefined, checkpointId: result.checkpointId });
+  emit({ event: 'result', runId: result.runId, status: result.status, output: result.output, error: result.error ? codeOf(result.error) : undefined, checkpointId: result.checkpointId });
 }
 
 const modes = {
@@ -72,24 +73,28 @@ const modes = {
 
   async take(backend) {
     const wf = workflow(backend, async () => undefined);
-    wf.on('checkpoint_resumed', () => emit({ event: 'claimed' }));
+    wf.on('checkpoint_resumed', (event) => emit({ event: 'claimed', runId: event.runId }));
     await wf.store.setup();
     emit({ event: 'ready' });
-    await command('go');
-    const deadline = Date.now() + config.retryLockedForMs;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const result = await wf.resume({ runId: config.runId });
-        emit({ event: 'attempts', attempts: attempt });
-        report(result);
-        return;
-      } catch (error) {
-        if (!RunLockedError.isInstance(error) || Date.now() > deadline) throw error;
-        await sleep(20);
-      }
+    for (const runId of config.runIds) {
+      await command(`go ${runId}`);
+      report(await resumeWhenFree(wf, runId));
     }
   },
 };
+
+/** Resumes the run, retrying while another process's lease holds it. */
+async function resumeWhenFree(wf, runId) {
+  const deadline = Date.now() + config.retryLockedForMs;
+  for (;;) {
+    try {
+      return await wf.resume({ runId });
+    } catch (error) {
+      if (!RunLockedError.isInstance(error) || Date.now() > deadline) throw error;
+      await sleep(20);
+    }
+  }
+}
 
 runMain(async () => {
   const backend = openBackend(config);

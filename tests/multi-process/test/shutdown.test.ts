@@ -1,7 +1,7 @@
 // Graceful shutdown hands runs over at once (issue 9 §6, DESIGN §8), between real processes on every backend (file,
 // SQLite, PostgreSQL, Redis). Per trial: process A runs a → b → c and is SIGTERMed while b runs; it calls
-// `workflow.shutdown({ graceMs })` and exits 0. Process B, told at the same moment, resumes the run (retrying while
-// A still holds it) and finishes it. The lease ttl is 60 s, so B finishing in well under it (asserted: under half)
+// `workflow.shutdown({ graceMs })` and exits 0. Process B (one for all trials), told at the same moment, resumes the
+// run (retrying while A still holds it) and finishes it. The lease ttl is 60 s, so B finishing in well under it (asserted: under half)
 // shows A released the run instead of leaving it to expire. Seeded variants: b finishes within the grace (recorded
 // success, never run again) or b outlasts it (interrupted, recorded running, run again by B exactly once). Every
 // node execution is journaled by both processes; the handoff times (SIGTERM → B claimed, → B completed) are printed
@@ -48,23 +48,23 @@ eachBackend(
       [FINISHES, { claimed: [], completed: [] }],
       [INTERRUPTED, { claimed: [], completed: [] }],
     ]);
+    const runIds = Array.from({ length: TRIALS }, (_, trial) => `shutdown-${trial}`);
+    const b = spawnWorker({ ...namespace.worker, journal, mode: 'take', runIds, leaseTtlMs: LEASE_TTL_MS, retryLockedForMs: 2 * LEASE_TTL_MS }, WORKER);
     const runTrial = async (trial: number) => {
       const random = randomFor('shutdown', kind, trial);
       const variant = random() < 0.5 ? FINISHES : INTERRUPTED;
-      const runId = `shutdown-${trial}`;
+      const runId = runIds[trial]!;
       const input = random.int(0, 1000);
-      const base = { ...namespace.worker, journal, runId, leaseTtlMs: LEASE_TTL_MS };
-      const a = spawnWorker({ ...base, mode: 'serve', input, ...variant.hold, graceMs: variant.graceMs }, WORKER);
-      const b = spawnWorker({ ...base, mode: 'take', retryLockedForMs: 2 * LEASE_TTL_MS }, WORKER);
+      const a = spawnWorker({ ...namespace.worker, journal, mode: 'serve', runId, input, leaseTtlMs: LEASE_TTL_MS, ...variant.hold, graceMs: variant.graceMs }, WORKER);
       await until(`A to be inside node b and B to be ready (${runId})`, () => (entered(a, 'b') && b.of('ready').length > 0 ? true : undefined), [a, b]);
       await new Promise((resolve) => setTimeout(resolve, random.int(0, 100)));
 
       const sigtermAt = Date.now();
       a.signal('SIGTERM');
-      b.send('go');
-      const [aEvents, bEvents] = await Promise.all([a.finished(90_000), b.finished(90_000)]);
-      const claimed = bEvents.find((e) => e.event === 'claimed');
-      const bResult = bEvents.find((e) => e.event === 'result');
+      b.send(`go ${runId}`);
+      const aEvents = await a.finished(90_000);
+      const bResult = await until(`B to finish ${runId}`, () => b.events.find((e) => e.event === 'result' && e.runId === runId), [b], 90_000);
+      const claimed = b.events.find((e) => e.event === 'claimed' && e.runId === runId);
       const aResult = aEvents.find((e) => e.event === 'result');
       const label = `${runId} (${variant.name})`;
       times.get(variant)!.claimed.push(claimed!.receivedAt - sigtermAt);
@@ -93,6 +93,7 @@ eachBackend(
     try {
       // One trial at a time: the handoff times then measure the handoff, not the machine's load.
       for (let trial = 0; trial < TRIALS; trial++) await runTrial(trial);
+      await b.finished();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -103,7 +104,7 @@ eachBackend(
     console.log(`graceful shutdown ${kind}: CRASH_SEED=${SEED}, lease ttl ${LEASE_TTL_MS} ms; ${summary.join('; ')}`);
     expectNoViolations(violations, 'shutdown');
   },
-  180_000,
+  300_000,
 );
 
 function entered(worker: WorkerProcess, node: string): boolean {
