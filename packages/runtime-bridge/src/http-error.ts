@@ -4,6 +4,7 @@ import { toJson } from './json.js';
 /** Codes the runtime adds to core's for transport-level refusals. */
 export type RuntimeErrorCode =
   | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
   | 'PAYLOAD_TOO_LARGE'
   | 'METHOD_NOT_ALLOWED'
   | 'UNSUPPORTED_MEDIA_TYPE'
@@ -12,7 +13,7 @@ export type RuntimeErrorCode =
   | 'UNAVAILABLE'
   | 'INTERNAL';
 
-/** A refusal that belongs to HTTP itself (no core error describes it): 400, 401, 405, 413, 415, 503. */
+/** A refusal that belongs to HTTP itself (no core error describes it): 400, 401, 403, 405, 413, 415, 503. */
 export class HttpError extends Error {
   constructor(
     readonly status: number,

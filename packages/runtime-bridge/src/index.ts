@@ -1,5 +1,6 @@
 export { createRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
 export { ANONYMOUS, Principal, type AuthHook } from './principal.js';
+export type { AuthorizeHook, RunAccess, RunAction } from './run-access.js';
 export type { EventEnvelope } from './event-log.js';
 export type { RunView, RunListItem } from './run-service.js';
 export type { AttachOptions } from './websocket-gateway.js';

@@ -20,6 +20,11 @@ export const ResumeBody = z.strictObject({ checkpointId: z.string().min(1).max(2
 export const ListRunsQuery = z.object({
   status: Status.optional(),
   workflow: z.string().min(1).optional(),
+  /** Only runs the principal started. */
+  mine: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((value) => value === 'true'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 export const CheckpointsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });

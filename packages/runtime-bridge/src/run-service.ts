@@ -18,6 +18,7 @@ import type { DeliveryGuard } from './delivery-guard.js';
 import type { EventLog, FollowTarget } from './event-log.js';
 import { CANCEL_PATH, type InboxAdapter } from './inbox-channel.js';
 import type { Principal } from './principal.js';
+import { startedByOf, STARTED_BY, type RunAccess, type RunAccessPolicy, type RunAction } from './run-access.js';
 import { publicRunId, scopedRunId } from './run-ids.js';
 import { FIRST_CHECKPOINT, type RunRegistry } from './run-registry.js';
 import { FINISHED } from './run-status.js';
@@ -54,6 +55,7 @@ export interface RunServiceOptions {
   guard: DeliveryGuard;
   workerId: string;
   leaseTtlMs: number;
+  access: RunAccessPolicy;
 }
 
 /** A run found in storage that the principal may see: `runId` is its id in storage, `publicId` the caller's. */
@@ -85,8 +87,9 @@ export class RunService {
       const known = catalog.all().map((e) => `"${e.name}"`).join(', ');
       throw new InvalidArgumentError(`Unknown workflow "${body.workflow}"; this server runs ${known}.`);
     }
-    const { tenantId } = principal;
+    const { tenantId, userId } = principal;
     const publicId = body.runId ?? uuidv7();
+    await this.options.access.check(principal, { runId: publicId, workflow: entry.name, tenantId, startedBy: userId }, 'start');
     const runId = body.runId === undefined ? publicId : scopedRunId(tenantId, body.runId);
     if (!isSafeId(runId)) throw new InvalidArgumentError('runId must be 1-200 characters of A-Z a-z 0-9 . _ : - (and not "." or "..").');
     if (registry.has(runId) || (await this.find(principal, publicId)) !== undefined) {
@@ -95,13 +98,20 @@ export class RunService {
     // The codec refuses what it cannot store (too deep...): a 400 now, not a run that fails after its 202.
     entry.store.sealPayload(body.input);
     const { workflow } = entry;
-    await registry.launch(runId, workflow, (context) => workflow.run(body.input, { runId, tenantId, checkpointOnStart: true, ...context }));
+    await registry.launch(runId, workflow, (context) =>
+      // Who started the run travels in its checkpoints' metadata: every process (and every resume) sees it, sealed like the rest.
+      workflow.run(body.input, { runId, tenantId, metadata: { [STARTED_BY]: userId }, checkpointOnStart: true, ...context }),
+    );
     return { runId: publicId, status: 'active' };
   }
 
-  async list(principal: Principal, query: { status?: CheckpointStatus | undefined; workflow?: string | undefined; limit: number }): Promise<RunListItem[]> {
+  /** The tenant's runs the principal may read (`mine`: only those it started), newest first. */
+  async list(
+    principal: Principal,
+    query: { status?: CheckpointStatus | undefined; workflow?: string | undefined; mine?: boolean | undefined; limit: number },
+  ): Promise<RunListItem[]> {
     const entries = query.workflow === undefined ? this.options.catalog.all() : [this.entryNamed(query.workflow)];
-    const lists = await Promise.all(entries.map((entry) => this.listOf(entry, principal.tenantId, query.status, query.limit)));
+    const lists = await Promise.all(entries.map((entry) => this.listOf(entry, principal, query)));
     return lists
       .flat()
       .sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime())
@@ -109,7 +119,7 @@ export class RunService {
   }
 
   async get(principal: Principal, runId: string): Promise<RunView> {
-    const { head, entry } = await this.locate(principal, runId);
+    const { head, entry } = await this.locate(principal, runId, 'read');
     const checkpoint = await entry.store.load(head.id, { tenantId: principal.tenantId });
     const failed = Object.values(checkpoint.nodeStates).find((state) => state.status === 'failure');
     return {
@@ -126,7 +136,7 @@ export class RunService {
 
   /** Checks that the principal may read the run's events; names the stream the EventLog follows. */
   async open(principal: Principal, runId: string): Promise<FollowTarget> {
-    const { runId: storedId, publicId, entry } = await this.locate(principal, runId);
+    const { runId: storedId, publicId, entry } = await this.locate(principal, runId, 'read');
     return { runId: storedId, publicId, store: entry.store };
   }
 
@@ -136,7 +146,7 @@ export class RunService {
    * of an accepted request gets the same answer without storing or delivering anything again.
    */
   async postInput(principal: Principal, runId: string, answers: readonly Answer[], idempotencyKey: string): Promise<{ accepted: true; runId: string }> {
-    const located = await this.locate(principal, runId);
+    const located = await this.locate(principal, runId, 'answer');
     await this.intake.post(located, answers, idempotencyKey);
     return { accepted: true, runId: located.publicId };
   }
@@ -148,7 +158,7 @@ export class RunService {
     body: { checkpointId?: string | undefined; input?: Record<string, unknown> | undefined; requestIds?: Record<string, string> | undefined },
   ): Promise<{ runId: string }> {
     const { registry } = this.options;
-    const { runId, head, entry } = await this.locate(principal, publicId);
+    const { runId, head, entry } = await this.locate(principal, publicId, 'resume');
     const { workflow } = entry;
     const tenantId = principal.tenantId;
     const input = body.input ?? {};
@@ -178,11 +188,11 @@ export class RunService {
    */
   async cancel(principal: Principal, publicId: string): Promise<{ runId: string; status: CheckpointStatus | 'cancel_requested' }> {
     const { registry, adapter, feed, events, workerId, leaseTtlMs } = this.options;
-    const located = await this.locate(principal, publicId);
+    const located = await this.locate(principal, publicId, 'cancel');
     const { runId, entry } = located;
     let { head } = located;
     // An execution here may have paused (or finished) just before the abort reached it: then the head says so.
-    if (await registry.cancel(runId)) head = (await this.locate(principal, publicId)).head;
+    if (await registry.cancel(runId)) head = (await this.locate(principal, publicId, 'read')).head;
     if (FINISHED.has(head.status)) return { runId: publicId, status: head.status };
     let lease;
     try {
@@ -204,21 +214,32 @@ export class RunService {
   }
 
   async checkpoints(principal: Principal, publicId: string, limit: number): Promise<CheckpointSummary[]> {
-    const { runId, entry } = await this.locate(principal, publicId);
+    const { runId, entry } = await this.locate(principal, publicId, 'read');
     const summaries = await entry.store.listByRun(runId, { limit, tenantId: principal.tenantId });
     return summaries.map((summary) => ({ ...summary, runId: publicId }));
   }
 
   async checkpoint(principal: Principal, publicId: string, checkpointId: string): Promise<FlowCheckpoint> {
-    const { runId, entry } = await this.locate(principal, publicId);
+    const { runId, entry } = await this.locate(principal, publicId, 'read');
     return { ...(await this.checkpointOf(entry, principal, runId, checkpointId)), runId: publicId };
   }
 
-  /** The run's head and workflow, or NotFound for a run that is missing, another tenant's, or not served here. */
-  private async locate(principal: Principal, publicId: string): Promise<Located> {
+  /**
+   * The run's head and workflow, or NotFound for a run that is missing, another tenant's, not served here, or not
+   * readable by the principal; 403 when it may read the run but not do `action`.
+   */
+  private async locate(principal: Principal, publicId: string, action: RunAction): Promise<Located> {
     const located = await this.find(principal, publicId);
     if (!located) throw new NotFoundError(`Run ${publicId} was not found.`);
+    const { access } = this.options;
+    if (access.restricts) await access.check(principal, await this.describe(principal, located), action);
     return located;
+  }
+
+  /** What the authorize hook sees of a located run; who started it is in its newest checkpoint's metadata. */
+  private async describe(principal: Principal, { runId, publicId, entry }: Located): Promise<RunAccess> {
+    const [latest] = await entry.store.listByRun(runId, { limit: 1, tenantId: principal.tenantId });
+    return { runId: publicId, workflow: entry.name, tenantId: principal.tenantId, startedBy: latest ? startedByOf(latest.metadata) : undefined };
   }
 
   /** The caller's id within its tenant (a runId it chose), else as stored (a generated one), if it is the caller's. */
@@ -261,8 +282,13 @@ export class RunService {
   }
 
   /** Run heads of one workflow, newest first: the pending_input index when asked for it, else a bounded scan. */
-  private async listOf(entry: CatalogEntry, tenantId: string, status: CheckpointStatus | undefined, limit: number): Promise<RunListItem[]> {
-    const { adapter } = this.options;
+  private async listOf(
+    entry: CatalogEntry,
+    principal: Principal,
+    { status, mine, limit }: { status?: CheckpointStatus | undefined; mine?: boolean | undefined; limit: number },
+  ): Promise<RunListItem[]> {
+    const { adapter, access } = this.options;
+    const { tenantId, userId } = principal;
     const toItem = (s: CheckpointSummary): RunListItem => ({
       runId: publicRunId(tenantId, s.runId),
       workflow: entry.name,
@@ -271,9 +297,22 @@ export class RunService {
       updatedAt: s.updatedAt,
     });
     const ours = (s: CheckpointSummary) => s.workflowId === entry.workflow.id;
+    const shown = async (s: CheckpointSummary) => {
+      const startedBy = startedByOf(s.metadata);
+      if (mine && startedBy !== userId) return false;
+      return access.mayRead(principal, { runId: publicRunId(tenantId, s.runId), workflow: entry.name, tenantId, startedBy });
+    };
     const flowId = entry.workflow.flow.id;
     if (status === 'pending_input') {
-      return (await entry.store.listPendingInput({ flowId, tenantId, limit })).filter(ours).map(toItem);
+      // Filtered listings look further, so `limit` counts the runs shown, not the runs read.
+      const filtered = mine === true || access.restricts;
+      const heads = (await entry.store.listPendingInput({ flowId, tenantId, limit: filtered ? LIST_MAX_SCAN : limit })).filter(ours);
+      const out: RunListItem[] = [];
+      for (const head of heads) {
+        if (out.length >= limit) break;
+        if (await shown(head)) out.push(toItem(head));
+      }
+      return out;
     }
     const out: RunListItem[] = [];
     const seen = new Set<string>();
@@ -289,7 +328,7 @@ export class RunService {
         if (out.length >= limit) break;
         if (!ours(summary) || seen.has(summary.runId)) continue;
         seen.add(summary.runId);
-        if ((await adapter.getHead(summary.runId)) === summary.id) out.push(toItem(summary));
+        if ((await adapter.getHead(summary.runId)) === summary.id && (await shown(summary))) out.push(toItem(summary));
       }
       scanned += page.length;
       if (page.length < LIST_PAGE) break;

@@ -9,6 +9,7 @@ import { HttpError } from './http-error.js';
 import { toNodeHandler, type NodeHandler } from './node-adapter.js';
 import { ANONYMOUS, Principal, type AuthHook } from './principal.js';
 import { Reaper } from './reaper.js';
+import { RunAccessPolicy, type AuthorizeHook } from './run-access.js';
 import { Router } from './router.js';
 import { RunRegistry } from './run-registry.js';
 import { RunService, type RuntimeAdapter } from './run-service.js';
@@ -22,6 +23,12 @@ export interface RuntimeOptions {
   backend: StorageAdapter;
   /** Gives the caller's principal, or null (401). Default: one anonymous tenant. */
   auth?: AuthHook;
+  /**
+   * Narrows the tenant's runs per principal and action (`read`, `answer`, `cancel`, `resume`, `start`), e.g. to the
+   * runs a user started (`run.startedBy`). A run it may not read is a 404; another refused action a 403 `FORBIDDEN`.
+   * Default: every principal of a tenant may do everything with the tenant's runs.
+   */
+  authorize?: AuthorizeHook;
   /** How long a run waits live for an answer before it is checkpointed `pending_input` and released. Default 30 000. */
   hitlTimeoutMs?: number;
   /** Largest accepted request body (and WebSocket message). Default 64 KiB. */
@@ -106,7 +113,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const resume = (runId: string, { workflow }: CatalogEntry) =>
     registry.launch(runId, workflow, (context) => workflow.resume({ runId, ...context }));
   const guard = new DeliveryGuard({ adapter: backend, registry, resume, pollMs: settings.pollIntervalMs, onError });
-  const service = new RunService({ catalog, adapter: backend, registry, events, feed, guard, workerId, leaseTtlMs });
+  const access = new RunAccessPolicy(options.authorize);
+  const service = new RunService({ catalog, adapter: backend, registry, events, feed, guard, workerId, leaseTtlMs, access });
   const authenticate = async (request: Request): Promise<Principal> => {
     const principal = options.auth ? await options.auth(request) : ANONYMOUS;
     if (principal === null || principal === undefined) throw new HttpError(401, 'UNAUTHENTICATED', 'Authentication is required.');
