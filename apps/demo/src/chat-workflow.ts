@@ -191,6 +191,6 @@ export function chatWorkflow(backend: StorageAdapter, options: ChatWorkflowOptio
     id: WORKFLOW_NAME,
     flow: new Flow({ id: WORKFLOW_NAME, nodes: [assistant] }),
     // Keep a deep history per flow so the checkpoint timeline of recent runs stays complete.
-    checkpoint: { enabled: true, backend, maxCheckpoints: 1000 },
+    checkpoint: { enabled: true, backend, maxCheckpointsPerRun: 1000 },
   });
 }

@@ -54,6 +54,6 @@ export function researchWorkflow(backend: StorageAdapter, crashAt?: string) {
     id: 'research-report',
     flow: new Flow({ id: 'research-report', nodes: [research, outline, sources, draft, approve, publish] }),
     // A short lease so the walkthrough can take over the crashed worker's run after two seconds.
-    checkpoint: { enabled: true, backend, leaseTtlMs: 2000, maxCheckpoints: 50 },
+    checkpoint: { enabled: true, backend, leaseTtlMs: 2000, maxCheckpointsPerRun: 50 },
   });
 }

@@ -12,6 +12,7 @@ import { hostileIdTests } from './sections/hostile-ids.js';
 import { inputInboxTests } from './sections/input-inbox.js';
 import { leaseExpiryTests } from './sections/lease-expiry.js';
 import { rawStorageSecretTests } from './sections/raw-storage-secrets.js';
+import { retentionTests } from './sections/retention.js';
 import { storeQueryTests } from './sections/store-queries.js';
 import { storeRoundTripTests } from './sections/store-round-trip.js';
 import type { SuiteContext } from './suite-context.js';
@@ -71,6 +72,7 @@ export function runConformanceSuite<A extends StorageAdapter>(init: ConformanceI
     adapterContractTests(shared);
     storeRoundTripTests(shared);
     storeQueryTests(shared);
+    retentionTests(shared);
     blobIntegrityTests(shared);
     headerTamperingTests(shared);
     concurrencyAndLeaseTests(shared);

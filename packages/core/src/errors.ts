@@ -59,6 +59,19 @@ function codedError<C extends SavepointErrorCode>(code: C) {
 
 /** A checkpoint, run or flow that does not exist (or belongs to another tenant). */
 export class NotFoundError extends codedError('NOT_FOUND') {}
+/**
+ * A run that retention removed (its checkpoints are gone, so it cannot be resumed, forked or inspected any more).
+ * Still a `NotFoundError` (code `NOT_FOUND`, HTTP 404), so existing handlers keep working; `setting` names the
+ * retention setting that removed it, and the message says when and how to keep such runs longer.
+ */
+export class RemovedByRetentionError extends NotFoundError {
+  readonly removedByRetention = true;
+  readonly setting = 'retentionDays' as const;
+
+  static override isInstance(error: unknown): error is RemovedByRetentionError & { code: 'NOT_FOUND' } {
+    return NotFoundError.isInstance(error) && (error as { removedByRetention?: unknown }).removedByRetention === true;
+  }
+}
 /** A blob whose hash does not match, a missing blob, or a header that does not parse. */
 export class CorruptCheckpointError extends codedError('CORRUPT_CHECKPOINT') {}
 /** A value in the state that the codec cannot encode; the message names its path. */

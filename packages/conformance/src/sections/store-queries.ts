@@ -1,12 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { uuidv7, type FlowCheckpoint } from '@savepoint/core';
 import { makeCheckpoint, shuffled } from '../fixtures.js';
-import { blobsWritten, recordBlobWrites } from '../record-blob-writes.js';
 import type { SuiteContext } from '../suite-context.js';
 
 const ids = (rows: ReadonlyArray<{ id: string }>) => rows.map((row) => row.id);
 
-/** Listing, filtering, chains and retention through `CheckpointStore`. */
+/** Listing, filtering and chains through `CheckpointStore`. */
 export function storeQueryTests(ctx: SuiteContext): void {
   describe('store queries', () => {
     it('orders a run by seq, whatever the clocks and ids say', async () => {
@@ -87,58 +86,6 @@ export function storeQueryTests(ctx: SuiteContext): void {
       expect(ids(await store.getChain(r0.id))).toEqual([r0.id]);
       expect(ids(await store.listByRun('run-1'))).toEqual([r2.id, r1.id, r0.id]);
       expect(await store.getHead('run-fork')).toBe(f1.id);
-    });
-  });
-
-  describe('retention', () => {
-    /** A finished run, an unfinished run and a run waiting for input, saved in that order. */
-    async function threeRuns() {
-      const recorded = recordBlobWrites(ctx.adapter());
-      const store = ctx.store(recorded.adapter);
-      const old = new Date(Date.now() - 30 * 86_400_000);
-      const at = { createdAt: old, updatedAt: old };
-      const done = [0, 1, 2].map((seq) =>
-        makeCheckpoint({ runId: 'r-done', seq, status: seq === 2 ? 'completed' : 'active', originalInput: { step: seq }, ...at }),
-      );
-      const busy = [0, 1].map((seq) => makeCheckpoint({ runId: 'r-busy', seq, originalInput: { busy: seq }, ...at }));
-      const waiting = makeCheckpoint({
-        runId: 'r-wait',
-        status: 'pending_input',
-        pendingInputs: [{ nodePath: 'approve', prompt: 'ok?', schema: {}, requestedAt: old, metadata: {} }],
-        ...at,
-      });
-      for (const checkpoint of [...done, ...busy, waiting]) await store.save(checkpoint);
-      const doneBlobs = [...blobsWritten(recorded.writes.filter((write) => write.runId === 'r-done')).keys()];
-      return { store, done, busy, waiting, doneBlobs };
-    }
-
-    it('keeps maxCheckpoints per flow plus every unfinished head and pending_input head; GCs the rest', async () => {
-      const { store, busy, waiting, doneBlobs } = await threeRuns();
-      expect(doneBlobs.length).toBeGreaterThan(0);
-      const result = await store.cleanup({ flowId: 'flow-a', maxCheckpoints: 1 });
-      expect(result.deletedCheckpoints).toBe(4);
-      expect(result.deletedBlobs).toBeGreaterThan(0);
-      expect(ids(await store.listByFlow('flow-a')).sort()).toEqual([busy[1]!.id, waiting.id].sort());
-      expect(await ctx.store().load(busy[1]!.id)).toEqual(busy[1]);
-      expect(await ctx.store().load(waiting.id)).toEqual(waiting);
-      expect(await store.listByRun('r-done')).toEqual([]);
-      expect(await ctx.adapter().getBlobs('r-done', doneBlobs)).toEqual(new Map());
-    });
-
-    it('deletes checkpoints older than retentionDays, never a protected head', async () => {
-      const { store, busy, waiting } = await threeRuns();
-      const fresh = makeCheckpoint({ runId: 'r-fresh', status: 'completed', createdAt: new Date(), updatedAt: new Date() });
-      await store.save(fresh);
-      const result = await store.cleanup({ retentionDays: 7 });
-      expect(result.deletedCheckpoints).toBe(4);
-      expect(ids(await store.listByFlow('flow-a')).sort()).toEqual([busy[1]!.id, waiting.id, fresh.id].sort());
-      expect(await ctx.store().load(busy[1]!.id)).toEqual(busy[1]);
-    });
-
-    it('cleanup of another flow leaves this one alone', async () => {
-      const { store } = await threeRuns();
-      expect(await store.cleanup({ flowId: 'flow-b', maxCheckpoints: 1 })).toEqual({ deletedCheckpoints: 0, deletedBlobs: 0 });
-      expect(await store.listByFlow('flow-a')).toHaveLength(6);
     });
   });
 }

@@ -7,10 +7,12 @@ import {
   InvalidResumeInputError,
   NotFoundError,
   ShuttingDownError,
+  RemovedByRetentionError,
 } from '../errors.js';
 import { CheckpointConfig, type CheckpointConfigInput } from '../models/checkpoint-config.js';
 import type { FlowCheckpoint, NodeCheckpointState, PendingInputContext, TraceContext } from '../models/checkpoint.js';
 import { CheckpointStore, type CheckpointSummary } from '../store/checkpoint-store.js';
+import { removedRunMessage } from '../store/retention-tombstone.js';
 import { assertSafeId } from '../store/safe-id.js';
 import { consoleLogger, type Logger } from '../util/logger.js';
 import { uuidv7 } from '../util/uuidv7.js';
@@ -248,16 +250,14 @@ export class Workflow<I = unknown, O = unknown> {
       this.events.emit('run_started', runId, { input, resumed: false });
       return this.execute(plan, options, null);
     }
-    const lease = await acquireRunLease(this.store, runId, this.config.leaseTtlMs);
-    try {
-      if ((await this.store.getHead(runId)) !== null) {
+    const store = this.store;
+    return this.holding(await acquireRunLease(store, runId, this.config.leaseTtlMs), async (lease) => {
+      if ((await store.getHead(runId)) !== null) {
         throw new InvalidArgumentError(`Run ${runId} already exists: continue it with workflow.resume({ runId: '${runId}' }).`);
       }
       this.events.emit('run_started', runId, { input, resumed: false });
-      return await this.execute(plan, options, lease);
-    } finally {
-      await releaseQuietly(lease);
-    }
+      return this.execute(plan, options, lease);
+    });
   }
 
   private async resumeRun(options: ResumeOptions): Promise<RunResult<O>> {
@@ -266,7 +266,9 @@ export class Workflow<I = unknown, O = unknown> {
       assertSafeId(options.checkpointId, 'checkpointId');
       const target = await this.loadOrFallback(options.checkpointId, options, () =>
         store.getChain(options.checkpointId!, { ...tenantOption(options.tenantId), onCorrupt: ignoreCorrupt }),
-      );
+      ).catch((error: unknown) => {
+        throw this.explainMissing(error, options.checkpointId!);
+      });
       assertBound(target.checkpoint, options.requestIds);
       const head = await store.getHead(target.checkpoint.runId);
       if (head !== options.checkpointId) return this.fork(target.checkpoint, target.warnings, options);
@@ -322,11 +324,10 @@ export class Workflow<I = unknown, O = unknown> {
   private async continueRun(runId: string, options: ResumeOptions, expectedHeadId?: string): Promise<RunResult<O>> {
     const store = this.store!;
     // A run that does not exist gets no lease: claiming it would leave a lease record behind in the storage.
-    if ((await store.getHead(runId)) === null) throw noCheckpoint(runId);
-    const lease = await acquireRunLease(store, runId, this.config.leaseTtlMs, this.leaseWait(options));
-    try {
+    if ((await store.getHead(runId)) === null) throw await this.missingRun(runId);
+    return this.holding(await acquireRunLease(store, runId, this.config.leaseTtlMs, this.leaseWait(options)), async (lease) => {
       const headId = await store.getHead(runId);
-      if (headId === null) throw noCheckpoint(runId);
+      if (headId === null) throw await this.missingRun(runId);
       if (expectedHeadId !== undefined && headId !== expectedHeadId) {
         throw new CheckpointConflictError(`Run ${runId} moved on while resuming from ${expectedHeadId}; resume again.`);
       }
@@ -335,10 +336,14 @@ export class Workflow<I = unknown, O = unknown> {
       );
       const headSeq = checkpoint.id === headId ? checkpoint.seq : await this.seqAfterCorruptHead(headId, checkpoint);
       const plan = this.planFrom(checkpoint, options, warnings, { runId, expectedHead: headId, nextSeq: headSeq + 1 });
-      return await this.start(plan, checkpoint, options, lease);
-    } finally {
-      await releaseQuietly(lease);
-    }
+      return this.start(plan, checkpoint, options, lease);
+    });
+  }
+
+  /** Why a run has no checkpoint: retention removed it (`RemovedByRetentionError`), or it never existed. */
+  private async missingRun(runId: string): Promise<NotFoundError> {
+    const tombstone = await this.store!.removedByRetention(runId);
+    return tombstone ? new RemovedByRetentionError(removedRunMessage(tombstone)) : noCheckpoint(runId);
   }
 
   /** How long `resume` waits for another worker's lease to lapse (`waitForLease`), or undefined: not at all. */
@@ -357,12 +362,23 @@ export class Workflow<I = unknown, O = unknown> {
     }
     const plan = this.planFrom(origin, options, warnings, { runId, expectedHead: null, nextSeq: 0 });
     if (origin.status === 'completed') return this.start(plan, origin, options, null);
-    const lease = await acquireRunLease(this.store!, runId, this.config.leaseTtlMs);
+    return this.holding(await acquireRunLease(this.store!, runId, this.config.leaseTtlMs), (lease) => this.start(plan, origin, options, lease));
+  }
+
+  /**
+   * Runs `work` under the run's lease, then applies retention once the lease is released: the run is held no
+   * longer than its execution, and retention's blob collection, which needs the run free, can reach it.
+   */
+  private async holding(lease: RunLease, work: (lease: RunLease) => Promise<RunResult<O>>): Promise<RunResult<O>> {
+    let result: RunResult<O>;
     try {
-      return await this.start(plan, origin, options, lease);
+      result = await work(lease);
     } finally {
       await releaseQuietly(lease);
     }
+    const warnings = new RunWarnings(result.runId, this.logger);
+    await this.applyRetention(result.runId, warnings);
+    return warnings.items.length === 0 ? result : { ...result, warnings: [...result.warnings, ...warnings.items] };
   }
 
   private planFrom(
@@ -514,7 +530,6 @@ export class Workflow<I = unknown, O = unknown> {
     const checkpointId = writer?.lastCommittedId ?? plan.expectedHead;
     this.emitOutcome(runId, outcome, pendingInputs, checkpointId);
     if (writer?.error) this.logger.error(`Run ${runId} stopped: ${writer.error.message}`, { runId, code: writer.error.code });
-    if (writer) await this.applyRetention(warnings);
     return {
       status: outcome.status,
       output: outcome.output as O | undefined,
@@ -548,16 +563,43 @@ export class Workflow<I = unknown, O = unknown> {
     else this.events.emit('run_failed', runId, { error });
   }
 
-  /** Retention is best effort: a failure to clean up must not fail a run that already finished. */
-  private async applyRetention(warnings: RunWarnings): Promise<void> {
-    const { maxCheckpoints, retentionDays } = this.config;
+  /**
+   * Trims the run that just ran to its newest `maxCheckpointsPerRun`, then removes this flow's finished runs older
+   * than `retentionDays`; other runs' histories are never trimmed here. Best effort: a failure to clean up must not
+   * fail a run that already finished.
+   */
+  private async applyRetention(runId: string, warnings: RunWarnings): Promise<void> {
+    const { maxCheckpointsPerRun, retentionDays } = this.retention();
     try {
       // A corrupt header of another run must not stop retention for the whole flow: it is kept and reported.
       const onCorrupt = (error: Error) => warnings.push({ code: 'CORRUPT_CHECKPOINT', message: `Retention kept a corrupt checkpoint: ${error.message}` });
-      await this.store!.cleanup({ flowId: this.flow.id, maxCheckpoints, onCorrupt, ...(retentionDays === undefined ? {} : { retentionDays }) });
+      if (maxCheckpointsPerRun !== undefined) await this.store!.cleanup({ runId, maxCheckpointsPerRun, retentionDays: null, onCorrupt });
+      if (retentionDays !== null) await this.store!.cleanup({ flowId: this.flow.id, retentionDays, onCorrupt });
     } catch (error) {
       warnings.push({ code: 'RETENTION_FAILED', message: `Old checkpoints were not cleaned up: ${errorMessage(error)}` });
     }
+  }
+
+  /** The retention settings in force, the deprecated `maxCheckpoints` read as `maxCheckpointsPerRun`. */
+  private retention(): { maxCheckpointsPerRun: number | undefined; retentionDays: number | null } {
+    const { maxCheckpointsPerRun, maxCheckpoints, retentionDays } = this.config;
+    return { maxCheckpointsPerRun: maxCheckpointsPerRun ?? maxCheckpoints, retentionDays };
+  }
+
+  /** A missing checkpoint's error, saying that retention may have removed it when retention is configured. */
+  private explainMissing(error: unknown, checkpointId: string): unknown {
+    if (!NotFoundError.isInstance(error)) return error;
+    const { maxCheckpointsPerRun, retentionDays } = this.retention();
+    const settings = [
+      ...(maxCheckpointsPerRun === undefined ? [] : [`maxCheckpointsPerRun: ${maxCheckpointsPerRun} keeps each run's newest ${maxCheckpointsPerRun}`]),
+      ...(retentionDays === null ? [] : [`retentionDays: ${retentionDays} removes finished runs ${retentionDays} days after they end`]),
+    ];
+    if (settings.length === 0) return error;
+    return new NotFoundError(
+      `Checkpoint ${checkpointId} not found; it may have been removed by retention (${settings.join('; ')}). ` +
+        `List what a run still has with workflow.listCheckpoints({ runId }) and resume from one of those, or start a new run with workflow.run().`,
+      { cause: error },
+    );
   }
 
   private async loadOrFallback(
@@ -609,12 +651,12 @@ export class Workflow<I = unknown, O = unknown> {
 
   /** The settings a checkpoint records (never the backend, keys or redaction patterns). */
   private describeConfig(): Record<string, unknown> {
-    const { enabled, backend, redact, encryption, retentionDays, logger, ...settings } = this.config;
+    const { enabled, backend, redact, encryption, logger, ...settings } = this.config;
     return {
       workflowId: this.id,
       flowId: this.flow.id,
       concurrency: this.flow.concurrency,
-      checkpoint: { ...settings, ...(retentionDays === undefined ? {} : { retentionDays }) },
+      checkpoint: Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined)),
     };
   }
 }

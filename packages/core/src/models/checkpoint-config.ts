@@ -39,6 +39,9 @@ const isLogger = (value: unknown): value is Logger =>
   value !== null &&
   (['debug', 'info', 'warn', 'error'] as const).every((level) => typeof (value as Logger)[level] === 'function');
 
+/** How long a finished run is kept by default (see `CheckpointConfig.retentionDays`). */
+export const DEFAULT_RETENTION_DAYS = 30;
+
 const isAdapter = (value: unknown): value is StorageAdapter =>
   typeof value === 'object' && value !== null && typeof (value as StorageAdapter).putHeader === 'function';
 
@@ -49,9 +52,22 @@ export const CheckpointConfig = z.object({
   checkpointAfterNode: z.boolean().default(true),
   checkpointOnFailure: z.boolean().default(true),
   midNodeCheckpoints: z.boolean().default(true),
-  /** Checkpoints kept per flow; unfinished runs' heads and pending_input heads are always kept. */
-  maxCheckpoints: z.number().int().positive().default(10),
-  retentionDays: z.number().positive().optional(),
+  /**
+   * Checkpoints kept per run, newest first by seq; the run's head is always kept and other runs never count.
+   * Default: no limit, since a checkpoint shares its state with its parent and costs little more than its header.
+   */
+  maxCheckpointsPerRun: z.number().int().positive().optional(),
+  /**
+   * @deprecated Counted per flow before 0.2, deleting whole runs' histories once other runs happened. Now read
+   * as `maxCheckpointsPerRun` (which wins when both are set).
+   */
+  maxCheckpoints: z.number().int().positive().optional(),
+  /**
+   * Finished runs (completed, failed or canceled) last updated longer ago are removed entirely; unfinished runs
+   * and runs waiting for input never are. Default 30 days (a closed Temporal workflow is kept for its
+   * namespace's retention period, 30 days by default on Temporal Cloud); `null` keeps finished runs forever.
+   */
+  retentionDays: z.number().positive().nullable().default(DEFAULT_RETENTION_DAYS),
   excludeNodes: z.array(z.string()).default([]),
   durability: z.enum(['sync', 'async']).default('sync'),
   /**

@@ -14,6 +14,7 @@ import { PAGE } from './header-pages.js';
 import { KnownBlobs } from './known-blobs.js';
 import { PayloadSeal } from './payload-seal.js';
 import { RetentionSweeper, type CleanupOptions, type CleanupResult } from './retention-sweeper.js';
+import { readTombstone, type RetentionTombstone } from './retention-tombstone.js';
 import { assertSafeId } from './safe-id.js';
 import { assertAdapter, assertOwner, assertTtl, checkRetention, checkSaveOptions, checkTuning, queryLimits } from './store-arguments.js';
 import type { HeaderQuery, HeaderRecord, Lease, PutHeaderOptions, StorageAdapter } from './storage-adapter.js';
@@ -21,6 +22,7 @@ import type { HeaderQuery, HeaderRecord, Lease, PutHeaderOptions, StorageAdapter
 export type { CheckpointSummary } from './checkpoint-codec.js';
 export type { CleanupOptions, CleanupResult } from './retention-sweeper.js';
 export type { CorruptOption } from './corrupt-option.js';
+export type { RetentionTombstone } from './retention-tombstone.js';
 
 export interface CheckpointStoreOptions {
   /** Keys (case-insensitive) and string patterns replaced by `[REDACTED]` before anything is encoded. */
@@ -325,14 +327,26 @@ export class CheckpointStore {
   // ---- retention ----------------------------------------------------------------------------
 
   /**
-   * Per flow, keeps the newest `maxCheckpoints` and drops those older than `retentionDays`, but never the head
-   * of a run that may still be resumed (any status but completed: failed, canceled, paused, active and every
-   * pending_input head). Then garbage-collects the blobs of each run it touched.
+   * Applies retention: each run in scope (one run, one flow's runs, or every run) keeps its newest
+   * `maxCheckpointsPerRun` checkpoints (default: all; its head always), and finished runs whose head was last
+   * updated more than `retentionDays` ago (default 30; `null`: never) are removed entirely, leaving a record that
+   * `removedByRetention` reads. Unfinished runs and runs waiting for input are never removed, and another run's
+   * activity never deletes a run's history. Then garbage-collects the blobs of each run it touched.
    */
   async cleanup(options: CleanupOptions = {}): Promise<CleanupResult> {
     const policy = checkRetention(options);
     await this.setup();
     return this.sweeper.sweep(policy);
+  }
+
+  /**
+   * Why a run has no checkpoint: the record retention left when it removed the run (`retentionDays`), or null when
+   * retention never removed it (it never existed, or `deleteRun` deleted it).
+   */
+  async removedByRetention(runId: string): Promise<RetentionTombstone | null> {
+    assertSafeId(runId, 'runId');
+    await this.setup();
+    return readTombstone(this.adapter, runId);
   }
 
   // ---- leases -------------------------------------------------------------------------------

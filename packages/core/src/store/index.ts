@@ -6,6 +6,7 @@ export {
   type CheckpointSummary,
   type CleanupOptions,
   type CleanupResult,
+  type RetentionTombstone,
   type SaveOptions,
   type SaveResult,
   type TenantOption,

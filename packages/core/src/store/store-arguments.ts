@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
+import { DEFAULT_RETENTION_DAYS } from '../models/checkpoint-config.js';
 import { DEFAULT_TUNING, type TreeTuning } from './blob-tree.js';
 import type { CleanupOptions, RetentionPolicy } from './retention-sweeper.js';
 import { assertSafeId } from './safe-id.js';
@@ -46,13 +47,23 @@ export function queryLimits(options: { limit?: number; tenantId?: string | undef
 }
 
 export function checkRetention(options: CleanupOptions): RetentionPolicy {
-  const max = options.maxCheckpoints ?? 10;
-  if (!Number.isInteger(max) || max < 0) throw new InvalidArgumentError('cleanup: maxCheckpoints must be a non-negative integer.');
-  if (options.retentionDays !== undefined && !(options.retentionDays > 0)) {
-    throw new InvalidArgumentError('cleanup: retentionDays must be a positive number.');
+  const { maxCheckpoints, maxCheckpointsPerRun, retentionDays = DEFAULT_RETENTION_DAYS, now, ...scope } = options;
+  if (maxCheckpoints !== undefined && !(Number.isInteger(maxCheckpoints) && maxCheckpoints >= 0)) {
+    throw new InvalidArgumentError('cleanup: maxCheckpoints (deprecated: use maxCheckpointsPerRun) must be a non-negative integer.');
   }
-  if (options.flowId !== undefined) assertSafeId(options.flowId, 'flowId');
-  return { ...options, maxCheckpoints: max };
+  if (maxCheckpointsPerRun !== undefined && !(Number.isInteger(maxCheckpointsPerRun) && maxCheckpointsPerRun >= 1)) {
+    throw new InvalidArgumentError('cleanup: maxCheckpointsPerRun must be a positive integer (a run always keeps its head).');
+  }
+  if (retentionDays !== null && !(typeof retentionDays === 'number' && retentionDays > 0)) {
+    throw new InvalidArgumentError('cleanup: retentionDays must be a positive number, or null to keep finished runs forever.');
+  }
+  const at = now === undefined ? Date.now() : typeof now === 'number' ? now : now.getTime();
+  if (!Number.isFinite(at)) throw new InvalidArgumentError('cleanup: now must be a valid date or epoch milliseconds.');
+  if (scope.flowId !== undefined) assertSafeId(scope.flowId, 'flowId');
+  if (scope.runId !== undefined) assertSafeId(scope.runId, 'runId');
+  // the deprecated per-flow count now counts per run; a run keeps at least its head
+  const perRun = maxCheckpointsPerRun ?? (maxCheckpoints === undefined ? Infinity : Math.max(1, maxCheckpoints));
+  return { ...scope, maxCheckpointsPerRun: perRun, retentionDays, now: at };
 }
 
 export function assertOwner(owner: unknown): asserts owner is string {

@@ -4,6 +4,7 @@ import { CorruptCheckpointError, InvalidArgumentError, type SavepointError } fro
 import type { CheckpointStatus, FlowCheckpoint } from '../../src/models/checkpoint.js';
 import { CheckpointStore } from '../../src/store/checkpoint-store.js';
 import { GC_LEASE_MS } from '../../src/store/retention-sweeper.js';
+import { TOMBSTONE_KEY } from '../../src/store/retention-tombstone.js';
 import type { Lease, StorageAdapter } from '../../src/store/storage-adapter.js';
 import { checkpoint, interceptingAdapter, next, node, rejection } from './helpers.js';
 
@@ -25,77 +26,200 @@ async function run(store: CheckpointStore, runId: string, statuses: CheckpointSt
   return out;
 }
 
-describe('cleanup', () => {
-  it('keeps the newest N per flow, but never the head of an unfinished run or a pending_input head', async () => {
+/** The ids of a run's remaining checkpoints, newest first. */
+const idsOf = async (store: CheckpointStore, runId: string) => (await store.listByRun(runId)).map((s) => s.id);
+const newestIds = (cps: FlowCheckpoint[], n: number) => cps.slice(-n).reverse().map((cp) => cp.id);
+
+describe('cleanup: maxCheckpointsPerRun', () => {
+  it("trims each run to its newest N (its head always), whatever its status, and collects the trimmed blobs", async () => {
     const { adapter, remaining } = interceptingAdapter(new MemoryAdapter());
     const store = new CheckpointStore(adapter);
-    const unfinished = await run(store, 'unfinished', ['active', 'active', 'paused']);
-    const waiting = await run(store, 'waiting', ['active', 'pending_input']);
-    const done = await run(store, 'done', ['active', 'active', 'completed']);
-    const failed = await run(store, 'failed', ['active', 'failed']);
-    const newest = await run(store, 'newest', ['active', 'active']);
+    const done = await run(store, 'done', ['active', 'active', 'active', 'active', 'completed']);
+    const busy = await run(store, 'busy', ['active', 'active', 'paused']);
+    const waiting = await run(store, 'waiting', ['pending_input']);
 
-    const result = await store.cleanup({ maxCheckpoints: 3 });
-    const left = (await store.listByFlow('flow')).map((s) => s.id);
-    // newest 3 by id: newest[1], newest[0], failed[1]; plus the protected heads
-    expect(new Set(left)).toEqual(new Set([newest[1]!.id, newest[0]!.id, failed[1]!.id, unfinished[2]!.id, waiting[1]!.id]));
-    expect(result.deletedCheckpoints).toBe(12 - 5);
-    expect(result.deletedBlobs).toBeGreaterThan(0);
-
-    // every kept checkpoint still loads (its blobs survived GC)
-    for (const id of left) await expect(store.load(id)).resolves.toBeDefined();
-    // a run with no checkpoint left has no blob left
-    expect(await remaining('done')).toBe(0);
-    // a run keeps exactly the blobs its remaining checkpoints use
-    expect(await remaining('unfinished')).toBe(4); // the head's node state, its output (> 384 bytes), input, config
-    expect(await store.getHead('done')).toBeNull();
+    const result = await store.cleanup({ maxCheckpointsPerRun: 2, retentionDays: null });
+    expect(result.deletedCheckpoints).toBe(3 + 1);
+    expect(await idsOf(store, 'done')).toEqual(newestIds(done, 2));
+    expect(await idsOf(store, 'busy')).toEqual(newestIds(busy, 2));
+    expect(await idsOf(store, 'waiting')).toEqual([waiting[0]!.id]);
+    // each trimmed checkpoint held one blob of its own (its node state); the input and config blobs are shared
+    expect(result.deletedBlobs).toBe(4);
+    expect(await remaining('done')).toBe(8 - 3);
+    for (const id of [...newestIds(done, 2), ...newestIds(busy, 2), waiting[0]!.id]) await expect(store.load(id)).resolves.toBeDefined();
   });
 
-  it('keeps the heads of failed and canceled runs: they can still be resumed', async () => {
+  it("never deletes a run's history because of other runs: 60 runs of one flow each keep their newest N", async () => {
     const store = new CheckpointStore(new MemoryAdapter());
-    const failed = await run(store, 'failed', ['active', 'failed']);
-    const canceled = await run(store, 'canceled', ['active', 'canceled']);
-    const done = await run(store, 'done', ['active', 'completed']);
-    await run(store, 'newest', ['active', 'completed']);
-    await store.cleanup({ maxCheckpoints: 2 });
-    const left = new Set((await store.listByFlow('flow')).map((s) => s.id));
-    expect(left.has(failed[1]!.id)).toBe(true);
-    expect(left.has(canceled[1]!.id)).toBe(true);
-    expect(left.has(done[1]!.id)).toBe(false);
-    await expect(store.load(failed[1]!.id)).resolves.toMatchObject({ status: 'failed' });
-  });
-
-  it('drops checkpoints older than retentionDays (heads of unfinished runs survive)', async () => {
-    const store = new CheckpointStore(new MemoryAdapter());
-    const now = Date.UTC(2025, 5, 1);
-    const old = await run(store, 'old', ['active', 'active'], { createdAt: now - 40 * DAY });
-    const oldDone = await run(store, 'old-done', ['completed'], { createdAt: now - 40 * DAY });
-    const recent = await run(store, 'recent', ['active', 'completed'], { createdAt: now - DAY });
-    const result = await store.cleanup({ retentionDays: 30, maxCheckpoints: 100, now: new Date(now) });
-    expect(result.deletedCheckpoints).toBe(2);
-    const left = new Set((await store.listByFlow('flow')).map((s) => s.id));
-    expect(left).toEqual(new Set([old[1]!.id, recent[0]!.id, recent[1]!.id]));
-    expect(left.has(oldDone[0]!.id)).toBe(false);
-  });
-
-  it('limits itself to one flow when asked, and defaults to 10 per flow', async () => {
-    const store = new CheckpointStore(new MemoryAdapter());
-    await run(store, 'a', Array(12).fill('completed'), { flowId: 'fa' });
-    await run(store, 'b', Array(12).fill('completed'), { flowId: 'fb' });
-    expect((await store.cleanup({ flowId: 'fa', maxCheckpoints: 1 })).deletedCheckpoints).toBe(11);
-    expect(await store.listByFlow('fb')).toHaveLength(12);
-    expect((await store.cleanup()).deletedCheckpoints).toBe(2);
-    expect(await store.listByFlow('fb')).toHaveLength(10);
+    const runs: FlowCheckpoint[][] = [];
+    for (let i = 0; i < 60; i += 1) runs.push(await run(store, `run-${i}`, ['active', 'active', 'completed'], { createdAt: Date.now() }));
+    expect((await store.cleanup({ maxCheckpointsPerRun: 3 })).deletedCheckpoints).toBe(0);
     expect((await store.cleanup()).deletedCheckpoints).toBe(0);
+    await store.cleanup({ maxCheckpointsPerRun: 2, retentionDays: null });
+    for (const [i, cps] of runs.entries()) expect(await idsOf(store, `run-${i}`)).toEqual(newestIds(cps, 2));
   });
 
+  it('limits itself to one run or one flow when asked', async () => {
+    const store = new CheckpointStore(new MemoryAdapter());
+    const a = await run(store, 'a', ['active', 'active', 'completed'], { flowId: 'fa' });
+    const b = await run(store, 'b', ['active', 'active', 'completed'], { flowId: 'fa' });
+    const c = await run(store, 'c', ['active', 'active', 'completed'], { flowId: 'fb' });
+    const keepOne = { maxCheckpointsPerRun: 1, retentionDays: null };
+    expect((await store.cleanup({ runId: 'a', ...keepOne })).deletedCheckpoints).toBe(2);
+    expect(await idsOf(store, 'b')).toHaveLength(3);
+    expect((await store.cleanup({ flowId: 'fa', ...keepOne })).deletedCheckpoints).toBe(2);
+    expect(await idsOf(store, 'c')).toHaveLength(3);
+    expect((await store.cleanup({ runId: 'c', flowId: 'fa', ...keepOne })).deletedCheckpoints).toBe(0);
+    expect([await idsOf(store, 'a'), await idsOf(store, 'b')]).toEqual([newestIds(a, 1), newestIds(b, 1)]);
+    expect(await idsOf(store, 'c')).toEqual(newestIds(c, 3));
+  });
+
+  it('reads the deprecated maxCheckpoints per run: it no longer deletes whole runs, and maxCheckpointsPerRun wins', async () => {
+    const store = new CheckpointStore(new MemoryAdapter());
+    const older = await run(store, 'older', ['active', 'active', 'completed']);
+    const newer = await run(store, 'newer', ['active', 'active', 'completed']);
+    // per flow, maxCheckpoints: 2 deleted everything of `older`
+    await store.cleanup({ maxCheckpoints: 2, retentionDays: null });
+    expect(await idsOf(store, 'older')).toEqual(newestIds(older, 2));
+    expect(await idsOf(store, 'newer')).toEqual(newestIds(newer, 2));
+    await store.cleanup({ maxCheckpoints: 1, maxCheckpointsPerRun: 2, retentionDays: null });
+    expect(await idsOf(store, 'older')).toHaveLength(2);
+    // 0 (allowed before) keeps the head only
+    await store.cleanup({ maxCheckpoints: 0, retentionDays: null });
+    expect([await idsOf(store, 'older'), await idsOf(store, 'newer')]).toEqual([newestIds(older, 1), newestIds(newer, 1)]);
+  });
+
+  it('asks the adapter for bounded pages, also for a run longer than a page', async () => {
+    const memory = new MemoryAdapter();
+    const limits: Array<number | undefined> = [];
+    const adapter: StorageAdapter = Object.create(memory);
+    adapter.queryHeaders = (query) => {
+      limits.push(query.limit);
+      return memory.queryHeaders(query);
+    };
+    const store = new CheckpointStore(adapter);
+    let cp = checkpoint({ runId: 'long', flowId: 'flow' });
+    await store.save(cp);
+    for (let i = 1; i < 1_203; i += 1) {
+      cp = next(cp, { status: i === 1_202 ? 'completed' : 'active' });
+      await store.save(cp);
+    }
+    limits.length = 0;
+    expect((await store.cleanup({ maxCheckpointsPerRun: 3, retentionDays: null })).deletedCheckpoints).toBe(1_200);
+    expect(limits.length).toBeGreaterThan(3);
+    expect(limits.every((limit) => limit !== undefined && limit <= 500)).toBe(true);
+    expect((await store.listByRun('long')).map((s) => s.seq)).toEqual([1_202, 1_201, 1_200]);
+  });
+});
+
+describe('cleanup: retentionDays', () => {
+  const now = Date.UTC(2025, 5, 1);
+
+  it('removes finished runs whose head is older, blobs included; unfinished, waiting and younger runs stay whole', async () => {
+    const { adapter, remaining } = interceptingAdapter(new MemoryAdapter());
+    const store = new CheckpointStore(adapter);
+    const old = now - 31 * DAY;
+    await run(store, 'completed', ['active', 'completed'], { createdAt: old });
+    await run(store, 'failed', ['active', 'failed'], { createdAt: old });
+    await run(store, 'canceled', ['canceled'], { createdAt: old });
+    const kept = {
+      active: await run(store, 'active', ['active', 'active'], { createdAt: old }),
+      paused: await run(store, 'paused', ['active', 'paused'], { createdAt: old }),
+      waiting: await run(store, 'waiting', ['active', 'pending_input'], { createdAt: old }),
+      young: await run(store, 'young', ['active', 'completed'], { createdAt: now - 29 * DAY }),
+    };
+    // aged by the head: old history, a head updated yesterday
+    const resumed = await run(store, 'resumed', ['active', 'failed'], { createdAt: old });
+    const yesterday = new Date(now - DAY);
+    await store.save(next(resumed[1]!, { status: 'completed', createdAt: yesterday, updatedAt: yesterday }));
+
+    const result = await store.cleanup({ retentionDays: 30, now: new Date(now) });
+    expect(result.deletedCheckpoints).toBe(5);
+    expect(result.deletedBlobs).toBeGreaterThan(0);
+    for (const runId of ['completed', 'failed', 'canceled']) {
+      expect(await store.listByRun(runId)).toEqual([]);
+      expect(await store.getHead(runId)).toBeNull();
+      expect(await remaining(runId)).toBe(1); // the tombstone alone
+    }
+    for (const [runId, cps] of Object.entries(kept)) expect(await idsOf(store, runId)).toEqual(newestIds(cps, cps.length));
+    expect(await idsOf(store, 'resumed')).toHaveLength(3);
+  });
+
+  it('defaults to 30 days, measured with the injected clock', async () => {
+    const store = new CheckpointStore(new MemoryAdapter());
+    await run(store, 'month-old', ['completed'], { createdAt: now - 30 * DAY - 1 });
+    await run(store, 'almost', ['completed'], { createdAt: now - 30 * DAY + 1_000 });
+    expect((await store.cleanup({ now })).deletedCheckpoints).toBe(1);
+    expect(await store.getHead('month-old')).toBeNull();
+    expect(await store.getHead('almost')).not.toBeNull();
+    expect((await store.cleanup({ now: now + 2_000 })).deletedCheckpoints).toBe(1);
+    expect((await store.cleanup({ now: now + 365 * DAY, retentionDays: null })).deletedCheckpoints).toBe(0);
+  });
+
+  it('leaves a record of the removal that removedByRetention reads; deleteRun leaves none', async () => {
+    const store = new CheckpointStore(new MemoryAdapter());
+    const cps = await run(store, 'gone', ['active', 'failed'], { createdAt: now - 40 * DAY });
+    await run(store, 'deleted', ['completed']);
+    await store.cleanup({ runId: 'gone', retentionDays: 30, now });
+    expect(await store.removedByRetention('gone')).toEqual({
+      runId: 'gone',
+      setting: 'retentionDays',
+      retentionDays: 30,
+      status: 'failed',
+      lastUpdatedAt: cps[1]!.updatedAt.getTime(),
+      removedAt: now,
+    });
+    // a later collection of the run keeps the record
+    await store.cleanup({ runId: 'gone', maxCheckpointsPerRun: 1, retentionDays: 30, now });
+    await store.delete((await store.save(checkpoint({ runId: 'gone', flowId: 'flow' }))).id);
+    expect(await store.removedByRetention('gone')).toMatchObject({ runId: 'gone' });
+    await store.deleteRun('deleted');
+    expect(await store.removedByRetention('deleted')).toBeNull();
+    expect(await store.removedByRetention('never-existed')).toBeNull();
+    await expect(store.removedByRetention('../x')).rejects.toThrow(InvalidArgumentError);
+    // a record that does not parse, or is of another run or version, only words an error: it is ignored
+    for (const data of ['{not json', JSON.stringify({ v: 2, runId: 'odd', retentionDays: 30 }), JSON.stringify({ v: 1, runId: 'other', retentionDays: 30 })]) {
+      await store.deleteRun('odd');
+      await store.adapter.putBlobs('odd', [{ hash: TOMBSTONE_KEY, data }]);
+      expect(await store.removedByRetention('odd')).toBeNull();
+    }
+  });
+
+  it('skips a run a worker holds, and removes it once the worker let go', async () => {
+    const store = new CheckpointStore(new MemoryAdapter());
+    await run(store, 'held', ['completed'], { createdAt: now - 40 * DAY });
+    const lease = await store.acquireLease('held', 'worker', 60_000);
+    expect((await store.cleanup({ now })).deletedCheckpoints).toBe(0);
+    expect(await store.removedByRetention('held')).toBeNull();
+    await store.releaseLease(lease);
+    expect((await store.cleanup({ now })).deletedCheckpoints).toBe(1);
+  });
+
+  it("never removes a run whose newest checkpoint is unfinished, whatever getHead answers", async () => {
+    const store = new CheckpointStore(new LaggingHeadAdapter());
+    const cps = await run(store, 'lagging', ['completed', 'active'], { createdAt: now - 40 * DAY });
+    expect((await store.cleanup({ now })).deletedCheckpoints).toBe(0);
+    expect(await idsOf(store, 'lagging')).toEqual(newestIds(cps, 2));
+  });
+
+  it('removes every expired run of a flow spread over several pages', async () => {
+    const store = new CheckpointStore(new MemoryAdapter());
+    for (let i = 0; i < 520; i += 1) await run(store, `r${i}`, ['completed'], { createdAt: now - 40 * DAY, flowId: 'many' });
+    await run(store, 'other-flow', ['completed'], { createdAt: now - 40 * DAY });
+    expect((await store.cleanup({ flowId: 'many', now })).deletedCheckpoints).toBe(520);
+    expect(await store.listByFlow('many')).toEqual([]);
+    expect(await store.listByFlow('flow')).toHaveLength(1);
+  });
+});
+
+describe('cleanup', () => {
   it('does not collect blobs of a run a worker holds (a save in flight writes blobs before its header)', async () => {
     const { adapter, remaining } = interceptingAdapter(new MemoryAdapter());
     const store = new CheckpointStore(adapter);
     const cps = await run(store, 'busy', ['active', 'active', 'active', 'completed']);
     const lease = await store.acquireLease('busy', 'worker', 60_000);
     const before = await remaining('busy');
-    const result = await store.cleanup({ maxCheckpoints: 1 });
+    const result = await store.cleanup({ maxCheckpointsPerRun: 1 });
     expect(result).toEqual({ deletedCheckpoints: 3, deletedBlobs: 0 });
     expect(await remaining('busy')).toBe(before);
     await store.releaseLease(lease);
@@ -107,8 +231,12 @@ describe('cleanup', () => {
   it('validates its options', async () => {
     const store = new CheckpointStore(new MemoryAdapter());
     await expect(store.cleanup({ maxCheckpoints: -1 })).rejects.toThrow(InvalidArgumentError);
+    await expect(store.cleanup({ maxCheckpointsPerRun: 0 })).rejects.toThrow(/a run always keeps its head/);
+    await expect(store.cleanup({ maxCheckpointsPerRun: 1.5 })).rejects.toThrow(InvalidArgumentError);
     await expect(store.cleanup({ retentionDays: 0 })).rejects.toThrow(InvalidArgumentError);
+    await expect(store.cleanup({ now: Number.NaN })).rejects.toThrow(InvalidArgumentError);
     await expect(store.cleanup({ flowId: '../x' })).rejects.toThrow(InvalidArgumentError);
+    await expect(store.cleanup({ runId: '../x' })).rejects.toThrow(InvalidArgumentError);
   });
 });
 
@@ -126,7 +254,7 @@ describe('cleanup with a lagging head', () => {
     const failed = await run(store, 'failed', ['active', 'active', 'failed']);
     const waiting = await run(store, 'waiting', ['active', 'pending_input']);
     await run(store, 'newest', ['completed', 'completed', 'completed']);
-    await store.cleanup({ maxCheckpoints: 1 });
+    await store.cleanup({ maxCheckpointsPerRun: 1, retentionDays: null });
     const left = new Set((await store.listByFlow('flow')).map((s) => s.id));
     expect(left.has(failed[2]!.id)).toBe(true);
     expect(left.has(waiting[1]!.id)).toBe(true);
@@ -150,19 +278,21 @@ describe('cleanup and corrupt headers', () => {
 
   it('throws a CorruptCheckpointError naming the checkpoint by default, and deletes nothing of that flow', async () => {
     const { store, head } = await tamperedHead();
-    const error = await rejection(store.cleanup({ maxCheckpoints: 1 }));
+    const error = await rejection(store.cleanup({ maxCheckpointsPerRun: 1, retentionDays: null }));
     expect(CorruptCheckpointError.isInstance(error)).toBe(true);
     expect(error.message).toContain(head.id);
     expect(await store.listByFlow('flow', { onCorrupt: () => undefined })).toHaveLength(3);
   });
 
-  it('with onCorrupt, keeps the corrupt checkpoint, reports it and cleans up the rest', async () => {
+  it('with onCorrupt, keeps the corrupt checkpoint, reports it once and cleans up the rest', async () => {
     const { store, head } = await tamperedHead();
     const reported: SavepointError[] = [];
-    const result = await store.cleanup({ maxCheckpoints: 1, onCorrupt: (e) => reported.push(e) });
+    // both passes read the corrupt head: its flag says completed and it is old, but it is never trusted
+    const result = await store.cleanup({ maxCheckpointsPerRun: 1, retentionDays: 30, onCorrupt: (e) => reported.push(e) });
     expect(reported.map((e) => e.message)).toEqual([expect.stringContaining(head.id)]);
-    // only newest's older checkpoint goes: the victim's older one is now its newest intact one (a fallback target)
-    expect(result.deletedCheckpoints).toBe(1);
+    // `newest` (completed, old) goes whole; the victim's older checkpoint stays: its newest intact one (a fallback target)
+    expect(result.deletedCheckpoints).toBe(2);
+    expect((await store.listByRun('victim', { onCorrupt: () => undefined })).map((s) => s.seq)).toEqual([0]);
     await expect(store.load(head.id)).rejects.toThrow(CorruptCheckpointError);
   });
 });
