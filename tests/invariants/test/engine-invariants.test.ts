@@ -1,10 +1,11 @@
 // The resume invariants and node-catalogue cases core proves on MemoryAdapter, against the embedded
 // backends users deploy.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { StorageAdapter } from '@savepoint/core';
+import { describe, expect, it } from '@jest/globals';
+import { Flow, FunctionNode, NotFoundError, Workflow, type StorageAdapter } from '@savepoint/core';
 import { FileBackend } from '@savepoint/backend-file';
 import { SqliteBackend } from '@savepoint/backend-sqlite';
 import { describeDurability } from '../../../packages/core/test/engine/durability.suite';
@@ -69,3 +70,19 @@ inTempDir(
     db.close();
   },
 );
+
+describe('file backend: resume({ runId }) of a run that does not exist', () => {
+  it('rejects with NotFoundError and leaves no directory of that run (no lease.json, no lock) behind', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'savepoint-inv-missing-'));
+    try {
+      const workflow = new Workflow({
+        flow: new Flow({ id: 'missing', nodes: [new FunctionNode({ id: 'only', run: () => 1 })] }),
+        checkpoint: { enabled: true, backend: new FileBackend({ dir }) },
+      });
+      await expect(workflow.resume({ runId: 'never-started' })).rejects.toThrow(NotFoundError);
+      expect(existsSync(join(dir, 'runs', 'never-started'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
