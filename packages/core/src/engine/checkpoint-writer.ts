@@ -64,9 +64,9 @@ interface Batch {
  * write, which snapshots the state when it starts. So parallel completions share writes, the write
  * rate stays bounded and `seq` strictly increases. Requests never reject: a transient write failure is
  * retried a bounded number of times, then a warning (`continue`) or, like a lost lease, recorded in `error`
- * for the run to stop on. A
- * deterministic one (state the codec refuses) always ends the run: the node holding the value is
- * recorded as failed without it, and that state is written instead, so the run can end durably `failed`.
+ * for the run to stop on. A deterministic one (state the codec refuses) always ends the run: the node holding
+ * the value is recorded as failed without it, and that state is written instead, so the run can end durably
+ * `failed`.
  */
 export class CheckpointWriter {
   /** Id of the last checkpoint this writer committed. */
