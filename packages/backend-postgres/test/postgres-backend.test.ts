@@ -8,6 +8,7 @@ import {
   FunctionNode,
   InvalidArgumentError,
   LeaseLostError,
+  silentLogger,
   Workflow,
   uuidv7,
   type FlowCheckpoint,
@@ -292,69 +293,84 @@ describePg('PostgresBackend when the server goes away', () => {
     await backend.close();
   });
 
-  it('a run whose checkpoint write is cut off by pg_terminate_backend continues with a warning, and the next checkpoint lands', async () => {
-    const applicationName = `sp_midrun_${process.pid}`;
-    const prefix = nextPrefix();
-    const backend = new PostgresBackend({
-      connectionString: DATABASE_URL,
-      poolConfig: { application_name: applicationName },
-      schema,
-      tablePrefix: prefix,
-    });
-    const admin = await pool.connect();
-    let terminated: Promise<number> | undefined;
-    try {
-      const flow = new Flow({
-        id: 'midrun',
-        nodes: [
-          new FunctionNode<number, number>({ id: 'a', run: (x) => x + 1 }),
-          new FunctionNode<number, number>({
-            id: 'b',
-            dependsOn: ['a'],
-            run: async (x) => {
-              // From a second connection: hold the heads table, so b's checkpoint write waits on it, then terminate
-              // the waiting connection. The write is cut off mid-transaction, exactly as a server restart would.
-              await admin.query('BEGIN');
-              await admin.query(`LOCK TABLE "${schema}"."${prefix}heads" IN ACCESS EXCLUSIVE MODE`);
-              terminated = until(async () => {
-                const { rows } = await pool.query(
-                  `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
-                  [applicationName],
-                );
-                return rows.length > 0 ? rows.length : undefined;
-              }, 'the checkpoint write to wait on the lock').finally(() => admin.query('ROLLBACK'));
-              return x + 1;
-            },
-          }),
-          new FunctionNode<number, number>({ id: 'c', dependsOn: ['b'], run: (x) => x + 1 }),
-        ],
-      });
-      const workflow = new Workflow<number, number>({ flow, checkpoint: { enabled: true, backend, onCheckpointError: 'continue' } });
-      const failed: WorkflowEvent[] = [];
-      workflow.on('checkpoint_failed', (event) => failed.push(event));
+  for (const retried of [false, true]) {
+    it(
+      retried
+        ? 'a checkpoint write cut off by pg_terminate_backend is retried on a new connection and lands: no warning'
+        : 'without write retries, a run whose checkpoint write is cut off by pg_terminate_backend continues with a warning, and the next checkpoint lands',
+      async () => {
+        const applicationName = `sp_midrun_${process.pid}`;
+        const prefix = nextPrefix();
+        const backend = new PostgresBackend({
+          connectionString: DATABASE_URL,
+          poolConfig: { application_name: applicationName },
+          schema,
+          tablePrefix: prefix,
+        });
+        const admin = await pool.connect();
+        let terminated: Promise<number> | undefined;
+        try {
+          const flow = new Flow({
+            id: 'midrun',
+            nodes: [
+              new FunctionNode<number, number>({ id: 'a', run: (x) => x + 1 }),
+              new FunctionNode<number, number>({
+                id: 'b',
+                dependsOn: ['a'],
+                run: async (x) => {
+                  // From a second connection: hold the heads table, so b's checkpoint write waits on it, then terminate
+                  // the waiting connection. The write is cut off mid-transaction, exactly as a server restart would.
+                  await admin.query('BEGIN');
+                  await admin.query(`LOCK TABLE "${schema}"."${prefix}heads" IN ACCESS EXCLUSIVE MODE`);
+                  terminated = until(async () => {
+                    const { rows } = await pool.query(
+                      `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
+                      [applicationName],
+                    );
+                    return rows.length > 0 ? rows.length : undefined;
+                  }, 'the checkpoint write to wait on the lock').finally(() => admin.query('ROLLBACK'));
+                  return x + 1;
+                },
+              }),
+              new FunctionNode<number, number>({ id: 'c', dependsOn: ['b'], run: (x) => x + 1 }),
+            ],
+          });
+          const workflow = new Workflow<number, number>({
+            flow,
+            checkpoint: { enabled: true, backend, onCheckpointError: 'continue', logger: silentLogger, ...(retried ? {} : { writeRetry: { maxAttempts: 1 } }) },
+          });
+          const failed: WorkflowEvent[] = [];
+          workflow.on('checkpoint_failed', (event) => failed.push(event));
 
-      const result = await workflow.run(0);
-      expect(await terminated).toBe(1);
-      expect(result.status).toBe('success');
-      expect(result.output).toBe(3);
-      expect(result.warnings).toEqual([
-        { code: 'CHECKPOINT_WRITE_FAILED', message: expect.stringMatching(/57P01.*terminated the connection/) },
-      ]);
-      expect(failed).toHaveLength(1);
-      expect(BackendUnavailableError.isInstance((failed[0]!.data as { error: unknown }).error)).toBe(true);
+          const result = await workflow.run(0);
+          expect(await terminated).toBe(1);
+          expect(result.status).toBe('success');
+          expect(result.output).toBe(3);
+          if (retried) {
+            expect(result.warnings).toEqual([]);
+            expect(failed).toEqual([]);
+          } else {
+            expect(result.warnings).toEqual([
+              { code: 'CHECKPOINT_WRITE_FAILED', message: expect.stringMatching(/57P01.*terminated the connection/) },
+            ]);
+            expect(failed).toHaveLength(1);
+            expect(BackendUnavailableError.isInstance((failed[0]!.data as { error: unknown }).error)).toBe(true);
+          }
 
-      // The checkpoints after the failed one were written on a new connection, and the run head is complete.
-      const head = await workflow.getLatestCheckpoint({ runId: result.runId });
-      expect(head?.id).toBe(result.checkpointId);
-      expect(head?.status).toBe('completed');
-      expect(Object.values(head!.nodeStates).map((state) => state.status)).toEqual(['success', 'success', 'success']);
-      const seqs = (await workflow.listCheckpoints({ runId: result.runId })).map((cp) => cp.seq);
-      expect(seqs[0]).toBe(seqs.length - 1);
-    } finally {
-      admin.release();
-      await backend.close();
-    }
-  });
+          // The checkpoints after the failed one were written on a new connection, and the run head is complete.
+          const head = await workflow.getLatestCheckpoint({ runId: result.runId });
+          expect(head?.id).toBe(result.checkpointId);
+          expect(head?.status).toBe('completed');
+          expect(Object.values(head!.nodeStates).map((state) => state.status)).toEqual(['success', 'success', 'success']);
+          const seqs = (await workflow.listCheckpoints({ runId: result.runId })).map((cp) => cp.seq);
+          expect(seqs[0]).toBe(seqs.length - 1);
+        } finally {
+          admin.release();
+          await backend.close();
+        }
+      },
+    );
+  }
 });
 
 describe('PostgresBackend error mapping', () => {
