@@ -11,10 +11,16 @@ export interface BackendCase {
   inspector: Inspector;
 }
 
-/** `name` gets the backend in place of `%s`; `what` names the suite in the gate's warning. */
-export function eachBackend(what: string, name: string, body: (context: BackendCase) => Promise<void>, timeoutMs: number): void {
-  const available = ALL_BACKENDS.filter((kind) => backendAvailable(kind, what));
-  const skipped = ALL_BACKENDS.filter((kind) => !available.includes(kind));
+/** `name` gets the backend in place of `%s`; `what` names the suite in the gate's warning; `kinds` narrows the backends. */
+export function eachBackend(
+  what: string,
+  name: string,
+  body: (context: BackendCase) => Promise<void>,
+  timeoutMs: number,
+  kinds: readonly BackendKind[] = ALL_BACKENDS,
+): void {
+  const available = kinds.filter((kind) => backendAvailable(kind, what));
+  const skipped = kinds.filter((kind) => !available.includes(kind));
   if (skipped.length > 0) it.skip.each(skipped)('%s (server not reachable)', () => undefined);
   it.concurrent.each(available)(
     name,

@@ -33,8 +33,8 @@ export interface AttemptsOptions<T> {
   /** Wait this long before the first attempt (the remainder of a back-off interrupted by a crash). */
   waitMs?: number;
   run(attempt: number, signal: AbortSignal): Promise<T>;
-  /** Called before each attempt starts. */
-  onAttempt?(attempt: number): void;
+  /** Called before each attempt starts; what it throws ends the execution. */
+  onAttempt?(attempt: number): void | Promise<void>;
   /** Records the failed attempt (durably, where the caller can) before the back-off; what it throws ends the retries. */
   beforeBackoff?(retrying: NodeRetrying, used: number): Promise<void>;
   emit(type: 'node_retrying', data: NodeRetrying): void;
@@ -69,7 +69,7 @@ export async function runAttempts<T>(options: AttemptsOptions<T>): Promise<T> {
     throw new AttemptsFailed(error, attempt - 1);
   }
   for (;;) {
-    options.onAttempt?.(attempt);
+    await options.onAttempt?.(attempt);
     try {
       return await runAttempt(options, attempt);
     } catch (error) {

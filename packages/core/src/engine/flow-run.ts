@@ -165,9 +165,11 @@ export class FlowRun {
           signal,
           attempt,
           ...interrupted,
-          onAttempt: (n) => {
+          onAttempt: async (n) => {
             attempt = n;
             this.markRunning(node, input, state.nodeStates[node.id] ?? previous, n, previous !== undefined || n > first);
+            // A retry's start is committed, so a crash during it cannot make a resume run the same attempt number again.
+            if (n > first || interrupted.used !== undefined) await this.commitNodeState(node);
           },
           run: (n, attemptSignal) => {
             // A retry continues from what the failed attempt saved (already in the node's current stateVersion).
@@ -205,9 +207,15 @@ export class FlowRun {
 
   /** Commits the failed attempt and when the next one is due before the back-off starts, so a crash cannot lose it. */
   private async recordRetry(node: Node, retrying: NodeRetrying, used: number): Promise<void> {
-    const { state, writer, policy } = this.options;
+    const { state } = this.options;
     const current = state.nodeStates[node.id]!;
     state.nodeStates[node.id] = { ...current, lastError: retrying.error, nextAttemptAt: new Date(retrying.dueAt), attemptsUsed: used };
+    await this.commitNodeState(node);
+  }
+
+  /** Commits now, whatever the durability mode (retries are rare and their records must survive a crash). */
+  private async commitNodeState(node: Node): Promise<void> {
+    const { writer, policy } = this.options;
     if (writer && !policy.exclude.has(node.id)) await writer.request();
     if (writer?.error) throw writer.error;
   }

@@ -26,7 +26,7 @@ import {
   type StorageAdapter,
   type WorkflowEvent,
 } from '../../src/index.js';
-import { freezableRenewals, resumeAfterLeaseExpiry, useBackend, type SuiteBackend } from '../support/suite-harness.js';
+import { deferred, freezableRenewals, resumeAfterLeaseExpiry, useBackend, type SuiteBackend } from '../support/suite-harness.js';
 
 /** A clock that moves only when a back-off sleeps on it; from sleep number `hangFrom` on, sleeps end only by abort. */
 export class FakeClock implements Clock {
@@ -374,6 +374,32 @@ export function describeRetries(name: string, backend: SuiteBackend): void {
         expect(b.contexts.map((ctx) => [ctx.attempt, ctx.isResumed, ctx.idempotencyKey])).toEqual([[3, true, 'die-in-backoff:fetch']]);
         expect((await workerB.getLatestCheckpoint({ runId: 'die-in-backoff' }))!.nodeStates['fetch']).toMatchObject({ status: 'success', attempt: 3 });
         await bury();
+      });
+
+      it('a process that dies during a retried attempt: the resume runs the next attempt number, never the same one again', async () => {
+        const frozen = freezableRenewals(ref.storage);
+        const controller = new AbortController();
+        const retry = { maxAttempts: 3, initialDelayMs: 10 };
+        const inSecond = deferred();
+        const node = new FunctionNode({
+          id: 'fetch',
+          retry,
+          run: (_input: unknown, ctx) => {
+            if (ctx.attempt === 1) throw new Error('first fails');
+            inSecond.resolve();
+            return never();
+          },
+        });
+        const running = workflowOf([node], { adapter: frozen.adapter }).run('q', { runId: 'die-in-retry', signal: controller.signal });
+        await inSecond.promise;
+        await frozen.freeze();
+
+        const b = flaky('fetch', 0, { retry });
+        const done = await resumeAfterLeaseExpiry(() => workflowOf([b.node]).resume({ runId: 'die-in-retry' }));
+        expect(done).toMatchObject({ status: 'success', output: 'fetch ok' });
+        expect(b.contexts.map((ctx) => [ctx.attempt, ctx.isResumed])).toEqual([[3, true]]);
+        controller.abort(new Error('buried'));
+        await running;
       });
 
       it('the retry budget goes on too: a resume past the due time runs at once, and the last attempt failing fails the node', async () => {
