@@ -46,8 +46,7 @@ function workflow(backend, clock, trial) {
   });
   const wf = new Workflow({
     flow: new Flow({ id: 'retry-crash', nodes: [a, b] }),
-    // Retention off: runs of other lanes must not age this run's history out while the test inspects it.
-    checkpoint: { enabled: true, backend, leaseTtlMs: config.leaseTtlMs, maxCheckpoints: 100_000 },
+    checkpoint: { enabled: true, backend, leaseTtlMs: config.leaseTtlMs },
     clock,
   });
   wf.on('node_retrying', (event) => emit({ event: 'backoff', runId: event.runId, attempt: event.data.attempt, dueAt: event.data.dueAt, delayMs: event.data.delayMs }));
