@@ -1,4 +1,4 @@
-import { NodeFailedError, RunCanceledError } from '../errors.js';
+import { NodeFailedError, RunCanceledError, ShuttingDownError } from '../errors.js';
 import type { CheckpointStatus, NodeCheckpointState } from '../models/checkpoint.js';
 import { abandoned, AttemptsFailed, type NodeRetrying, runAttempts } from './attempts.js';
 import { type Clock, systemClock } from './clock.js';
@@ -96,9 +96,10 @@ export class FlowRun {
 
   async execute(): Promise<FlowRunOutcome> {
     const { signal, handoffs = [] } = this.options;
-    let onAbort!: () => void;
-    const aborted = new Promise<void>((resolve) => (onAbort = resolve));
-    const wakers = [signal, ...handoffs.map((handoff) => handoff.interrupting)];
+    // Each wait gets its own wake-up: a signal that already fired (a shutdown that began) must not end every later wait.
+    let wake = (): void => undefined;
+    const onAbort = () => wake();
+    const wakers = [signal, ...handoffs.flatMap((handoff) => [handoff.stopping, handoff.interrupting])];
     for (const waker of wakers) waker?.addEventListener('abort', onAbort, { once: true });
     try {
       for (;;) {
@@ -111,9 +112,10 @@ export class FlowRun {
           this.interrupt(interruption.reason);
           break;
         }
-        if (!this.failure && !this.options.writer?.error && !this.handingOff()) this.startReady();
+        if (this.handingOff()) this.stopBackoffs();
+        else if (!this.failure && !this.options.writer?.error) this.startReady();
         if (this.running.size === 0) break;
-        await Promise.race([aborted, ...this.running.values()]);
+        await Promise.race([new Promise<void>((resolve) => (wake = resolve)), ...this.running.values()]);
       }
     } finally {
       for (const waker of wakers) waker?.removeEventListener('abort', onAbort);
@@ -124,6 +126,17 @@ export class FlowRun {
 
   private handingOff(): boolean {
     return this.options.handoffs?.some((handoff) => handoff.stopping.aborted) ?? false;
+  }
+
+  /**
+   * A shutdown does not wait out retry back-offs: their nodes stop at once, recorded `running` with the attempt that
+   * is due (committed before the back-off began), so the run's next owner waits only what is left of it.
+   */
+  private stopBackoffs(): void {
+    const reason = this.options.handoffs!.find((handoff) => handoff.stopping.aborted)!.stopping.reason;
+    for (const [id, controller] of this.controllers) {
+      if (this.options.state.nodeStates[id]?.nextAttemptAt !== undefined) controller.abort(reason);
+    }
   }
 
   private startReady(): void {
@@ -303,6 +316,11 @@ export class FlowRun {
   private recordStop(node: Node, attempt: number, seriesStart: number, error: unknown): void {
     const { state, events, runId, signal } = this.options;
     this.stopped.add(node.id);
+    // Stopped in its back-off by a shutdown: the committed retry state (running, next attempt due) stays as it is.
+    if (this.handingOff() && ShuttingDownError.isInstance(error)) {
+      this.interrupted = true;
+      return;
+    }
     const current = settled(state.nodeStates[node.id] ?? base(node, attempt));
     if (PendingInputSignal.isInstance(error)) {
       state.nodeStates[node.id] = { ...current, status: 'pending_input' };

@@ -18,6 +18,7 @@ import {
   type WorkflowEvent,
 } from '../../src/index.js';
 import { deferred } from '../support/suite-harness.js';
+import { FakeClock } from './retries.suite.js';
 
 const HOUR = 3_600_000;
 
@@ -172,6 +173,46 @@ describe('workflow.shutdown()', () => {
     await a.shutdown({ graceMs: 0 });
     expect(await running).toMatchObject({ status: 'paused', checkpointId: null });
     expect(executions).toEqual(['a', 'b']);
+  });
+});
+
+describe('workflow.shutdown() during a retry back-off', () => {
+  it('does not wait the back-off out: the node stops at once with its next attempt due, and the next owner waits only the rest', async () => {
+    const storage = new MemoryAdapter();
+    let calls = 0;
+    const flow = new Flow({
+      id: 'backoff',
+      nodes: [
+        new FunctionNode({
+          id: 'call',
+          retry: { maxAttempts: 3, initialDelayMs: 60_000 },
+          run: () => {
+            calls += 1;
+            if (calls === 1) throw new Error('the API is down');
+            return 'answered';
+          },
+        }),
+      ],
+    });
+    // A's back-off sleeps until aborted (an hour of grace would otherwise be waited out); B's clock moves at once.
+    const a = new Workflow({ flow, clock: new FakeClock(1), checkpoint: { enabled: true, backend: storage, leaseTtlMs: HOUR } });
+    const bClock = new FakeClock();
+    const b = new Workflow({ flow, clock: bClock, checkpoint: { enabled: true, backend: storage, leaseTtlMs: HOUR } });
+    const retrying = deferred();
+    a.on('node_retrying', () => retrying.resolve());
+    const running = a.run(null, { runId: 'backing-off' });
+    await retrying.promise;
+
+    await a.shutdown({ graceMs: HOUR });
+    expect(await running).toMatchObject({ status: 'paused' });
+    const head = await a.getLatestCheckpoint({ runId: 'backing-off' });
+    expect(head?.status).toBe('paused');
+    expect(head?.nodeStates.call).toMatchObject({ status: 'running', attempt: 1, attemptsUsed: 1, lastError: { message: 'the API is down' } });
+    expect(head?.nodeStates.call?.nextAttemptAt).toBeInstanceOf(Date);
+
+    expect(await b.resume({ runId: 'backing-off' })).toMatchObject({ status: 'success', output: 'answered' });
+    expect(bClock.sleeps).toEqual([60_000]); // the same clock start: the whole back-off is still ahead
+    expect(calls).toBe(2);
   });
 });
 
