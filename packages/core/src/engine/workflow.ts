@@ -151,6 +151,8 @@ export class Workflow<I = unknown, O = unknown> {
   /** `run` and `resume` calls that have not settled: `shutdown()` waits for them. */
   private readonly inFlight = new Set<Promise<unknown>>();
   private shuttingDown: Promise<void> | undefined;
+  /** When this instance last looked for the flow's runs past `retentionDays` (epoch ms). */
+  private agedOutCheckedAt = Number.NEGATIVE_INFINITY;
   private readonly logger: Logger;
 
   constructor(options: WorkflowOptions) {
@@ -565,17 +567,23 @@ export class Workflow<I = unknown, O = unknown> {
 
   /**
    * Trims the run that just ran to its newest `maxCheckpointsPerRun`, then removes this flow's finished runs older
-   * than `retentionDays`; other runs' histories are never trimmed here. Best effort: a failure to clean up must not
-   * fail a run that already finished.
+   * than `retentionDays`, at most once per `AGED_OUT_CHECK_MS` per instance (ages count in days, and the check reads
+   * the flow's old finished headers); other runs' histories are never trimmed here. Best effort: a failure to clean
+   * up must not fail a run that already finished.
    */
   private async applyRetention(runId: string, warnings: RunWarnings): Promise<void> {
     const { maxCheckpointsPerRun, retentionDays } = this.retention();
+    // A corrupt header of another run must not stop retention for the whole flow: it is kept and reported.
+    const onCorrupt = (error: Error) => warnings.push({ code: 'CORRUPT_CHECKPOINT', message: `Retention kept a corrupt checkpoint: ${error.message}` });
+    const checkAgedOut = retentionDays !== null && Date.now() - this.agedOutCheckedAt >= AGED_OUT_CHECK_MS;
     try {
-      // A corrupt header of another run must not stop retention for the whole flow: it is kept and reported.
-      const onCorrupt = (error: Error) => warnings.push({ code: 'CORRUPT_CHECKPOINT', message: `Retention kept a corrupt checkpoint: ${error.message}` });
       if (maxCheckpointsPerRun !== undefined) await this.store!.cleanup({ runId, maxCheckpointsPerRun, retentionDays: null, onCorrupt });
-      if (retentionDays !== null) await this.store!.cleanup({ flowId: this.flow.id, retentionDays, onCorrupt });
+      if (checkAgedOut) {
+        this.agedOutCheckedAt = Date.now();
+        await this.store!.cleanup({ flowId: this.flow.id, retentionDays, onCorrupt });
+      }
     } catch (error) {
+      if (checkAgedOut) this.agedOutCheckedAt = Number.NEGATIVE_INFINITY; // the next run tries again
       warnings.push({ code: 'RETENTION_FAILED', message: `Old checkpoints were not cleaned up: ${errorMessage(error)}` });
     }
   }
@@ -667,6 +675,9 @@ const LEASE_WAIT_MARGIN_MS = 1_000;
 function noCheckpoint(runId: string): NotFoundError {
   return new NotFoundError(`Run ${runId} has no checkpoint; start it with workflow.run().`);
 }
+
+/** How often a `Workflow` instance looks for its flow's runs past `retentionDays` after a run (they age in days). */
+const AGED_OUT_CHECK_MS = 3_600_000;
 
 /** Refuses answers bound to a question that `checkpoint` does not wait for (answered, or replaced by another). */
 function assertBound(checkpoint: FlowCheckpoint, requestIds: Record<string, string> | undefined): void {

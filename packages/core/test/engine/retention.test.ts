@@ -125,7 +125,7 @@ describe('retention in the engine', () => {
     await expect(keepsAll.resume({ runId: 'never-ran' })).rejects.toThrow('Run never-ran has no checkpoint; start it with workflow.run().');
   });
 
-  it('removes finished runs of the flow that aged out after each run, and only those', async () => {
+  it("removes the flow's finished runs that aged out after a run (at most hourly per instance), and only those", async () => {
     const backend = new MemoryAdapter();
     const workflow = counting('sweeps', { backend });
     const old = await workflow.run(0);
@@ -138,10 +138,15 @@ describe('retention in the engine', () => {
     const otherHead = await other.store!.load(otherRun.checkpointId!);
     await other.store!.save({ ...otherHead, id: uuidv7(), seq: otherHead.seq + 1, parentCheckpointId: otherHead.id, createdAt: ago, updatedAt: ago });
 
-    const fresh = await workflow.run(1);
+    // this instance looked for aged-out runs when its first run ended: the next look is due in an hour
+    await workflow.run(1);
+    await expect(workflow.resume({ runId: old.runId })).resolves.toMatchObject({ status: 'success' });
+    // another process (a new instance) looks after its first run
+    const elsewhere = counting('sweeps', { backend });
+    const fresh = await elsewhere.run(2);
     expect(fresh.warnings).toEqual([]);
-    await expect(workflow.resume({ runId: old.runId })).rejects.toThrow(RemovedByRetentionError);
-    await expect(workflow.resume({ runId: fresh.runId })).resolves.toMatchObject({ status: 'success' });
+    await expect(elsewhere.resume({ runId: old.runId })).rejects.toThrow(RemovedByRetentionError);
+    await expect(elsewhere.resume({ runId: fresh.runId })).resolves.toMatchObject({ status: 'success' });
     // another flow's runs are its own workflow's business
     expect(await other.listCheckpoints({ runId: otherRun.runId })).toHaveLength(5);
   });
