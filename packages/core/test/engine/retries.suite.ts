@@ -337,6 +337,26 @@ export function describeRetries(name: string, backend: SuiteBackend): void {
       expect(state.nextAttemptAt).toBeUndefined();
     });
 
+    it('a shutdown during a back-off hands the run over with the retry pending; the next worker continues the series', async () => {
+      const retry = { maxAttempts: 3, initialDelayMs: 60_000 };
+      const a = flaky('fetch', Infinity, { retry });
+      // The system clock: only the shutdown ends this minute-long back-off.
+      const workerA = new Workflow({ flow: new Flow({ id: 'retries', nodes: [a.node] }), checkpoint: config() });
+      workerA.on('node_retrying', () => void workerA.shutdown({ graceMs: 0 }));
+      const handedOver = await workerA.run('q', { runId: 'retry-handoff' });
+      expect(handedOver.status).toBe('paused');
+      const pending = (await workerA.getLatestCheckpoint({ runId: 'retry-handoff' }))!.nodeStates['fetch']!;
+      expect(pending).toMatchObject({ status: 'running', attempt: 1, attemptsUsed: 1, lastError: { message: 'fetch failed (call 1)' } });
+
+      const b = flaky('fetch', 0, { retry });
+      const clockB = new FakeClock();
+      clockB.time = pending.nextAttemptAt!.getTime() - 1_000;
+      const done = await workflowOf([b.node], { clock: clockB }).resume({ runId: 'retry-handoff' });
+      expect(done).toMatchObject({ status: 'success', output: 'fetch ok' });
+      expect(clockB.sleeps).toEqual([1_000]);
+      expect(b.contexts.map((ctx) => ctx.attempt)).toEqual([2]);
+    });
+
     describe('a process that dies during a back-off', () => {
       /** Worker A fails attempts 1 and 2, then its process "dies" in the second back-off (its clock never wakes). */
       const dieInBackoff = async (runId: string, maxAttempts: number) => {
