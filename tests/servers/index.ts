@@ -36,11 +36,12 @@ export function underCi(): boolean {
 /**
  * Probes the server synchronously (in a child process, so a test file can decide while it declares its
  * describe blocks). Returns null when it answers; otherwise throws under CI, or warns loudly naming what is
- * skipped and returns the reason.
+ * skipped and returns the reason. The child's deadline is generous: on a loaded machine starting Node and
+ * loading a client can take more than 10 s, while a server that is down answers ECONNREFUSED at once.
  */
 export function serverProblem(kind: ServerKind, skipped: string): string | null {
   const { name, url, variable, script } = SERVERS[kind];
-  const result = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, URL: url }, encoding: 'utf8', timeout: 10_000 });
+  const result = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, URL: url }, encoding: 'utf8', timeout: 60_000 });
   if (result.status === 0) return null;
   const problem = (result.stderr || result.error?.message || 'no answer').trim();
   const message = `${name} is not reachable at ${url} (${problem}).`;
