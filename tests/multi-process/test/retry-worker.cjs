@@ -9,9 +9,9 @@
 'use strict';
 
 const { appendFileSync } = require('node:fs');
-const { Flow, FunctionNode, RunLockedError, systemClock, Workflow } = require('@savepoint/core');
+const { Flow, FunctionNode, systemClock, Workflow } = require('@savepoint/core');
 const { openBackend } = require('./open-backend.cjs');
-const { codeOf, command, config, emit, runMain, sleep } = require('./worker-kit.cjs');
+const { codeOf, command, config, emit, resumeWhenFree, runMain } = require('./worker-kit.cjs');
 
 /** mulberry32 over the trial's seed: the jitter each process draws is part of the replayable plan. */
 function seededRandom(seed) {
@@ -80,16 +80,7 @@ async function take(backend, runId) {
   };
   const wf = workflow(backend, clock, config.trials[runId]);
   wf.on('checkpoint_resumed', () => emit({ event: 'claimed', runId }));
-  const deadline = Date.now() + config.retryLockedForMs;
-  for (;;) {
-    try {
-      report(runId, await wf.resume({ runId }));
-      return;
-    } catch (error) {
-      if (!RunLockedError.isInstance(error) || Date.now() > deadline) throw error;
-      await sleep(20);
-    }
-  }
+  report(runId, await resumeWhenFree(wf, runId));
 }
 
 runMain(async () => {

@@ -10,9 +10,9 @@
 'use strict';
 
 const { appendFileSync } = require('node:fs');
-const { Flow, FunctionNode, RunLockedError, Workflow } = require('@savepoint/core');
+const { Flow, FunctionNode, Workflow } = require('@savepoint/core');
 const { openBackend } = require('./open-backend.cjs');
-const { codeOf, command, config, emit, runMain, sleep } = require('./worker-kit.cjs');
+const { codeOf, command, config, emit, resumeWhenFree, runMain } = require('./worker-kit.cjs');
 
 /** Resolves after `ms`, or rejects with the signal's reason once it aborts (a node that honours shutdown). */
 function hold(ms, signal) {
@@ -83,18 +83,6 @@ const modes = {
   },
 };
 
-/** Resumes the run, retrying while another process's lease holds it. */
-async function resumeWhenFree(wf, runId) {
-  const deadline = Date.now() + config.retryLockedForMs;
-  for (;;) {
-    try {
-      return await wf.resume({ runId });
-    } catch (error) {
-      if (!RunLockedError.isInstance(error) || Date.now() > deadline) throw error;
-      await sleep(20);
-    }
-  }
-}
 
 runMain(async () => {
   const backend = openBackend(config);

@@ -3,7 +3,7 @@
 // commands (one word per stdin line) and the code an error is reported by.
 'use strict';
 
-const { SavepointError } = require('@savepoint/core');
+const { RunLockedError, SavepointError } = require('@savepoint/core');
 
 const config = JSON.parse(process.argv[2]);
 
@@ -43,6 +43,23 @@ function command(name) {
   return new Promise((resolve) => waiting.set(name, [...(waiting.get(name) ?? []), resolve]));
 }
 
+/**
+ * Resumes `runId`, retrying every 20 ms while another process's lease holds it (up to `config.retryLockedForMs`).
+ * Polling rather than `waitForLease`: a lease released early (a handoff) must be taken at once, not when it would
+ * have expired.
+ */
+async function resumeWhenFree(wf, runId) {
+  const deadline = Date.now() + config.retryLockedForMs;
+  for (;;) {
+    try {
+      return await wf.resume({ runId });
+    } catch (error) {
+      if (!RunLockedError.isInstance(error) || Date.now() > deadline) throw error;
+      await sleep(20);
+    }
+  }
+}
+
 /** Runs the worker's main function; a crash is reported as a `crashed` event and exit code 1. */
 function runMain(main) {
   main().then(
@@ -54,4 +71,4 @@ function runMain(main) {
   );
 }
 
-module.exports = { codeOf, command, config, emit, runMain, sleep };
+module.exports = { codeOf, command, config, emit, resumeWhenFree, runMain, sleep };
