@@ -84,7 +84,7 @@ export function describeRetries(name: string, backend: SuiteBackend): void {
     const workflowOf = (nodes: FunctionNode[] | Flow, extra: { clock?: Clock; nodeDefaults?: NodeDefaults; adapter?: StorageAdapter } = {}) =>
       new Workflow({
         flow: nodes instanceof Flow ? nodes : new Flow({ id: 'retries', nodes }),
-        checkpoint: config({ leaseTtlMs: 300 }, extra.adapter),
+        checkpoint: config({}, extra.adapter),
         clock: extra.clock ?? new FakeClock(),
         ...(extra.nodeDefaults ? { nodeDefaults: extra.nodeDefaults } : {}),
       });
