@@ -1,4 +1,4 @@
-import { SavepointError, type SavepointErrorCode } from '@savepoint/core';
+import { RemovedByRetentionError, SavepointError, type SavepointErrorCode } from '@savepoint/core';
 import { toJson } from './json.js';
 
 /** Codes the runtime adds to core's for transport-level refusals. */
@@ -26,7 +26,13 @@ export class HttpError extends Error {
 }
 
 export interface ErrorBody {
-  error: { code: string; message: string; issues?: Array<{ nodePath: string; message: string }> };
+  error: {
+    code: string;
+    message: string;
+    issues?: Array<{ nodePath: string; message: string }>;
+    /** Why a `NOT_FOUND` run is gone, when the server knows: retention removed it. */
+    reason?: 'removed_by_retention';
+  };
 }
 
 /** The one place where core's typed errors become HTTP statuses. */
@@ -59,7 +65,8 @@ export function describeError(error: unknown, onUnexpected: (error: unknown) => 
     }
     if (status !== undefined) {
       const issues = (error as { issues?: Array<{ nodePath: string; message: string }> }).issues;
-      return { status, body: { error: { code: error.code, message: error.message, ...(issues?.length ? { issues } : {}) } } };
+      const reason = RemovedByRetentionError.isInstance(error) ? { reason: 'removed_by_retention' as const } : {};
+      return { status, body: { error: { code: error.code, message: error.message, ...(issues?.length ? { issues } : {}), ...reason } } };
     }
   }
   onUnexpected(error);

@@ -18,6 +18,7 @@ import type { DeliveryGuard } from './delivery-guard.js';
 import type { EventLog, FollowTarget } from './event-log.js';
 import { CANCEL_PATH, type InboxAdapter } from './inbox-channel.js';
 import type { Principal } from './principal.js';
+import { removedRunError } from './removed-runs.js';
 import { startedByOf, STARTED_BY, type RunAccess, type RunAccessPolicy, type RunAction } from './run-access.js';
 import { publicRunId, scopedRunId } from './run-ids.js';
 import { FIRST_CHECKPOINT, type RunRegistry } from './run-registry.js';
@@ -226,11 +227,12 @@ export class RunService {
 
   /**
    * The run's head and workflow, or NotFound for a run that is missing, another tenant's, not served here, or not
-   * readable by the principal; 403 when it may read the run but not do `action`.
+   * readable by the principal (`RemovedByRetentionError` when retention removed the tenant's run); 403 when it may
+   * read the run but not do `action`.
    */
   private async locate(principal: Principal, publicId: string, action: RunAction): Promise<Located> {
     const located = await this.find(principal, publicId);
-    if (!located) throw new NotFoundError(`Run ${publicId} was not found.`);
+    if (!located) throw (await this.removed(principal, publicId)) ?? new NotFoundError(`Run ${publicId} was not found.`);
     const { access } = this.options;
     if (access.restricts) await access.check(principal, await this.describe(principal, located), action);
     return located;
@@ -244,12 +246,22 @@ export class RunService {
 
   /** The caller's id within its tenant (a runId it chose), else as stored (a generated one), if it is the caller's. */
   private async find(principal: Principal, publicId: string): Promise<Located | undefined> {
-    for (const runId of [scopedRunId(principal.tenantId, publicId), publicId]) {
-      if (!isSafeId(runId)) continue;
+    for (const runId of storedIdsOf(principal, publicId)) {
       const located = await this.stored(principal, runId, publicId);
       if (located) return located;
     }
     return undefined;
+  }
+
+  /**
+   * Why the tenant's run is gone, when retention removed it. Not with an `authorize` hook: who started the run went
+   * with its checkpoints, so the hook cannot be asked whether the principal may know of it.
+   */
+  private async removed(principal: Principal, publicId: string) {
+    const { access, catalog } = this.options;
+    if (access.restricts) return undefined;
+    // Every workflow's store is on the runtime's backend, so any of them reads the record.
+    return removedRunError(catalog.all()[0]!.store, principal.tenantId, storedIdsOf(principal, publicId), publicId);
   }
 
   private async stored(principal: Principal, runId: string, publicId: string): Promise<Located | undefined> {
@@ -336,4 +348,9 @@ export class RunService {
     }
     return out;
   }
+}
+
+/** Where a caller's run id may be stored: within its tenant (an id it chose), else as it is (a generated one). */
+function storedIdsOf(principal: Principal, publicId: string): string[] {
+  return [scopedRunId(principal.tenantId, publicId), publicId].filter((runId) => isSafeId(runId));
 }

@@ -326,10 +326,10 @@ export class Workflow<I = unknown, O = unknown> {
   private async continueRun(runId: string, options: ResumeOptions, expectedHeadId?: string): Promise<RunResult<O>> {
     const store = this.store!;
     // A run that does not exist gets no lease: claiming it would leave a lease record behind in the storage.
-    if ((await store.getHead(runId)) === null) throw await this.missingRun(runId);
+    if ((await store.getHead(runId)) === null) throw await this.missingRun(runId, options.tenantId);
     return this.holding(await acquireRunLease(store, runId, this.config.leaseTtlMs, this.leaseWait(options)), async (lease) => {
       const headId = await store.getHead(runId);
-      if (headId === null) throw await this.missingRun(runId);
+      if (headId === null) throw await this.missingRun(runId, options.tenantId);
       if (expectedHeadId !== undefined && headId !== expectedHeadId) {
         throw new CheckpointConflictError(`Run ${runId} moved on while resuming from ${expectedHeadId}; resume again.`);
       }
@@ -342,10 +342,14 @@ export class Workflow<I = unknown, O = unknown> {
     });
   }
 
-  /** Why a run has no checkpoint: retention removed it (`RemovedByRetentionError`), or it never existed. */
-  private async missingRun(runId: string): Promise<NotFoundError> {
+  /**
+   * Why a run has no checkpoint: retention removed it (`RemovedByRetentionError`), or it never existed. A caller
+   * scoped to a tenant learns of the removal of its own tenant's runs only, like it sees only their checkpoints.
+   */
+  private async missingRun(runId: string, tenantId: string | undefined): Promise<NotFoundError> {
     const tombstone = await this.store!.removedByRetention(runId);
-    return tombstone ? new RemovedByRetentionError(removedRunMessage(tombstone)) : noCheckpoint(runId);
+    const theirs = tombstone !== null && (tenantId === undefined || tombstone.tenantId === tenantId);
+    return theirs ? new RemovedByRetentionError(removedRunMessage(tombstone)) : noCheckpoint(runId);
   }
 
   /** How long `resume` waits for another worker's lease to lapse (`waitForLease`), or undefined: not at all. */

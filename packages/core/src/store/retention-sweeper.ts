@@ -192,6 +192,7 @@ export class RetentionSweeper {
       await this.adapter.putBlobs(runId, [
         tombstoneBlob({
           runId,
+          tenantId: head.tenantId ?? null,
           setting: 'retentionDays',
           retentionDays: policy.retentionDays!,
           status: head.status,

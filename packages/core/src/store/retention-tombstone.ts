@@ -10,6 +10,11 @@ import type { BlobRecord, StorageAdapter } from './storage-adapter.js';
  */
 export interface RetentionTombstone {
   runId: string;
+  /**
+   * The tenant the run belonged to (null: none), so a server answers "removed by retention" only to that tenant.
+   * Absent in records written before it was recorded: then nobody can tell whose run it was.
+   */
+  tenantId?: string | null;
   /** The setting that removed the run. */
   setting: 'retentionDays';
   retentionDays: number;
@@ -35,6 +40,7 @@ export async function readTombstone(adapter: StorageAdapter, runId: string): Pro
     if (parsed.v !== 1 || parsed.runId !== runId || typeof parsed.retentionDays !== 'number') return null;
     return {
       runId,
+      ...(parsed.tenantId === null || typeof parsed.tenantId === 'string' ? { tenantId: parsed.tenantId } : {}),
       setting: 'retentionDays',
       retentionDays: parsed.retentionDays,
       status: parsed.status as CheckpointStatus,

@@ -115,6 +115,17 @@ describe('retention in the engine', () => {
     expect(byCheckpoint.message).toContain('may have been removed by retention (retentionDays: 30 removes finished runs 30 days after they end)');
   });
 
+  it("tells a tenant-scoped caller of its own tenant's removed runs only", async () => {
+    const workflow = counting('tenants', { retentionDays: 30 });
+    const done = await workflow.run(0, { tenantId: 'acme' });
+    await workflow.store!.cleanup({ flowId: 'tenants', now: Date.now() + 31 * DAY });
+    await expect(workflow.resume({ runId: done.runId, tenantId: 'acme' })).rejects.toThrow(RemovedByRetentionError);
+    await expect(workflow.resume({ runId: done.runId })).rejects.toThrow(RemovedByRetentionError);
+    const other = await rejection(workflow.resume({ runId: done.runId, tenantId: 'globex' }));
+    expect(RemovedByRetentionError.isInstance(other)).toBe(false);
+    expect(other.message).toBe(`Run ${done.runId} has no checkpoint; start it with workflow.run().`);
+  });
+
   it('names each configured setting for an unknown checkpoint, and retention only when it is configured', async () => {
     const capped = counting('named', { maxCheckpointsPerRun: 5, retentionDays: 7 });
     const message = (await rejection(capped.resume({ checkpointId: 'unknown-id' }))).message;

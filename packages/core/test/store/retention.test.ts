@@ -163,6 +163,7 @@ describe('cleanup: retentionDays', () => {
     await store.cleanup({ runId: 'gone', retentionDays: 30, now });
     expect(await store.removedByRetention('gone')).toEqual({
       runId: 'gone',
+      tenantId: null,
       setting: 'retentionDays',
       retentionDays: 30,
       status: 'failed',
@@ -183,6 +184,19 @@ describe('cleanup: retentionDays', () => {
       await store.adapter.putBlobs('odd', [{ hash: TOMBSTONE_KEY, data }]);
       expect(await store.removedByRetention('odd')).toBeNull();
     }
+  });
+
+  it("records the removed run's tenant; a record written before tenants were recorded names none", async () => {
+    const store = new CheckpointStore(new MemoryAdapter());
+    const createdAt = new Date(now - 40 * DAY);
+    await store.save(checkpoint({ runId: 'acme-run', flowId: 'flow', tenantId: 'acme', status: 'completed', createdAt, updatedAt: createdAt }));
+    await store.cleanup({ now });
+    expect(await store.removedByRetention('acme-run')).toMatchObject({ runId: 'acme-run', tenantId: 'acme', removedAt: now });
+    const older = { v: 1, runId: 'older', setting: 'retentionDays', retentionDays: 30, status: 'completed', lastUpdatedAt: 1, removedAt: 2 };
+    await store.adapter.putBlobs('older', [{ hash: TOMBSTONE_KEY, data: JSON.stringify(older) }]);
+    const parsed = await store.removedByRetention('older');
+    expect(parsed).toMatchObject({ runId: 'older', retentionDays: 30, removedAt: 2 });
+    expect(parsed).not.toHaveProperty('tenantId');
   });
 
   it('skips a run a worker holds, and removes it once the worker let go', async () => {
