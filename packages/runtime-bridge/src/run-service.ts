@@ -169,7 +169,7 @@ export class RunService {
       await registry.launch(runId, workflow, (context) => workflow.resume({ runId, input, ...requestIds, tenantId, ...context }));
       return { runId: publicId };
     }
-    await this.checkpointOf(entry, principal, runId, body.checkpointId);
+    await this.checkpointOf(entry, principal, { runId, publicId }, body.checkpointId);
     const forkRunId = uuidv7();
     const checkpointId = body.checkpointId;
     // The fork's first checkpoint is committed before the first node, and the answer waits for it: the new
@@ -221,8 +221,8 @@ export class RunService {
   }
 
   async checkpoint(principal: Principal, publicId: string, checkpointId: string): Promise<FlowCheckpoint> {
-    const { runId, entry } = await this.locate(principal, publicId, 'read');
-    return { ...(await this.checkpointOf(entry, principal, runId, checkpointId)), runId: publicId };
+    const located = await this.locate(principal, publicId, 'read');
+    return { ...(await this.checkpointOf(located.entry, principal, located, checkpointId)), runId: publicId };
   }
 
   /**
@@ -273,8 +273,14 @@ export class RunService {
     return entry ? { runId, publicId, head, entry } : undefined;
   }
 
-  private async checkpointOf(entry: CatalogEntry, principal: Principal, runId: string, checkpointId: string): Promise<FlowCheckpoint> {
-    const missing = new NotFoundError(`Checkpoint ${checkpointId} of run ${runId} was not found.`);
+  /** The run's checkpoint `checkpointId`; the error names the run by the id the caller knows. */
+  private async checkpointOf(
+    entry: CatalogEntry,
+    principal: Principal,
+    { runId, publicId }: Pick<Located, 'runId' | 'publicId'>,
+    checkpointId: string,
+  ): Promise<FlowCheckpoint> {
+    const missing = new NotFoundError(`Checkpoint ${checkpointId} of run ${publicId} was not found.`);
     if (!isSafeId(checkpointId)) throw missing;
     let checkpoint: FlowCheckpoint;
     try {

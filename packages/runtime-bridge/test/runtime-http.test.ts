@@ -307,6 +307,11 @@ describe.each(backends)('runtime over HTTP, SSE and WebSocket (%s)', (_name, mak
     expect((await api(server.url, `/runs/${other}/checkpoints/${head}`, { headers: ACME })).status).toBe(404);
     expect((await api(server.url, `/runs/${runId}/checkpoints/${head}`, { headers: OTHER })).status).toBe(404);
     expect((await api(server.url, `/runs/${runId}/checkpoints/nope`, { headers: ACME })).status).toBe(404);
+    // a runId the client chose is stored under its tenant's prefix, which no answer shows
+    const chosen = await startRun({ workflow: 'approval', input: { topic: 'AI' }, runId: 'chosen-cp' });
+    const missing = { code: 'NOT_FOUND', message: 'Checkpoint nope of run chosen-cp was not found.' };
+    expect((await api(server.url, `/runs/${chosen}/checkpoints/nope`, { headers: ACME })).body.error).toEqual(missing);
+    expect((await api(server.url, `/runs/${chosen}/resume`, { body: { checkpointId: 'nope' }, headers: ACME })).body.error).toEqual(missing);
     expect((await api(server.url, `/runs/${runId}/checkpoints?limit=1`, { headers: ACME })).body.checkpoints).toHaveLength(1);
   });
 
