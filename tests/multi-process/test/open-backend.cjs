@@ -25,4 +25,14 @@ function openBackend(config) {
   throw new Error(`unknown backend ${config.backend}`);
 }
 
-module.exports = { openBackend };
+/** Opens the configured backend, runs `main(backend)` and closes the backend whatever happens. */
+async function withBackend(config, main) {
+  const backend = openBackend(config);
+  try {
+    return await main(backend);
+  } finally {
+    await backend.close?.();
+  }
+}
+
+module.exports = { openBackend, withBackend };

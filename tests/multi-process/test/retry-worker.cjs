@@ -10,7 +10,7 @@
 
 const { appendFileSync } = require('node:fs');
 const { Flow, FunctionNode, systemClock, Workflow } = require('@savepoint/core');
-const { openBackend } = require('./open-backend.cjs');
+const { withBackend } = require('./open-backend.cjs');
 const { codeOf, command, config, emit, resumeWhenFree, runMain } = require('./worker-kit.cjs');
 
 /** mulberry32 over the trial's seed: the jitter each process draws is part of the replayable plan. */
@@ -83,11 +83,4 @@ async function take(backend, runId) {
   report(runId, await resumeWhenFree(wf, runId));
 }
 
-runMain(async () => {
-  const backend = openBackend(config);
-  try {
-    await modes[config.mode](backend);
-  } finally {
-    await backend.close?.();
-  }
-});
+runMain(() => withBackend(config, modes[config.mode]));

@@ -11,7 +11,7 @@
 
 const { appendFileSync } = require('node:fs');
 const { Flow, FunctionNode, Workflow } = require('@savepoint/core');
-const { openBackend } = require('./open-backend.cjs');
+const { withBackend } = require('./open-backend.cjs');
 const { codeOf, command, config, emit, resumeWhenFree, runMain } = require('./worker-kit.cjs');
 
 /** Resolves after `ms`, or rejects with the signal's reason once it aborts (a node that honours shutdown). */
@@ -83,12 +83,4 @@ const modes = {
   },
 };
 
-
-runMain(async () => {
-  const backend = openBackend(config);
-  try {
-    await modes[config.mode](backend);
-  } finally {
-    await backend.close?.();
-  }
-});
+runMain(() => withBackend(config, modes[config.mode]));

@@ -66,6 +66,18 @@ export function describeDurability(name: string, backend: SuiteBackend): void {
   describe(`loud durability (${name})`, () => {
     const { ref, config } = useBackend(backend);
 
+    /** Every header put fails with `error()`; `attempts()` counts the puts. */
+    function refusingPuts(error: () => Error) {
+      let count = 0;
+      const { adapter } = instrument(ref.storage, {
+        putHeader: async () => {
+          count += 1;
+          throw error();
+        },
+      });
+      return { adapter, attempts: () => count };
+    }
+
     /** Puts a header through the real adapter, then loses the reply; `getHeader` is unreachable once, right after. */
     function lostReplies(storage: StorageAdapter) {
       let lost = 0;
@@ -149,13 +161,7 @@ export function describeDurability(name: string, backend: SuiteBackend): void {
     });
 
     it('gives up after writeRetry.maxAttempts: in continue mode each lost checkpoint is a warning the logger gets too', async () => {
-      let attempts = 0;
-      const { adapter } = instrument(ref.storage, {
-        putHeader: async () => {
-          attempts += 1;
-          throw unavailable();
-        },
-      });
+      const { adapter, attempts } = refusingPuts(() => unavailable());
       const { logger, of } = recordingLogger();
       const workflow = new Workflow({
         flow: new Flow({ id: 'down', nodes: steps({}) }),
@@ -165,7 +171,7 @@ export function describeDurability(name: string, backend: SuiteBackend): void {
       const result = await workflow.run(0);
       expect(result).toMatchObject({ status: 'success', output: 3, checkpointId: null });
       expect(result.warnings.length).toBeGreaterThan(0);
-      expect(attempts).toBe(fast.maxAttempts * result.warnings.length);
+      expect(attempts()).toBe(fast.maxAttempts * result.warnings.length);
       expect(result.warnings[0]!.message).toMatch(/could not be written after 3 attempts/);
       expect(of('warn').map((line) => [line.message, line.fields])).toEqual(
         result.warnings.map((warning) => [warning.message, { runId: result.runId, code: 'CHECKPOINT_WRITE_FAILED' }]),
@@ -186,31 +192,19 @@ export function describeDurability(name: string, backend: SuiteBackend): void {
     });
 
     it('does not retry what cannot succeed (a lost lease); the failure goes to logger.error', async () => {
-      let attempts = 0;
-      const { adapter } = instrument(ref.storage, {
-        putHeader: async () => {
-          attempts += 1;
-          throw new LeaseLostError('the lease was taken over');
-        },
-      });
+      const { adapter, attempts } = refusingPuts(() => new LeaseLostError('the lease was taken over'));
       const { logger, of } = recordingLogger();
       const workflow = new Workflow({ flow: new Flow({ id: 'fenced', nodes: steps({}) }), checkpoint: config({ writeRetry: fast, logger }, adapter) });
 
       const result = await workflow.run(0);
       expect(result.status).toBe('failure');
       expect(LeaseLostError.isInstance(result.error)).toBe(true);
-      expect(attempts).toBe(1);
+      expect(attempts()).toBe(1);
       expect(of('error').map((line) => line.fields)).toEqual([{ runId: result.runId, code: 'LEASE_LOST' }]);
     });
 
     it("in fail mode stops the run after the retries with CheckpointWriteError, reported to logger.error", async () => {
-      let attempts = 0;
-      const { adapter } = instrument(ref.storage, {
-        putHeader: async () => {
-          attempts += 1;
-          throw unavailable();
-        },
-      });
+      const { adapter, attempts } = refusingPuts(() => unavailable());
       const { logger, of } = recordingLogger();
       const calls: Record<string, number> = {};
       const workflow = new Workflow({
@@ -221,7 +215,7 @@ export function describeDurability(name: string, backend: SuiteBackend): void {
       const result = await workflow.run(0);
       expect(result.status).toBe('failure');
       expect(CheckpointWriteError.isInstance(result.error)).toBe(true);
-      expect(attempts).toBe(fast.maxAttempts);
+      expect(attempts()).toBe(fast.maxAttempts);
       expect(calls).toEqual({ a: 1 });
       expect(of('error').map((line) => line.fields)).toEqual([{ runId: result.runId, code: 'CHECKPOINT_WRITE_FAILED' }]);
     });
