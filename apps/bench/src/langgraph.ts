@@ -8,25 +8,25 @@ import { openSqlite } from './floors.js';
 import { summarize } from './stats.js';
 import { AGENT_LOOPS, SMALL_SAVES, diskBytes, type AgentResult, type SmallResult } from './workloads.js';
 
-type Config = { configurable: { thread_id: string; checkpoint_ns: string; checkpoint_id?: string } };
+export type Config = { configurable: { thread_id: string; checkpoint_ns: string; checkpoint_id?: string } };
 
-function langGraphCheckpoint(channelValues: Record<string, unknown>, version: number): Checkpoint {
+export function langGraphCheckpoint(channelValues: Record<string, unknown>, version: number): Checkpoint {
   const checkpoint = emptyCheckpoint();
   checkpoint.channel_values = channelValues;
   checkpoint.channel_versions = Object.fromEntries(Object.keys(channelValues).map((name) => [name, version]));
   return checkpoint;
 }
 
-function metadata(step: number): CheckpointMetadata {
+export function metadata(step: number): CheckpointMetadata {
   return { source: 'loop', step, parents: {} };
 }
 
-function open(path: string): SqliteSaver {
+export function openSqliteSaver(path: string): SqliteSaver {
   return new SqliteSaver(openSqlite(path));
 }
 
 export async function langGraphSmallSaves(dir: string): Promise<SmallResult> {
-  const saver = open(join(dir, 'langgraph.db'));
+  const saver = openSqliteSaver(join(dir, 'langgraph.db'));
   const saves: number[] = [];
   const loads: number[] = [];
   let config: Config = { configurable: { thread_id: 'small-run', checkpoint_ns: '' } };
@@ -45,7 +45,7 @@ export async function langGraphSmallSaves(dir: string): Promise<SmallResult> {
 
 /** The agent history in a fresh database: every checkpoint holds the whole message list, as LangGraph's channels do. */
 export async function langGraphAgent(dir: string): Promise<AgentResult> {
-  const saver = open(join(dir, 'langgraph.db'));
+  const saver = openSqliteSaver(join(dir, 'langgraph.db'));
   const messages: Array<Readonly<{ role: string; content: string }>> = [];
   const times: number[] = [];
   let config: Config = { configurable: { thread_id: 'agent-run', checkpoint_ns: '' } };

@@ -1,7 +1,9 @@
 // Measures what DESIGN §9 targets, prints a table and writes results/latest.json (see README.md):
 // - small save / load latency per backend, next to that backend's storage floor on this machine;
 // - 200 agent loops appending 2 KB each: bytes written and on disk, and the cost of the 200th save vs the first;
-// - the same two workloads on LangGraph.js's SQLite checkpointer, with Savepoint-on-SQLite / LangGraph ratios.
+// - the same two workloads on LangGraph.js's SQLite checkpointer, with Savepoint-on-SQLite / LangGraph ratios;
+// - 1 MB and 5 MB states saved and loaded on every backend and on LangGraph's SQLite and PostgreSQL savers;
+// then every target of issue 10 with `met` / `missed`, and a last line counting them (the exit code is 0 either way).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,9 +11,11 @@ import { CheckpointStore, MemoryAdapter, type StorageAdapter } from '@savepoint/
 import { FileBackend } from '@savepoint/backend-file';
 import { SqliteBackend } from '@savepoint/backend-sqlite';
 import { fileFloor, sqliteFloor } from './floors.js';
-import { langGraphAgent, langGraphSmallSaves } from './langgraph.js';
-import { reachableServerCases } from './servers.js';
+import { largeLangGraph, largeSavepoint, scenarioName, type LargeResult } from './large.js';
+import { langGraphAgent, langGraphSmallSaves, openSqliteSaver } from './langgraph.js';
+import { reachableServerCases, type ServerCase } from './servers.js';
 import type { Summary } from './stats.js';
+import { targetsOf } from './report.js';
 import { AGENT_LOOPS, SMALL_SAVES, agentHistory, diskBytes, smallSaves, type AgentResult, type SmallResult } from './workloads.js';
 
 interface BackendCase {
@@ -28,11 +32,20 @@ const cases: BackendCase[] = [
   { name: 'sqlite', create: (dir) => new SqliteBackend({ path: join(dir, 'bench.db') }), floor: sqliteFloor, onDisk: true },
 ];
 
-interface CaseResult {
+export interface CaseResult {
   small: SmallResult;
   floor: Summary | null;
   saveOverFloor: number | null;
   agent: AgentResult;
+  large: LargeResult[];
+  /** LangGraph's saver on the same server (PostgreSQL), same large states. */
+  langGraphLarge?: LargeResult[] | { error: string };
+}
+
+export interface LangGraphResult {
+  small: SmallResult;
+  agent: AgentResult;
+  large: LargeResult[];
 }
 
 async function withStore<T>(c: BackendCase, dir: string, work: (store: CheckpointStore) => Promise<T>): Promise<T> {
@@ -53,25 +66,49 @@ async function runCase(c: BackendCase, root: string): Promise<CaseResult> {
   const agentDir = join(root, 'agent');
   const agent = await withStore(c, agentDir, (store) => agentHistory(store, 'agent-run'));
   const floor = (await c.floor?.(root, SMALL_SAVES)) ?? null;
+  const large = await withStore(c, join(root, 'large'), largeSavepoint);
   return {
     small,
     floor,
     saveOverFloor: floor ? small.save.p50 / floor.p50 : null,
     agent: { ...agent, fileBytes: c.onDisk ? diskBytes(agentDir) : null },
+    large,
   };
 }
 
-async function runLangGraph(root: string): Promise<{ small: SmallResult; agent: AgentResult } | { error: string }> {
+const failure = (error: unknown) => ({ error: String((error as Error)?.stack ?? error) });
+
+async function runLangGraph(root: string): Promise<LangGraphResult | { error: string }> {
   try {
-    mkdirSync(join(root, 'small'), { recursive: true });
-    mkdirSync(join(root, 'agent'), { recursive: true });
-    return { small: await langGraphSmallSaves(join(root, 'small')), agent: await langGraphAgent(join(root, 'agent')) };
+    for (const sub of ['small', 'agent', 'large']) mkdirSync(join(root, sub), { recursive: true });
+    const small = await langGraphSmallSaves(join(root, 'small'));
+    const agent = await langGraphAgent(join(root, 'agent'));
+    const saver = openSqliteSaver(join(root, 'large', 'langgraph.db'));
+    try {
+      return { small, agent, large: await largeLangGraph(saver) };
+    } finally {
+      saver.db.close();
+    }
   } catch (error) {
-    return { error: String((error as Error)?.stack ?? error) };
+    return failure(error);
   }
 }
 
+async function runServerCase(server: ServerCase, root: string): Promise<CaseResult> {
+  const c: BackendCase = { name: server.name, create: () => server.create(), floor: (_dir, n) => server.floor(n), onDisk: false };
+  const result = await runCase(c, root);
+  if (server.langGraph) {
+    try {
+      result.langGraphLarge = await largeLangGraph(await server.langGraph());
+    } catch (error) {
+      result.langGraphLarge = failure(error);
+    }
+  }
+  return result;
+}
+
 const ms = (x: number) => `${x.toFixed(3)} ms`;
+const ms1 = (x: number) => `${x.toFixed(1)} ms`;
 const kib = (x: number | null) => (x === null ? '-' : `${(x / 1024).toFixed(0)} KiB`);
 const ratio = (x: number) => `${x.toFixed(2)}x`;
 
@@ -84,6 +121,16 @@ function printRow(name: string, r: { small: SmallResult; agent: AgentResult; flo
   );
 }
 
+function printLarge(name: string, large: LargeResult[] | { error: string } | undefined): void {
+  if (!large) return;
+  if ('error' in large) {
+    console.log(`${name.padEnd(18)} large states could not run: ${large.error.split('\n')[0]}`);
+    return;
+  }
+  const cells = large.map((r) => `${scenarioName(r)} ${ms1(r.saveMs)} / ${ms1(r.loadMs)}`);
+  console.log(`${name.padEnd(18)} large save / load (median): ${cells.join(' | ')}`);
+}
+
 async function main() {
   const root = mkdtempSync(join(tmpdir(), 'savepoint-bench-'));
   const results: Record<string, unknown> = {};
@@ -92,15 +139,17 @@ async function main() {
       const result = await runCase(c, join(root, c.name));
       results[c.name] = result;
       printRow(c.name, result);
+      printLarge(c.name, result.large);
     }
     const servers = await reachableServerCases();
     for (const skipped of servers.skipped) console.log(`skipped ${skipped}`);
     for (const server of servers.cases) {
       try {
-        const c: BackendCase = { name: server.name, create: () => server.create(), floor: (_dir, n) => server.floor(n), onDisk: false };
-        const result = await runCase(c, join(root, c.name));
-        results[c.name] = result;
-        printRow(c.name, result);
+        const result = await runServerCase(server, join(root, server.name));
+        results[server.name] = result;
+        printRow(server.name, result);
+        printLarge(server.name, result.large);
+        printLarge(`langgraph-${server.name}`, result.langGraphLarge);
       } finally {
         await server.dispose();
       }
@@ -111,6 +160,7 @@ async function main() {
       console.log(`langgraph-sqlite could not run: ${langgraph.error.split('\n')[0]}`);
     } else {
       printRow('langgraph-sqlite', langgraph);
+      printLarge('langgraph-sqlite', langgraph.large);
       const ours = results.sqlite as CaseResult;
       const vs = {
         saveP50: ours.small.save.p50 / langgraph.small.save.p50,
@@ -128,10 +178,15 @@ async function main() {
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+  const targets = targetsOf(results);
+  results.targets = targets.checks;
   const out = join(__dirname, '..', 'results', 'latest.json');
   mkdirSync(join(__dirname, '..', 'results'), { recursive: true });
   writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, saves: SMALL_SAVES, results }, null, 2) + '\n');
   console.log(`results written to ${out}`);
+  console.log('');
+  targets.print((line) => console.log(line));
+  console.log(targets.summary());
 }
 
 main().catch((error) => {

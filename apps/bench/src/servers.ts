@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { PostgresBackend } from '@savepoint/backend-postgres';
 import { RedisBackend } from '@savepoint/backend-redis';
+import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
 import Redis from 'ioredis';
 import pg from 'pg';
 import { summarize, type Summary } from './stats.js';
@@ -16,6 +17,8 @@ export interface ServerCase {
   /** A fresh backend per call, in this case's own namespace. */
   create(): PostgresBackend | RedisBackend;
   floor(samples: number): Promise<Summary>;
+  /** LangGraph's saver for the same server, when there is one, set up in a namespace of its own. */
+  langGraph?(): Promise<PostgresSaver>;
   /** Removes everything the case wrote. */
   dispose(): Promise<void>;
 }
@@ -41,7 +44,13 @@ async function postgresCase(): Promise<ServerCase> {
       await pool.query(`CREATE TABLE ${schema}.floor (id serial PRIMARY KEY, body text)`);
       return timed(samples, () => pool.query(`INSERT INTO ${schema}.floor (body) VALUES ($1)`, [PAYLOAD]));
     },
+    async langGraph() {
+      const saver = new PostgresSaver(pool, undefined, { schema: `${schema}_langgraph` });
+      await saver.setup();
+      return saver;
+    },
     async dispose() {
+      await pool.query(`DROP SCHEMA IF EXISTS ${schema}_langgraph CASCADE`);
       await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await pool.end();
     },

@@ -11,3 +11,8 @@ export function summarize(samples: readonly number[]): Summary {
   const mean = sorted.reduce((sum, x) => sum + x, 0) / Math.max(1, sorted.length);
   return { n: sorted.length, p50: at(0.5), p99: at(0.99), mean };
 }
+
+/** The middle sample (the upper one of an even count), for figures taken from a few repetitions. */
+export function median(samples: readonly number[]): number {
+  return summarize(samples).p50;
+}
