@@ -15,6 +15,7 @@ import { largeLangGraph, largeSavepoint, scenarioName, type LargeResult } from '
 import { langGraphAgent, langGraphSmallSaves, openSqliteSaver } from './langgraph.js';
 import { reachableServerCases, type ServerCase } from './servers.js';
 import type { Summary } from './stats.js';
+import { markdown } from './markdown.js';
 import { targetsOf } from './report.js';
 import { AGENT_LOOPS, SMALL_SAVES, agentHistory, diskBytes, smallSaves, type AgentResult, type SmallResult } from './workloads.js';
 
@@ -180,10 +181,12 @@ async function main() {
   }
   const targets = targetsOf(results);
   results.targets = targets.checks;
-  const out = join(__dirname, '..', 'results', 'latest.json');
-  mkdirSync(join(__dirname, '..', 'results'), { recursive: true });
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, saves: SMALL_SAVES, results }, null, 2) + '\n');
-  console.log(`results written to ${out}`);
+  const dir = join(__dirname, '..', 'results');
+  mkdirSync(dir, { recursive: true });
+  const date = new Date().toISOString();
+  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ date, node: process.version, saves: SMALL_SAVES, results }, null, 2) + '\n');
+  writeFileSync(join(dir, 'latest.md'), markdown(results, targets, `Run of ${date}, Node ${process.version}.`));
+  console.log(`results written to ${join(dir, 'latest.json')} and latest.md`);
   console.log('');
   targets.print((line) => console.log(line));
   console.log(targets.summary());
