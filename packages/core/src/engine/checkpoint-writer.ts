@@ -9,7 +9,7 @@ import type { WriteRetryConfig } from '../models/checkpoint-config.js';
 import { CHECKPOINT_SCHEMA_VERSION, type FlowCheckpoint, type NodeCheckpointState, type TraceContext } from '../models/checkpoint.js';
 import type { CheckpointStore } from '../store/checkpoint-store.js';
 import type { Lease } from '../store/storage-adapter.js';
-import { retryDelayMs, sleep } from '../util/backoff.js';
+import { backoffDelayMs, sleep } from '../util/backoff.js';
 import type { Logger } from '../util/logger.js';
 import { uuidv7 } from '../util/uuidv7.js';
 import type { EventBus } from './event-bus.js';
@@ -166,7 +166,7 @@ export class CheckpointWriter {
         return;
       } catch (cause) {
         if (attempt >= writeRetry.maxAttempts || !isTransientWriteError(cause)) throw cause;
-        const delayMs = retryDelayMs(attempt - 1, null, { baseDelayMs: writeRetry.initialDelayMs, maxDelayMs: writeRetry.maxDelayMs });
+        const delayMs = backoffDelayMs({ ...writeRetry, factor: 2, jitter: 0.5 }, attempt);
         logger.debug(`Checkpoint ${checkpoint.seq} of run ${identity.runId} could not be written (${errorMessage(cause)}); retrying.`, {
           runId: identity.runId,
           seq: checkpoint.seq,
