@@ -1,4 +1,6 @@
-import { RemovedByRetentionError, type CheckpointStore, type RetentionTombstone } from '@savepoint/core';
+import { RemovedByRetentionError, removedRunMessage, type CheckpointStore } from '@savepoint/core';
+
+const SERVER_REMEDY = "start a new run; the server's checkpoint.retentionDays setting decides how long finished runs are kept.";
 
 /**
  * The 404 for a run of the caller's tenant that retention removed, or undefined. `storedIds` are where the caller's
@@ -14,16 +16,9 @@ export async function removedRunError(
 ): Promise<RemovedByRetentionError | undefined> {
   for (const runId of storedIds) {
     const tombstone = await store.removedByRetention(runId);
-    if (tombstone && tombstone.tenantId === tenantId) return new RemovedByRetentionError(removedRunMessage(publicId, tombstone));
+    if (tombstone?.tenantId === tenantId) {
+      return new RemovedByRetentionError(removedRunMessage(tombstone, { runId: publicId, remedy: SERVER_REMEDY }));
+    }
   }
   return undefined;
-}
-
-function removedRunMessage(publicId: string, { retentionDays, removedAt, status, lastUpdatedAt }: RetentionTombstone): string {
-  const iso = (ms: number) => new Date(ms).toISOString();
-  return (
-    `Run ${publicId} was removed by retention (retentionDays: ${retentionDays}) at ${iso(removedAt)}: it ended ${status} at ` +
-    `${iso(lastUpdatedAt)}, more than ${retentionDays} days before, and its checkpoints are gone. Start a new run; the ` +
-    `server's checkpoint.retentionDays setting decides how long finished runs are kept.`
-  );
 }

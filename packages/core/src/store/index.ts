@@ -11,6 +11,7 @@ export {
   type SaveResult,
   type TenantOption,
 } from './checkpoint-store.js';
+export { removedRunMessage } from './retention-tombstone.js';
 export { BlobCipher } from './encryption.js';
 export { DEFAULT_TUNING, hashOf, segmentSizes, type TreeTuning } from './blob-tree.js';
 export { matchesHeaderQuery } from './header-query.js';

@@ -52,13 +52,21 @@ export async function readTombstone(adapter: StorageAdapter, runId: string): Pro
   }
 }
 
-/** The message of the `RemovedByRetentionError` for a run retention removed. */
-export function removedRunMessage(tombstone: RetentionTombstone): string {
+const WORKFLOW_REMEDY =
+  'start a new run with workflow.run(), and raise checkpoint.retentionDays (or set it to null) to keep finished runs longer.';
+
+/**
+ * The message of the `RemovedByRetentionError` for a run retention removed. `runId` is the id the reader knows (a
+ * server names the run by its public id, not the id it is stored under); `remedy` is what that reader can do.
+ */
+export function removedRunMessage(
+  tombstone: RetentionTombstone,
+  { runId = tombstone.runId, remedy = WORKFLOW_REMEDY }: { runId?: string; remedy?: string } = {},
+): string {
   const iso = (ms: number) => new Date(ms).toISOString();
   return (
-    `Run ${tombstone.runId} was removed by retention (retentionDays: ${tombstone.retentionDays}) at ${iso(tombstone.removedAt)}: ` +
+    `Run ${runId} was removed by retention (retentionDays: ${tombstone.retentionDays}) at ${iso(tombstone.removedAt)}: ` +
     `it ended ${tombstone.status} at ${iso(tombstone.lastUpdatedAt)}, more than ${tombstone.retentionDays} days before. ` +
-    `Its checkpoints are gone, so it can no longer be resumed, forked or inspected; start a new run with workflow.run(), ` +
-    `and raise checkpoint.retentionDays (or set it to null) to keep finished runs longer.`
+    `Its checkpoints are gone, so it can no longer be resumed, forked or inspected; ${remedy}`
   );
 }
