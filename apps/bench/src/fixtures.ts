@@ -32,3 +32,8 @@ export function nodeState(nodeId: string, output: unknown, internalState?: unkno
 export function message(i: number): Readonly<{ role: string; content: string }> {
   return Object.freeze({ role: i % 2 ? 'assistant' : 'user', content: `step ${i} `.padEnd(2048, 'x') });
 }
+
+/** The value a small checkpoint changes each time (Savepoint: one node's output; LangGraph: one channel). */
+export function smallValue(seq: number): { seq: number; docs: string[] } {
+  return { seq, docs: ['a', 'b'] };
+}

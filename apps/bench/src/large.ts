@@ -5,7 +5,7 @@ import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
 import type { CheckpointStore } from '@savepoint/core';
 import { checkpoint, nodeState } from './fixtures.js';
 import { langGraphCheckpoint, metadata, type Config } from './langgraph.js';
-import { median } from './stats.js';
+import { elapsedMs, median } from './stats.js';
 
 export const LARGE_REPS = Number(process.env.BENCH_LARGE_REPS ?? 5);
 const MB = 1024 * 1024;
@@ -64,20 +64,14 @@ async function measure(
   return results;
 }
 
-async function timed(work: () => Promise<unknown>): Promise<number> {
-  const t = performance.now();
-  await work();
-  return performance.now() - t;
-}
-
 /** Each repetition is the first checkpoint of a run of its own, loaded back by id. */
 export function largeSavepoint(store: CheckpointStore): Promise<LargeResult[]> {
   return measure(LARGE_SCENARIOS, async (s, rep, state) => {
     const cp = checkpoint(`large-${s.shape}-${s.megabytes}-${rep}`, 1, null, {
       agent: nodeState('agent', undefined, state),
     });
-    const saveMs = await timed(() => store.save(cp, { expectedHead: null }));
-    const loadMs = await timed(() => store.load(cp.id));
+    const saveMs = await elapsedMs(() => store.save(cp, { expectedHead: null }));
+    const loadMs = await elapsedMs(() => store.load(cp.id));
     return { saveMs, loadMs };
   });
 }
@@ -89,10 +83,10 @@ export function largeLangGraph(saver: BaseCheckpointSaver): Promise<LargeResult[
     const cp = langGraphCheckpoint(state, 1);
     let config = start;
     // New versions name the channels to store: the PostgreSQL saver writes only those as blobs.
-    const saveMs = await timed(async () => {
+    const saveMs = await elapsedMs(async () => {
       config = (await saver.put(start, cp, metadata(1), cp.channel_versions)) as Config;
     });
-    const loadMs = await timed(() => saver.getTuple(config));
+    const loadMs = await elapsedMs(() => saver.getTuple(config));
     return { saveMs, loadMs };
   });
 }

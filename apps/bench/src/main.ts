@@ -1,23 +1,31 @@
-// Measures what DESIGN §9 targets, prints a table and writes results/latest.json (see README.md):
+// Measures what DESIGN §9 targets, prints each result and writes results/latest.json, latest.md and two SVG
+// charts (see README.md):
 // - small save / load latency per backend, next to that backend's storage floor on this machine;
 // - 200 agent loops appending 2 KB each: bytes written and on disk, and the cost of the 200th save vs the first;
 // - the same two workloads on LangGraph.js's SQLite checkpointer, with Savepoint-on-SQLite / LangGraph ratios;
 // - 1 MB and 5 MB states saved and loaded on every backend and on LangGraph's SQLite and PostgreSQL savers;
-// then every target of issue 10 with `met` / `missed`, and a last line counting them (the exit code is 0 either way).
+// - the engine scenarios (engine.ts): a parallel flow, engine overhead, 100 concurrent runs, resume;
+// then every target of issue 10 with `met` / `missed`, the total time, and a last line counting the targets (the
+// exit code is 0 either way; non-zero only when the bench or an engine scenario fails).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
 import { CheckpointStore, MemoryAdapter, type StorageAdapter } from '@savepoint/core';
 import { FileBackend } from '@savepoint/backend-file';
 import { SqliteBackend } from '@savepoint/backend-sqlite';
+import { writeCharts } from './charts.js';
+import { concurrentRuns } from './concurrent-runs.js';
+import { concurrentLine, overheadLine, printLarge, printRow, printSmall, ratio, resumeLine, throughputLine } from './console-lines.js';
+import { attempt, localEngineScenarios, succeeded, type EngineResults } from './engine.js';
 import { fileFloor, sqliteFloor } from './floors.js';
-import { largeLangGraph, largeSavepoint, scenarioName, type LargeResult } from './large.js';
+import { largeLangGraph, largeSavepoint, type LargeResult } from './large.js';
 import { langGraphAgent, langGraphSmallSaves, openSqliteSaver } from './langgraph.js';
-import { reachableServerCases, type ServerCase } from './servers.js';
-import type { Summary } from './stats.js';
 import { markdown } from './markdown.js';
 import { targetsOf } from './report.js';
-import { AGENT_LOOPS, SMALL_SAVES, agentHistory, diskBytes, smallSaves, type AgentResult, type SmallResult } from './workloads.js';
+import { reachableServerCases, type ServerCase } from './servers.js';
+import type { Summary } from './stats.js';
+import { SMALL_SAVES, agentHistory, diskBytes, smallSaves, type AgentResult, type SmallResult } from './workloads.js';
 
 interface BackendCase {
   name: string;
@@ -39,7 +47,8 @@ export interface CaseResult {
   saveOverFloor: number | null;
   agent: AgentResult;
   large: LargeResult[];
-  /** LangGraph's saver on the same server (PostgreSQL), same large states. */
+  /** LangGraph's saver on the same server (PostgreSQL): the small saves and the same large states. */
+  langGraphSmall?: SmallResult | { error: string };
   langGraphLarge?: LargeResult[] | { error: string };
 }
 
@@ -82,7 +91,8 @@ const failure = (error: unknown) => ({ error: String((error as Error)?.stack ?? 
 async function runLangGraph(root: string): Promise<LangGraphResult | { error: string }> {
   try {
     for (const sub of ['small', 'agent', 'large']) mkdirSync(join(root, sub), { recursive: true });
-    const small = await langGraphSmallSaves(join(root, 'small'));
+    const smallSaver = openSqliteSaver(join(root, 'small', 'langgraph.db'));
+    const small = await langGraphSmallSaves(smallSaver).finally(() => smallSaver.db.close());
     const agent = await langGraphAgent(join(root, 'agent'));
     const saver = openSqliteSaver(join(root, 'large', 'langgraph.db'));
     try {
@@ -99,40 +109,26 @@ async function runServerCase(server: ServerCase, root: string): Promise<CaseResu
   const c: BackendCase = { name: server.name, create: () => server.create(), floor: (_dir, n) => server.floor(n), onDisk: false };
   const result = await runCase(c, root);
   if (server.langGraph) {
+    let saver: PostgresSaver;
     try {
-      result.langGraphLarge = await largeLangGraph(await server.langGraph());
+      saver = await server.langGraph();
     } catch (error) {
-      result.langGraphLarge = failure(error);
+      return { ...result, langGraphSmall: failure(error), langGraphLarge: failure(error) };
     }
+    result.langGraphSmall = await langGraphSmallSaves(saver).catch(failure);
+    result.langGraphLarge = await largeLangGraph(saver).catch(failure);
   }
   return result;
 }
 
-const ms = (x: number) => `${x.toFixed(3)} ms`;
-const ms1 = (x: number) => `${x.toFixed(1)} ms`;
-const kib = (x: number | null) => (x === null ? '-' : `${(x / 1024).toFixed(0)} KiB`);
-const ratio = (x: number) => `${x.toFixed(2)}x`;
-
-function printRow(name: string, r: { small: SmallResult; agent: AgentResult; floor?: Summary | null }): void {
-  const { small, agent } = r;
-  const floor = r.floor ? ` | floor p50 ${ms(r.floor.p50)} (save/floor ${ratio(small.save.p50 / r.floor.p50)})` : '';
-  console.log(
-    `${name.padEnd(16)} save p50 ${ms(small.save.p50)} p99 ${ms(small.save.p99)} | load p50 ${ms(small.load.p50)} p99 ${ms(small.load.p99)}${floor}` +
-      ` | agent ${AGENT_LOOPS} loops: ${kib(agent.totalBytes)} written, ${kib(agent.fileBytes)} on disk, 200th/1st save ${ratio(agent.lastOverFirst)}`,
-  );
-}
-
-function printLarge(name: string, large: LargeResult[] | { error: string } | undefined): void {
-  if (!large) return;
-  if ('error' in large) {
-    console.log(`${name.padEnd(18)} large states could not run: ${large.error.split('\n')[0]}`);
-    return;
-  }
-  const cells = large.map((r) => `${scenarioName(r)} ${ms1(r.saveMs)} / ${ms1(r.loadMs)}`);
-  console.log(`${name.padEnd(18)} large save / load (median): ${cells.join(' | ')}`);
+function printEngine(engine: EngineResults): void {
+  for (const [name, r] of Object.entries(engine.parallel)) if (succeeded(r)) console.log(throughputLine(name, r));
+  if (succeeded(engine.overhead)) console.log(overheadLine(engine.overhead));
+  if (succeeded(engine.resume)) for (const r of [engine.resume.flow, engine.resume.agent]) console.log(resumeLine(r));
 }
 
 async function main() {
+  const started = performance.now();
   const root = mkdtempSync(join(tmpdir(), 'savepoint-bench-'));
   const results: Record<string, unknown> = {};
   try {
@@ -142,15 +138,22 @@ async function main() {
       printRow(c.name, result);
       printLarge(c.name, result.large);
     }
+    const engine = await localEngineScenarios(join(root, 'engine'));
+    results.engine = engine;
+    printEngine(engine);
     const servers = await reachableServerCases();
-    for (const skipped of servers.skipped) console.log(`skipped ${skipped}`);
+    for (const skipped of servers.skipped) console.log(`SKIPPED ${skipped}: its figures and targets are left out`);
     for (const server of servers.cases) {
       try {
         const result = await runServerCase(server, join(root, server.name));
         results[server.name] = result;
         printRow(server.name, result);
         printLarge(server.name, result.large);
+        printSmall(`langgraph-${server.name}`, result.langGraphSmall);
         printLarge(`langgraph-${server.name}`, result.langGraphLarge);
+        const concurrent = await attempt(`engine concurrent runs (${server.name})`, () => concurrentRuns(server.create()));
+        engine.concurrent[server.name] = concurrent;
+        if (succeeded(concurrent)) console.log(concurrentLine(server.name, concurrent));
       } finally {
         await server.dispose();
       }
@@ -184,11 +187,14 @@ async function main() {
   const dir = join(__dirname, '..', 'results');
   mkdirSync(dir, { recursive: true });
   const date = new Date().toISOString();
-  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ date, node: process.version, saves: SMALL_SAVES, results }, null, 2) + '\n');
-  writeFileSync(join(dir, 'latest.md'), markdown(results, targets, `Run of ${date}, Node ${process.version}.`));
-  console.log(`results written to ${join(dir, 'latest.json')} and latest.md`);
+  const totalSeconds = (performance.now() - started) / 1000;
+  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ date, node: process.version, saves: SMALL_SAVES, totalSeconds, results }, null, 2) + '\n');
+  writeFileSync(join(dir, 'latest.md'), markdown(results, targets, `Run of ${date}, Node ${process.version}, ${totalSeconds.toFixed(0)} s in all.`));
+  const charts = writeCharts(dir, results);
+  console.log(`results written to ${join(dir, 'latest.json')}, latest.md, ${charts.join(', ')}`);
   console.log('');
   targets.print((line) => console.log(line));
+  console.log(`total time: ${totalSeconds.toFixed(1)} s`);
   console.log(targets.summary());
 }
 

@@ -1,4 +1,8 @@
 // The run's tables as Markdown (results/latest.md), for BENCHMARKS.md and the README to quote.
+import { chartInputs, type ChartInput } from './charts.js';
+import type { ConcurrentResult } from './concurrent-runs.js';
+import { succeeded, type EngineResults } from './engine.js';
+import type { ThroughputResult } from './engine-throughput.js';
 import type { CaseResult, LangGraphResult } from './main.js';
 import { LARGE_REPS, LARGE_SCENARIOS, scenarioName, type LargeResult } from './large.js';
 import { format, type Targets } from './targets.js';
@@ -37,6 +41,56 @@ function largeTable(rows: Array<{ name: string; large: LargeResult[] }>): string
   return lines;
 }
 
+/** The figures of save-vs-size.svg: small save p50, then the median saves of the `messages` large states. */
+function saveVsSizeTable(inputs: ChartInput[]): string[] {
+  const sizes = LARGE_SCENARIOS.filter((s) => s.shape === 'messages');
+  const small = inputs.find((i) => i.small)?.small;
+  const lines = [
+    `| Backend | small (${small?.stateBytes ?? '-'} B) save p50 | ${sizes.map((s) => `${scenarioName(s)} save`).join(' | ')} |`,
+    `|---|---|${sizes.map(() => '---').join('|')}|`,
+  ];
+  for (const { name, small: mine, large } of inputs) {
+    const cells = sizes.map((s) => large?.find((l) => l.shape === s.shape && l.megabytes === s.megabytes));
+    lines.push(`| ${name} | ${mine ? ms(mine.save.p50) : '-'} | ${cells.map((l) => (l ? ms(l.saveMs) : '-')).join(' | ')} |`);
+  }
+  return lines;
+}
+
+function engineTables(engine: EngineResults): string[] {
+  const lines: string[] = [];
+  const parallel = Object.entries(engine.parallel).filter((e): e is [string, ThroughputResult] => succeeded(e[1]));
+  if (parallel.length > 0) {
+    const { shape, reps } = parallel[0]![1];
+    lines.push(`Engine (a): flow of ${shape}, concurrency 8, checkpoint after every node; median of ${reps} runs:`, '');
+    lines.push('| Backend | run time | checkpoints per run | checkpoints/s |', '|---|---|---|---|');
+    for (const [name, r] of parallel) lines.push(`| ${name} | ${ms(r.runMs)} | ${r.checkpoints} | ${r.checkpointsPerSecond.toFixed(0)} |`);
+    lines.push('');
+  }
+  if (succeeded(engine.overhead)) {
+    const r = engine.overhead;
+    lines.push(`Engine (b): the same flow with checkpointing off vs a plain loop over the same node functions; each node does ${r.workUnit} (${ms(r.workPerNodeMs)} here); median of ${r.pairs} interleaved pairs:`, '');
+    lines.push('| engine run | plain loop | overhead |', '|---|---|---|', `| ${ms(r.engineMs)} | ${ms(r.plainMs)} | ${format(r.overheadPercent, '%')} |`, '');
+  }
+  const concurrent = Object.entries(engine.concurrent).filter((e): e is [string, ConcurrentResult] => succeeded(e[1]));
+  if (concurrent.length > 0) {
+    const { runs, shape, reps } = concurrent[0]![1];
+    lines.push(`Engine (c): ${runs} runs started at once, each a flow of ${shape}; commit latency timed around the adapter; median of ${reps} batches:`, '');
+    lines.push('| Backend | batch time | checkpoints | checkpoints/s | commit p50 | commit p99 |', '|---|---|---|---|---|---|');
+    for (const [name, r] of concurrent) {
+      lines.push(`| ${name} | ${ms(r.batchMs)} | ${r.checkpoints} | ${r.checkpointsPerSecond.toFixed(0)} | ${ms(r.commitP50Ms)} | ${ms(r.commitP99Ms)} |`);
+    }
+    lines.push('');
+  }
+  if (succeeded(engine.resume)) {
+    const { flow, agent } = engine.resume;
+    lines.push(`Engine (d): resume on SQLite, from \`resume()\` until the next step's code runs; median of ${flow.reps}:`, '');
+    lines.push('| Run | checkpoints before | resume |', '|---|---|---|');
+    for (const r of [flow, agent]) lines.push(`| ${r.what} | ${r.checkpoints} | ${ms(r.resumeMs)} |`);
+    lines.push('');
+  }
+  return lines;
+}
+
 function targetTable(targets: Targets): string[] {
   const lines = ['| Figure | Value | Target | |', '|---|---|---|---|'];
   for (const c of targets.checks) lines.push(`| ${c.figure} | ${format(c.value, c.unit)} | ${c.target} | ${c.met ? 'met' : '**missed**'} |`);
@@ -65,6 +119,11 @@ export function markdown(results: Record<string, unknown>, targets: Targets, hea
     '',
     ...largeTable(large),
     '',
+    'Save latency vs state size (the figures of `save-vs-size.svg`):',
+    '',
+    ...saveVsSizeTable(chartInputs(results)),
+    '',
+    ...(results.engine ? engineTables(results.engine as EngineResults) : []),
     'Targets:',
     '',
     ...targetTable(targets),

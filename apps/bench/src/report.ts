@@ -1,6 +1,7 @@
-// Which figure of a run answers which target of issue 10 (its tables) and DESIGN §9.
+// Which figure of a run answers which target of issue 10 (its tables, and the engine targets of part 3) and DESIGN §9.
 import type { CaseResult, LangGraphResult } from './main.js';
 import { scenarioName, type LargeResult } from './large.js';
+import { succeeded, type EngineResults } from './engine.js';
 import { Targets } from './targets.js';
 
 // SQLite's floor (a ~12 µs commit) is not a target: issue 10 measures its small saves against LangGraph's instead.
@@ -14,6 +15,10 @@ const BUDGET_1MB: Record<string, [number, string]> = {
   postgres: [80, '30–80 ms'],
 };
 const SAVEPOINT_BACKENDS = ['memory', 'file', 'sqlite', 'postgres', 'redis'];
+/** Engine targets (issue 10 part 3). */
+const OVERHEAD_PERCENT = 3;
+const CONCURRENT_COMMIT_P99_MS = 10;
+const RESUME_MS = 5;
 
 const isCase = (x: unknown): x is CaseResult => typeof x === 'object' && x !== null && 'small' in x;
 const isLargeList = (x: unknown): x is LargeResult[] => Array.isArray(x);
@@ -65,5 +70,22 @@ export function targetsOf(results: Record<string, unknown>): Targets {
   if (isCase(postgres) && isLargeList(postgres.langGraphLarge)) {
     sameBackendAsLangGraph(targets, 'postgres', postgres.large, postgres.langGraphLarge);
   }
+  engineTargets(targets, results.engine as EngineResults | undefined);
   return targets;
+}
+
+function engineTargets(targets: Targets, engine: EngineResults | undefined): void {
+  if (!engine) return;
+  if (succeeded(engine.overhead)) {
+    const { overheadPercent } = engine.overhead;
+    targets.atMost('engine overhead, checkpointing off, vs plain loop', overheadPercent, OVERHEAD_PERCENT, '%', `<= ${OVERHEAD_PERCENT}%`);
+  }
+  for (const [name, r] of Object.entries(engine.concurrent)) {
+    if (!succeeded(r)) continue;
+    targets.atMost(`${name} ${r.runs} concurrent runs: commit p99`, r.commitP99Ms, CONCURRENT_COMMIT_P99_MS, 'ms', `<= ${CONCURRENT_COMMIT_P99_MS} ms`);
+  }
+  if (succeeded(engine.resume)) {
+    targets.atMost('sqlite resume 200-node run: load + restore', engine.resume.flow.resumeMs, RESUME_MS, 'ms', `<= ${RESUME_MS} ms`);
+    targets.atMost('sqlite resume 200-message agent: load + restore', engine.resume.agent.resumeMs, RESUME_MS, 'ms', `<= ${RESUME_MS} ms`);
+  }
 }

@@ -34,7 +34,7 @@ async function timed(samples: number, once: (i: number) => Promise<unknown>): Pr
 }
 
 async function postgresCase(): Promise<ServerCase> {
-  const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 4, connectionTimeoutMillis: 2000 });
+  const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 10, connectionTimeoutMillis: 2000 });
   await pool.query('SELECT 1');
   const schema = `bench_${randomBytes(4).toString('hex')}`;
   return {

@@ -16,3 +16,10 @@ export function summarize(samples: readonly number[]): Summary {
 export function median(samples: readonly number[]): number {
   return summarize(samples).p50;
 }
+
+/** How long `work` takes, in ms. */
+export async function elapsedMs(work: () => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await work();
+  return performance.now() - t;
+}

@@ -4,7 +4,7 @@
 export interface TargetCheck {
   figure: string;
   value: number;
-  unit: 'ms' | 'x' | 'KiB';
+  unit: 'ms' | 'x' | 'KiB' | '%';
   /** What the value must not exceed, in the same unit. */
   limit: number;
   /** The target as the issue states it. */
@@ -44,5 +44,6 @@ export class Targets {
 export function format(value: number, unit: TargetCheck['unit']): string {
   if (unit === 'ms') return `${value < 10 ? value.toFixed(3) : value.toFixed(1)} ms`;
   if (unit === 'KiB') return `${value.toFixed(0)} KiB`;
+  if (unit === '%') return `${value.toFixed(1)}%`;
   return `${value.toFixed(2)}x`;
 }

@@ -2,7 +2,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckpointStore } from '@savepoint/core';
-import { checkpoint, message, nodeState } from './fixtures.js';
+import { checkpoint, message, nodeState, smallValue } from './fixtures.js';
 import { summarize, type Summary } from './stats.js';
 
 export const SMALL_SAVES = Number(process.env.BENCH_SAVES ?? 300);
@@ -11,6 +11,8 @@ export const AGENT_LOOPS = 200;
 export interface SmallResult {
   save: Summary;
   load: Summary;
+  /** JSON size of the value each small checkpoint changes (the x of the save-vs-size chart). */
+  stateBytes: number;
 }
 
 export interface AgentResult {
@@ -23,15 +25,33 @@ export interface AgentResult {
   firstSaveMs: number;
   lastSaveMs: number;
   lastOverFirst: number;
+  /** Each step's bytes handed to storage and save latency, in order (for the agent-history chart). */
+  steps: AgentStep[];
+}
+
+export interface AgentStep {
+  bytes: number;
+  ms: number;
+}
+
+/** The whole-history figures of a list of agent steps. */
+export function agentSummary(steps: AgentStep[]): Omit<AgentResult, 'fileBytes'> {
+  const first = summarize(steps.slice(0, 10).map((s) => s.ms)).p50;
+  const last = summarize(steps.slice(-10).map((s) => s.ms)).p50;
+  const totalBytes = steps.reduce((sum, s) => sum + s.bytes, 0);
+  return { loops: steps.length, totalBytes, firstSaveMs: first, lastSaveMs: last, lastOverFirst: last / first, steps };
 }
 
 /** A run of small checkpoints (one node state of a few bytes changes each time), each saved then loaded. */
 export async function smallSaves(store: CheckpointStore, runId: string): Promise<SmallResult> {
   const saves: number[] = [];
   const loads: number[] = [];
+  let stateBytes = 0;
   let parent: string | null = null;
   for (let seq = 1; seq <= SMALL_SAVES; seq++) {
-    const cp = checkpoint(runId, seq, parent, { fetch: nodeState('fetch', { seq, docs: ['a', 'b'] }) });
+    const value = smallValue(seq);
+    stateBytes = JSON.stringify(value).length;
+    const cp = checkpoint(runId, seq, parent, { fetch: nodeState('fetch', value) });
     let t = performance.now();
     await store.save(cp, { expectedHead: parent });
     saves.push(performance.now() - t);
@@ -40,14 +60,13 @@ export async function smallSaves(store: CheckpointStore, runId: string): Promise
     loads.push(performance.now() - t);
     parent = cp.id;
   }
-  return { save: summarize(saves), load: summarize(loads) };
+  return { save: summarize(saves), load: summarize(loads), stateBytes };
 }
 
 /** 200 agent loops, each appending a 2 KB message to the agent's history and checkpointing the whole state. */
 export async function agentHistory(store: CheckpointStore, runId: string): Promise<Omit<AgentResult, 'fileBytes'>> {
   const messages: Array<Readonly<{ role: string; content: string }>> = [];
-  const times: number[] = [];
-  let bytes = 0;
+  const steps: AgentStep[] = [];
   let parent: string | null = null;
   for (let loop = 1; loop <= AGENT_LOOPS; loop++) {
     messages.push(message(loop));
@@ -55,13 +74,10 @@ export async function agentHistory(store: CheckpointStore, runId: string): Promi
     const cp = checkpoint(runId, loop, parent, { agent: { ...state, status: 'running' } });
     const t = performance.now();
     const result = await store.save(cp, { expectedHead: parent });
-    times.push(performance.now() - t);
-    bytes += result.bytesWritten;
+    steps.push({ ms: performance.now() - t, bytes: result.bytesWritten });
     parent = cp.id;
   }
-  const first = summarize(times.slice(0, 10)).p50;
-  const last = summarize(times.slice(-10)).p50;
-  return { loops: AGENT_LOOPS, totalBytes: bytes, firstSaveMs: first, lastSaveMs: last, lastOverFirst: last / first };
+  return agentSummary(steps);
 }
 
 /** Total size of the files under a directory, each inode once (the file backend's indexes are hard links). */
