@@ -59,7 +59,7 @@ function cumulativeBytes(inputs: ChartInput[]): Series[] {
   for (const { name, agent } of inputs) {
     if (!agent) continue;
     let total = 0;
-    const points = agent.steps.map((s, i): [number, number] => [i + 1, (total += s.bytes)]);
+    const points = agent.steps.bytes.map((bytes, i): [number, number] => [i + 1, (total += bytes)]);
     const key = `${isLangGraph(name)}:${points.map((p) => p[1]).join(',')}`;
     const group = groups.get(key) ?? { names: [], points };
     group.names.push(name);
@@ -67,8 +67,8 @@ function cumulativeBytes(inputs: ChartInput[]): Series[] {
   }
   return [...groups.values()].map(({ names, points }) => {
     if (names.length === 1) return series(names[0]!, points);
-    const every = SAVEPOINT.every((name) => names.includes(name));
-    return { ...series(names.includes('sqlite') ? 'sqlite' : names[0]!, points), name: every ? 'Savepoint, every backend' : `Savepoint ${names.join(', ')}` };
+    const name = SAVEPOINT.every((n) => names.includes(n)) ? 'Savepoint, every backend' : `Savepoint ${names.join(', ')}`;
+    return { ...series(names.includes('sqlite') ? 'sqlite' : names[0]!, points), name };
   });
 }
 
@@ -92,7 +92,7 @@ function agentHistorySvg(inputs: ChartInput[]): string {
       x: { label: 'agent step', format: String },
       y: { label: 'save latency', log: true, format: formatMs },
       series: withAgent.map(({ name, agent }) => {
-        const smoothed = rollingMedian(agent!.steps.map((s) => s.ms), LATENCY_WINDOW);
+        const smoothed = rollingMedian(agent!.steps.ms, LATENCY_WINDOW);
         return series(name, smoothed.map((ms, i): [number, number] => [i + 1, ms]));
       }),
     },

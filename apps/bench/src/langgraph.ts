@@ -6,7 +6,7 @@ import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
 import { message, smallValue } from './fixtures.js';
 import { openSqlite } from './floors.js';
 import { summarize } from './stats.js';
-import { AGENT_LOOPS, SMALL_SAVES, agentSummary, diskBytes, type AgentResult, type AgentStep, type SmallResult } from './workloads.js';
+import { AGENT_LOOPS, SMALL_SAVES, agentSummary, diskBytes, type AgentResult, type AgentSteps, type SmallResult } from './workloads.js';
 
 export type Config = { configurable: { thread_id: string; checkpoint_ns: string; checkpoint_id?: string } };
 
@@ -58,15 +58,15 @@ function rowBytes(saver: SqliteSaver, config: Config): number {
 export async function langGraphAgent(dir: string): Promise<AgentResult> {
   const saver = openSqliteSaver(join(dir, 'langgraph.db'));
   const messages: Array<Readonly<{ role: string; content: string }>> = [];
-  const steps: AgentStep[] = [];
+  const steps: AgentSteps = { bytes: [], ms: [] };
   let config: Config = { configurable: { thread_id: 'agent-run', checkpoint_ns: '' } };
   for (let loop = 1; loop <= AGENT_LOOPS; loop++) {
     messages.push(message(loop));
     const checkpoint = langGraphCheckpoint({ messages: [...messages] }, loop);
     const t = performance.now();
     config = (await saver.put(config, checkpoint, metadata(loop))) as Config;
-    const ms = performance.now() - t;
-    steps.push({ ms, bytes: rowBytes(saver, config) });
+    steps.ms.push(performance.now() - t);
+    steps.bytes.push(rowBytes(saver, config));
   }
   saver.db.close(); // checkpoints the WAL into the database file
   return { ...agentSummary(steps), fileBytes: diskBytes(dir) };

@@ -57,8 +57,11 @@ export function layeredFlow(flowId: string, shape: LayeredShape, fns: NodeFuncti
  */
 export async function plainLoop(layers: ShapeLayers, fns: NodeFunctions, input: unknown): Promise<Map<string, unknown>> {
   const outputs = new Map<string, unknown>();
-  const inputOf = (dependsOn: readonly string[]) =>
-    dependsOn.length === 0 ? input : dependsOn.length === 1 ? outputs.get(dependsOn[0]!) : Object.fromEntries(dependsOn.map((d) => [d, outputs.get(d)]));
+  const inputOf = (dependsOn: readonly string[]) => {
+    if (dependsOn.length === 0) return input;
+    if (dependsOn.length === 1) return outputs.get(dependsOn[0]!);
+    return Object.fromEntries(dependsOn.map((d) => [d, outputs.get(d)]));
+  };
   for (const layer of layers) {
     await Promise.all(
       layer.map(async ({ id, dependsOn }) => {

@@ -19,6 +19,7 @@ import { concurrentRuns } from './concurrent-runs.js';
 import { concurrentLine, overheadLine, printLarge, printRow, printSmall, ratio, resumeLine, throughputLine } from './console-lines.js';
 import { attempt, localEngineScenarios, succeeded, type EngineResults } from './engine.js';
 import { fileFloor, sqliteFloor } from './floors.js';
+import { readableJson } from './json-text.js';
 import { largeLangGraph, largeSavepoint, type LargeResult } from './large.js';
 import { langGraphAgent, langGraphSmallSaves, openSqliteSaver } from './langgraph.js';
 import { markdown } from './markdown.js';
@@ -188,7 +189,7 @@ async function main() {
   mkdirSync(dir, { recursive: true });
   const date = new Date().toISOString();
   const totalSeconds = (performance.now() - started) / 1000;
-  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ date, node: process.version, saves: SMALL_SAVES, totalSeconds, results }, null, 2) + '\n');
+  writeFileSync(join(dir, 'latest.json'), readableJson({ date, node: process.version, saves: SMALL_SAVES, totalSeconds, results }));
   writeFileSync(join(dir, 'latest.md'), markdown(results, targets, `Run of ${date}, Node ${process.version}, ${totalSeconds.toFixed(0)} s in all.`));
   const charts = writeCharts(dir, results);
   console.log(`results written to ${join(dir, 'latest.json')}, latest.md, ${charts.join(', ')}`);

@@ -68,16 +68,25 @@ function engineTables(engine: EngineResults): string[] {
   }
   if (succeeded(engine.overhead)) {
     const r = engine.overhead;
-    lines.push(`Engine (b): the same flow with checkpointing off vs a plain loop over the same node functions; each node does ${r.workUnit} (${ms(r.workPerNodeMs)} here); median of ${r.pairs} interleaved pairs:`, '');
-    lines.push('| engine run | plain loop | overhead |', '|---|---|---|', `| ${ms(r.engineMs)} | ${ms(r.plainMs)} | ${format(r.overheadPercent, '%')} |`, '');
+    lines.push(
+      `Engine (b): the same flow with checkpointing off vs a plain loop over the same node functions; each node does ` +
+        `${r.workUnit} (${ms(r.workPerNodeMs)} here); median of ${r.pairs} interleaved pairs:`,
+      '',
+    );
+    lines.push('| engine run | plain loop | overhead |', '|---|---|---|');
+    lines.push(`| ${ms(r.engineMs)} | ${ms(r.plainMs)} | ${format(r.overheadPercent, '%')} |`, '');
   }
   const concurrent = Object.entries(engine.concurrent).filter((e): e is [string, ConcurrentResult] => succeeded(e[1]));
   if (concurrent.length > 0) {
     const { runs, shape, reps } = concurrent[0]![1];
-    lines.push(`Engine (c): ${runs} runs started at once, each a flow of ${shape}; commit latency timed around the adapter; median of ${reps} batches:`, '');
+    lines.push(
+      `Engine (c): ${runs} runs started at once, each a flow of ${shape}; commit latency timed around the adapter; median of ${reps} batches:`,
+      '',
+    );
     lines.push('| Backend | batch time | checkpoints | checkpoints/s | commit p50 | commit p99 |', '|---|---|---|---|---|---|');
     for (const [name, r] of concurrent) {
-      lines.push(`| ${name} | ${ms(r.batchMs)} | ${r.checkpoints} | ${r.checkpointsPerSecond.toFixed(0)} | ${ms(r.commitP50Ms)} | ${ms(r.commitP99Ms)} |`);
+      const perSecond = r.checkpointsPerSecond.toFixed(0);
+      lines.push(`| ${name} | ${ms(r.batchMs)} | ${r.checkpoints} | ${perSecond} | ${ms(r.commitP50Ms)} | ${ms(r.commitP99Ms)} |`);
     }
     lines.push('');
   }

@@ -77,9 +77,8 @@ function panelSvg(panel: Panel): string {
   const xLabel = `${panel.x.label}${panel.x.log ? ' (log scale)' : ''}`;
   const yLabel = `${panel.y.label}${panel.y.log ? ' (log scale)' : ''}`;
   out.push(`<text x="${MARGIN.left + w / 2}" y="${PANEL_HEIGHT - 8}" text-anchor="middle" font-size="12">${escape(xLabel)}</text>`);
-  out.push(
-    `<text x="16" y="${MARGIN.top + h / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 16 ${MARGIN.top + h / 2})">${escape(yLabel)}</text>`,
-  );
+  const middle = MARGIN.top + h / 2;
+  out.push(`<text x="16" y="${middle}" text-anchor="middle" font-size="12" transform="rotate(-90 16 ${middle})">${escape(yLabel)}</text>`);
   for (const s of panel.series) {
     const path = s.points.map(([x, y]) => `${num(px(x))},${num(py(y))}`).join(' ');
     const dash = s.dashed ? ' stroke-dasharray="7 4"' : '';

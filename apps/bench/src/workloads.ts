@@ -25,21 +25,21 @@ export interface AgentResult {
   firstSaveMs: number;
   lastSaveMs: number;
   lastOverFirst: number;
-  /** Each step's bytes handed to storage and save latency, in order (for the agent-history chart). */
-  steps: AgentStep[];
+  /** Each step's bytes handed to storage and save latency, in step order (for the agent-history chart). */
+  steps: AgentSteps;
 }
 
-export interface AgentStep {
-  bytes: number;
-  ms: number;
+export interface AgentSteps {
+  bytes: number[];
+  ms: number[];
 }
 
-/** The whole-history figures of a list of agent steps. */
-export function agentSummary(steps: AgentStep[]): Omit<AgentResult, 'fileBytes'> {
-  const first = summarize(steps.slice(0, 10).map((s) => s.ms)).p50;
-  const last = summarize(steps.slice(-10).map((s) => s.ms)).p50;
-  const totalBytes = steps.reduce((sum, s) => sum + s.bytes, 0);
-  return { loops: steps.length, totalBytes, firstSaveMs: first, lastSaveMs: last, lastOverFirst: last / first, steps };
+/** The whole-history figures of the agent's steps. */
+export function agentSummary(steps: AgentSteps): Omit<AgentResult, 'fileBytes'> {
+  const first = summarize(steps.ms.slice(0, 10)).p50;
+  const last = summarize(steps.ms.slice(-10)).p50;
+  const totalBytes = steps.bytes.reduce((sum, bytes) => sum + bytes, 0);
+  return { loops: steps.ms.length, totalBytes, firstSaveMs: first, lastSaveMs: last, lastOverFirst: last / first, steps };
 }
 
 /** A run of small checkpoints (one node state of a few bytes changes each time), each saved then loaded. */
@@ -66,7 +66,7 @@ export async function smallSaves(store: CheckpointStore, runId: string): Promise
 /** 200 agent loops, each appending a 2 KB message to the agent's history and checkpointing the whole state. */
 export async function agentHistory(store: CheckpointStore, runId: string): Promise<Omit<AgentResult, 'fileBytes'>> {
   const messages: Array<Readonly<{ role: string; content: string }>> = [];
-  const steps: AgentStep[] = [];
+  const steps: AgentSteps = { bytes: [], ms: [] };
   let parent: string | null = null;
   for (let loop = 1; loop <= AGENT_LOOPS; loop++) {
     messages.push(message(loop));
@@ -74,7 +74,8 @@ export async function agentHistory(store: CheckpointStore, runId: string): Promi
     const cp = checkpoint(runId, loop, parent, { agent: { ...state, status: 'running' } });
     const t = performance.now();
     const result = await store.save(cp, { expectedHead: parent });
-    steps.push({ ms: performance.now() - t, bytes: result.bytesWritten });
+    steps.ms.push(performance.now() - t);
+    steps.bytes.push(result.bytesWritten);
     parent = cp.id;
   }
   return agentSummary(steps);
