@@ -26,7 +26,8 @@ export function buildHeaderQuery(table: string, query: HeaderQuery): BuiltQuery 
   }
   if (query.tenantId === null) filter('tenant_id IS NULL');
   else if (query.tenantId !== undefined) filter('tenant_id = ?', query.tenantId);
-  if (query.pendingInput !== undefined) filter('pending_input = ?', query.pendingInput ? 1 : 0);
+  // A literal, not a bound value: only then can SQLite use the partial index of waiting headers.
+  if (query.pendingInput !== undefined) filter(query.pendingInput ? 'pending_input = 1' : 'pending_input = 0');
   if (query.beforeSeq !== undefined) filter('seq < ?', query.beforeSeq);
   if (query.beforeId !== undefined) filter('id < ?', query.beforeId);
   if (query.createdBefore !== undefined) filter('created_at < ?', query.createdBefore);

@@ -19,21 +19,22 @@ export interface HeaderRow {
   body: string;
 }
 
-export function toRow(header: HeaderRecord): HeaderRow {
-  return {
-    id: header.id,
-    flow_id: header.flowId,
-    workflow_id: header.workflowId,
-    run_id: header.runId,
-    seq: header.seq,
-    parent_id: header.parentCheckpointId,
-    status: header.status,
-    tenant_id: header.tenantId,
-    pending_input: header.pendingInput ? 1 : 0,
-    created_at: header.createdAt,
-    updated_at: header.updatedAt,
-    body: header.body,
-  };
+/** The values of an INSERT listing `HEADER_COLUMNS`, in that order (positional binding is the cheapest). */
+export function toValues(header: HeaderRecord): unknown[] {
+  return [
+    header.id,
+    header.flowId,
+    header.workflowId,
+    header.runId,
+    header.seq,
+    header.parentCheckpointId,
+    header.status,
+    header.tenantId,
+    header.pendingInput ? 1 : 0,
+    header.createdAt,
+    header.updatedAt,
+    header.body,
+  ];
 }
 
 export function fromRow(row: HeaderRow): HeaderRecord {

@@ -28,7 +28,7 @@ import {
   type StorageAdapter,
 } from '@savepoint/core';
 import { buildHeaderQuery } from './header-query-builder.js';
-import { HEADER_COLUMNS, fromRow, toRow, type HeaderRow } from './header-row.js';
+import { HEADER_COLUMNS, fromRow, toValues, type HeaderRow } from './header-row.js';
 import { migrations } from './migrations/index.js';
 import { migrate } from './migrator.js';
 import { sqliteCode, toSavepointError } from './sqlite-errors.js';
@@ -68,6 +68,8 @@ interface LeaseRow {
   expires_at: number;
 }
 
+const PAGE_SIZE = 8192;
+
 // A released lease keeps its row with this expiry, so its token survives for the next owner.
 const RELEASED = 0;
 
@@ -86,6 +88,8 @@ export class SqliteBackend implements StorageAdapter {
   private readonly synchronous: 'NORMAL' | 'FULL';
   private readonly busyTimeoutMs: number;
   private readonly statements = new Map<string, Database.Statement>();
+  /** Built once: a save is the hot path, and better-sqlite3 makes several closures per `db.transaction()`. */
+  private commitTransaction: Database.Transaction<(runId: string, blobs: readonly BlobRecord[], header: HeaderRecord, options: PutHeaderOptions) => void> | undefined;
   private db: Database.Database | undefined;
   private migrated = false;
   private closed = false;
@@ -127,6 +131,7 @@ export class SqliteBackend implements StorageAdapter {
     if (this.closed) return;
     this.closed = true;
     this.statements.clear();
+    this.commitTransaction = undefined;
     if (this.path !== undefined) this.db?.close();
     this.db = undefined;
   }
@@ -175,14 +180,13 @@ export class SqliteBackend implements StorageAdapter {
 
   /** Blobs and header in one IMMEDIATE transaction: one commit per save instead of two. */
   async commitCheckpoint(runId: string, blobs: readonly BlobRecord[], header: HeaderRecord, options: PutHeaderOptions = {}): Promise<void> {
-    await this.use('write a checkpoint', (db) =>
-      db
-        .transaction(() => {
-          this.writeBlobs(runId, blobs);
-          this.writeHeader(header, options);
-        })
-        .immediate(),
-    );
+    await this.use('write a checkpoint', (db) => {
+      this.commitTransaction ??= db.transaction((runId: string, blobs: readonly BlobRecord[], header: HeaderRecord, options: PutHeaderOptions) => {
+        this.writeBlobs(runId, blobs);
+        this.writeHeader(header, options);
+      });
+      this.commitTransaction.immediate(runId, blobs, header, options);
+    });
   }
 
   async getHeader(id: string): Promise<HeaderRecord | null> {
@@ -208,18 +212,10 @@ export class SqliteBackend implements StorageAdapter {
   async deleteHeaders(ids: readonly string[]): Promise<number> {
     if (ids.length === 0) return 0;
     return this.use('delete checkpoint headers', (db) => {
-      const runOf = this.stmt(`SELECT run_id FROM ${this.tables.headers} WHERE id = ?`).pluck();
       const remove = this.stmt(`DELETE FROM ${this.tables.headers} WHERE id = ?`);
       return db.transaction(() => {
-        const runs = new Set<string>();
         let deleted = 0;
-        for (const id of ids) {
-          const runId = runOf.get(id) as string | undefined;
-          if (runId === undefined) continue;
-          deleted += remove.run(id).changes;
-          runs.add(runId);
-        }
-        for (const runId of runs) this.recomputeHead(runId);
+        for (const id of ids) deleted += remove.run(id).changes;
         return deleted;
       }).immediate();
     });
@@ -345,6 +341,9 @@ export class SqliteBackend implements StorageAdapter {
     try {
       // busy_timeout first, so that switching to WAL also waits for a lock held by another process.
       db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+      // Only a new file takes it (an existing database keeps its page size): 8 KiB pages pack the typical
+      // 2 KiB message blob three to a page, where 4 KiB pages hold one and leave the rest empty.
+      db.pragma(`page_size = ${PAGE_SIZE}`);
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${this.synchronous}`);
     } catch (error) {
@@ -383,11 +382,6 @@ export class SqliteBackend implements StorageAdapter {
       }
     }
     this.insertHeader(header);
-    this.stmt(
-      `INSERT INTO ${this.tables.heads} (run_id, checkpoint_id, seq) VALUES (?, ?, ?)
-       ON CONFLICT (run_id) DO UPDATE SET checkpoint_id = excluded.checkpoint_id, seq = excluded.seq
-       WHERE excluded.seq > ${this.tables.heads}.seq`,
-    ).run(header.runId, header.id, header.seq);
   }
 
   private checkFence(runId: string, lease: Lease | undefined): void {
@@ -407,9 +401,8 @@ export class SqliteBackend implements StorageAdapter {
   private insertHeader(header: HeaderRecord): void {
     try {
       this.stmt(
-        `INSERT INTO ${this.tables.headers} (${HEADER_COLUMNS}) VALUES
-         (@id, @flow_id, @workflow_id, @run_id, @seq, @parent_id, @status, @tenant_id, @pending_input, @created_at, @updated_at, @body)`,
-      ).run(toRow(header));
+        `INSERT INTO ${this.tables.headers} (${HEADER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(toValues(header));
     } catch (error) {
       const code = sqliteCode(error);
       if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
@@ -424,21 +417,10 @@ export class SqliteBackend implements StorageAdapter {
     }
   }
 
+  /** The run head is its header with the highest seq (the unique run_id, seq index answers it). */
   private headOf(runId: string): string | null {
-    const id = this.stmt(`SELECT checkpoint_id FROM ${this.tables.heads} WHERE run_id = ?`).pluck().get(runId);
+    const id = this.stmt(`SELECT id FROM ${this.tables.headers} WHERE run_id = ? ORDER BY seq DESC LIMIT 1`).pluck().get(runId);
     return (id as string | undefined) ?? null;
-  }
-
-  /** After deletions the head falls back to the highest seq left, or disappears with the last header. */
-  private recomputeHead(runId: string): void {
-    const top = this.stmt(
-      `SELECT id, seq FROM ${this.tables.headers} WHERE run_id = ? ORDER BY seq DESC LIMIT 1`,
-    ).get(runId) as { id: string; seq: number } | undefined;
-    if (top === undefined) {
-      this.stmt(`DELETE FROM ${this.tables.heads} WHERE run_id = ?`).run(runId);
-    } else {
-      this.stmt(`UPDATE ${this.tables.heads} SET checkpoint_id = ?, seq = ? WHERE run_id = ?`).run(top.id, top.seq, runId);
-    }
   }
 
   private leaseOf(runId: string): LeaseRow | undefined {

@@ -36,6 +36,31 @@ const recordedMigrations = (path: string) => {
 };
 
 describe('SqliteBackend on a fresh database file, without setup()', () => {
+  it('a new file gets 8 KiB pages (2 KiB message blobs pack three to a page); an existing file keeps its own', async () => {
+    const pageSize = (path: string) => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return db.pragma('page_size', { simple: true });
+      } finally {
+        db.close();
+      }
+    };
+    const fresh = freshBackend();
+    await fresh.backend.putHeader(header({ id: 'cp-1', runId: 'run-1', seq: 1 }));
+    expect(pageSize(fresh.path)).toBe(8192);
+
+    const oldPath = join(dir.path, 'old-4k.db');
+    const old = new Database(oldPath);
+    old.pragma('page_size = 4096');
+    old.exec('CREATE TABLE unrelated (x)');
+    old.close();
+    const existing = new SqliteBackend({ path: oldPath });
+    opened.push(existing);
+    await existing.putHeader(header({ id: 'cp-1', runId: 'run-1', seq: 1 }));
+    expect(await existing.getHead('run-1')).toBe('cp-1');
+    expect(pageSize(oldPath)).toBe(4096);
+  });
+
   it('a caller-owned connection to an empty database works from its first call', async () => {
     const db = new Database(':memory:');
     const backend = new SqliteBackend({ db });

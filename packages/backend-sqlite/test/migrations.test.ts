@@ -25,7 +25,6 @@ describe('migrations', () => {
       'savepoint_blobs',
       'savepoint_events',
       'savepoint_headers',
-      'savepoint_heads',
       'savepoint_inputs',
       'savepoint_leases',
       'savepoint_migrations',
@@ -46,7 +45,6 @@ describe('migrations', () => {
       'app_sp_blobs',
       'app_sp_events',
       'app_sp_headers',
-      'app_sp_heads',
       'app_sp_inputs',
       'app_sp_leases',
     ]);
@@ -71,7 +69,7 @@ describe('migrations', () => {
     const db = new Database(':memory:');
     await new SqliteBackend({ db }).setup();
     const plan = (where: string) =>
-      (db.prepare(`EXPLAIN QUERY PLAN SELECT * FROM savepoint_headers WHERE ${where}`).all('x') as Array<{ detail: string }>)
+      (db.prepare(`EXPLAIN QUERY PLAN SELECT * FROM savepoint_headers WHERE ${where}`).all(...(where.includes('?') ? ['x'] : [])) as Array<{ detail: string }>)
         .map((row) => row.detail)
         .join('\n');
 
@@ -79,8 +77,9 @@ describe('migrations', () => {
     expect(plan('run_id = ? ORDER BY seq DESC')).toMatch(/USING INDEX savepoint_headers_run_seq/);
     expect(plan('status = ?')).toMatch(/USING INDEX savepoint_headers_status/);
     expect(plan('tenant_id = ?')).toMatch(/USING INDEX savepoint_headers_tenant/);
-    expect(plan('pending_input = ?')).toMatch(/USING INDEX savepoint_headers_pending_input/);
-    expect(plan('created_at < ?')).toMatch(/USING INDEX savepoint_headers_created_at/);
+    expect(plan('pending_input = 1 ORDER BY id DESC')).toMatch(/USING (COVERING )?INDEX savepoint_headers_pending_input/);
+    // retention: finished statuses created before a cutoff
+    expect(plan("status IN ('completed', 'failed') AND created_at < ?")).toMatch(/USING INDEX savepoint_headers_status/);
     db.close();
   });
 
@@ -98,10 +97,40 @@ describe('migrations', () => {
     expect(db.prepare('SELECT name FROM savepoint_migrations ORDER BY name').pluck().all()).toEqual([
       '0001-initial-schema',
       '0002-event-log-and-inbox',
+      '0003-lean-header-indexes',
     ]);
     expect(await upgraded.getHead('run-1')).toBe('cp-1');
     expect((await upgraded.appendEvents('run-1', [{ type: 'run_resumed', data: '{}', ts: 2 }]))[0]!.seq).toBe(1);
     expect((await upgraded.putInput('run-1', { key: 'k', nodePath: 'p', value: '1', createdAt: 2 })).created).toBe(true);
+    db.close();
+  });
+
+  it('0003 drops the heads table and keeps every run head, tenant and pending-input query of a 0002 database', async () => {
+    const db = new Database(':memory:');
+    migrate(db, tableNames('savepoint_', 'savepoint_migrations'), migrations.slice(0, 2), 0);
+    const insert = db.prepare(
+      `INSERT INTO savepoint_headers (id, flow_id, workflow_id, run_id, seq, parent_id, status, tenant_id, pending_input, created_at, updated_at, body)
+       VALUES (?, 'flow-1', NULL, ?, ?, NULL, ?, ?, ?, 1, 1, '{}')`,
+    );
+    insert.run('cp-a1', 'run-a', 1, 'active', 'acme', 0);
+    insert.run('cp-a2', 'run-a', 2, 'pending_input', 'acme', 1);
+    insert.run('cp-b1', 'run-b', 1, 'completed', null, 0);
+    db.prepare(`INSERT INTO savepoint_heads (run_id, checkpoint_id, seq) VALUES ('run-a', 'cp-a2', 2), ('run-b', 'cp-b1', 1)`).run();
+
+    const upgraded = new SqliteBackend({ db });
+    await upgraded.setup();
+    expect(tablesOf(db)).not.toContain('savepoint_heads');
+    expect(await upgraded.getHead('run-a')).toBe('cp-a2');
+    expect(await upgraded.getHead('run-b')).toBe('cp-b1');
+    expect((await upgraded.queryHeaders({ tenantId: 'acme' })).map((h) => h.id)).toEqual(['cp-a2', 'cp-a1']);
+    expect((await upgraded.queryHeaders({ tenantId: null })).map((h) => h.id)).toEqual(['cp-b1']);
+    expect((await upgraded.queryHeaders({ pendingInput: true })).map((h) => h.id)).toEqual(['cp-a2']);
+    expect((await upgraded.queryHeaders({ pendingInput: false })).map((h) => h.id)).toEqual(['cp-b1', 'cp-a1']);
+    // the head moves on with the next write and falls back after a delete
+    await upgraded.putHeader(header({ id: 'cp-a3', runId: 'run-a', seq: 3 }), { expectedHead: 'cp-a2' });
+    expect(await upgraded.getHead('run-a')).toBe('cp-a3');
+    await upgraded.deleteHeaders(['cp-a3']);
+    expect(await upgraded.getHead('run-a')).toBe('cp-a2');
     db.close();
   });
 

@@ -279,8 +279,10 @@ export class TreeReader {
   async loadAll(roots: readonly string[]): Promise<void> {
     let level: Item[] = roots.map((h) => [h, 0, 0]);
     while (level.length > 0) {
-      const need = [...new Set(level.map(([h]) => h).filter((h) => !this.parsed.has(h)))];
-      if (need.length > 0) {
+      const wanted = new Set<string>();
+      for (const [hash] of level) if (!this.parsed.has(hash)) wanted.add(hash);
+      if (wanted.size > 0) {
+        const need = [...wanted];
         const got = await this.fetch(need);
         for (const hash of need) {
           const stored = got.get(hash);

@@ -1,4 +1,4 @@
-import type { Codec, JsonObject, JsonValue, RedactRules } from '../codec/codec.js';
+import type { Codec, DecodeOptions, JsonObject, JsonValue, RedactRules } from '../codec/codec.js';
 import { CorruptCheckpointError } from '../errors.js';
 import {
   type CheckpointStatus,
@@ -254,7 +254,10 @@ export class CheckpointCodec {
 
   private decodeJson(json: JsonValue, what: string, reader?: TreeReader, path?: string): unknown {
     try {
-      return this.env.codec.decode(json, { ...(reader ? { expand: reader.expand } : {}), ...(path ? { path } : {}) });
+      const options: DecodeOptions = {};
+      if (reader) options.expand = reader.expand;
+      if (path) options.path = path;
+      return this.env.codec.decode(json, options);
     } catch (error) {
       if (CorruptCheckpointError.isInstance(error)) {
         throw new CorruptCheckpointError(`${what} is corrupt: ${error.message}`, { cause: error });
