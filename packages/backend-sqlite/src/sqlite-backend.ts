@@ -144,17 +144,13 @@ export class SqliteBackend implements StorageAdapter {
   }
 
   async getBlobs(runId: string, hashes: readonly string[]): Promise<Map<string, string>> {
-    return this.use('read blobs', (db) => {
-      const select = this.stmt(`SELECT data FROM ${this.tables.blobs} WHERE run_id = ? AND hash = ?`).pluck();
-      const found = new Map<string, string>();
-      // One read transaction: every blob comes from the same snapshot even while others write.
-      db.transaction(() => {
-        for (const hash of hashes) {
-          const data = select.get(runId, hash) as string | undefined;
-          if (data !== undefined) found.set(hash, data);
-        }
-      })();
-      return found;
+    return this.use('read blobs', () => {
+      // One statement whatever the count (the hashes travel as one JSON array), so every blob comes from one
+      // snapshot even while others write, without a transaction around a loop of lookups.
+      const rows = this.stmt(
+        `SELECT hash, data FROM ${this.tables.blobs} WHERE run_id = ? AND hash IN (SELECT value FROM json_each(?))`,
+      ).raw().all(runId, JSON.stringify(hashes)) as Array<[string, string]>;
+      return new Map(rows);
     });
   }
 
