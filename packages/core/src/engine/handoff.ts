@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { ShuttingDownError } from '../errors.js';
 
 /**
@@ -11,6 +12,11 @@ export class Handoff {
   private readonly stopper = new AbortController();
   private readonly interrupter = new AbortController();
   private timer: NodeJS.Timeout | undefined;
+
+  constructor() {
+    // Every run in flight listens to both signals until it ends, so hundreds of listeners are normal, not a leak.
+    setMaxListeners(0, this.stopper.signal, this.interrupter.signal);
+  }
 
   /** Aborted once the handoff began: runs start no new node. */
   get stopping(): AbortSignal {

@@ -246,3 +246,37 @@ describe('RunOptions.handoff', () => {
     expect(ShuttingDownError.isInstance(handoff.interrupting.reason)).toBe(true);
   });
 });
+
+describe('many runs in flight on one workflow', () => {
+  it('share its handoff signals (no listener limit, so no MaxListenersExceededWarning) and all hand over on shutdown', async () => {
+    // Every run in flight listens to its workflow's handoff signals until it ends: 100 concurrent runs are normal.
+    // Node warns (MaxListenersExceededWarning) past the signal's listener cap, 10 unless raised; 0 lifts it. The cap
+    // is read where Node keeps it because jest's `process` never hears Node's own warnings, and getMaxListeners()
+    // of Node 20 throws for 0.
+    const handoff = new Handoff();
+    expect([listenerCap(handoff.stopping), listenerCap(handoff.interrupting)]).toEqual([0, 0]);
+
+    let started = 0;
+    const allStarted = deferred();
+    const waitForAbort = new FunctionNode<number, number>({
+      id: 'wait',
+      run: (_x, ctx) =>
+        new Promise<number>((_resolve, reject) => {
+          if (++started === 30) allStarted.resolve();
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error));
+        }),
+    });
+    const workflow = new Workflow<number, number>({ flow: new Flow({ id: 'many', nodes: [waitForAbort] }) });
+    const runs = Array.from({ length: 30 }, (_, i) => workflow.run(i, { runId: `many-${i}` }));
+    await allStarted.promise;
+    await workflow.shutdown({ graceMs: 0 });
+    const results = await Promise.all(runs);
+    expect(results.map((result) => result.status)).toEqual(Array(30).fill('paused'));
+  });
+});
+
+function listenerCap(signal: AbortSignal): unknown {
+  const key = Object.getOwnPropertySymbols(signal).find((symbol) => symbol.description === 'events.maxEventTargetListeners');
+  if (key === undefined) throw new Error('this Node version keeps the listener cap elsewhere: update the test');
+  return (signal as unknown as Record<symbol, unknown>)[key];
+}
