@@ -54,6 +54,8 @@ interface MemoEntry {
 export class TreeCaches {
   /** Frozen source object -> its encoded entry. */
   readonly memo = new WeakMap<object, MemoEntry>();
+  /** Inline JSON container -> its JSON text, computed once by `shape`, reused when a segment holding it is written. */
+  readonly texts = new WeakMap<object, string>();
   /** Stable ids for entry objects, used to key the segment cache by identity. */
   private readonly ids = new WeakMap<object, number>();
   private nextId = 1;
@@ -190,7 +192,14 @@ export class TreeWriter {
       }
     }
     const text = JSON.stringify(json);
-    return text.length > blobThreshold ? this.ref(this.emit(text)) : json;
+    if (text.length > blobThreshold) return this.ref(this.emit(text));
+    this.env.caches.texts.set(json, text);
+    return json;
+  }
+
+  /** `JSON.stringify(entry)`, reusing the text `shape` made of an inline container. */
+  private textOf(entry: JsonValue): string {
+    return (entry !== null && typeof entry === 'object' && this.env.caches.texts.get(entry)) || JSON.stringify(entry);
   }
 
   /** Arrays of containers are always chunked; arrays of primitives only once their JSON is big. */
@@ -225,7 +234,12 @@ export class TreeWriter {
         parts.push(e !== null && typeof e === 'object' ? `#${caches.idOf(e)}` : JSON.stringify(e));
       }
       key = `L${parts.join(',')}`;
-      data = () => JSON.stringify(entries.slice(offset, offset + size));
+      // the same text as JSON.stringify of the slice, from the entries' texts (each message is stringified once)
+      data = () => {
+        const texts: string[] = [];
+        for (let i = offset; i < offset + size; i += 1) texts.push(this.textOf(entries[i]!));
+        return `[${texts.join(',')}]`;
+      };
     } else {
       const half = size / 2;
       const left = this.segment(entries, offset, half);

@@ -146,4 +146,27 @@ describe('write cost follows the change, not the history', () => {
     expect(reads).toBe(2);
     expect(r.blobsWritten).toBe(0);
   });
+
+  it('stores a segment of small messages as exactly JSON.stringify of its entries, frozen or not', async () => {
+    // Segment texts are assembled from each message's own text: they must stay byte-identical to what
+    // JSON.stringify gives, or a run resumed by an older or newer release would stop deduplicating.
+    for (const freeze of [false, true]) {
+      const adapter = new MemoryAdapter();
+      const written: string[] = [];
+      const put = adapter.putBlobs.bind(adapter);
+      adapter.putBlobs = (runId, blobs) => {
+        written.push(...blobs.map((b) => b.data));
+        return put(runId, blobs);
+      };
+      const store = new CheckpointStore(adapter);
+      const messages = Array.from({ length: 40 }, (_, i) => {
+        const message = { role: i % 2 ? 'assistant' : 'user', content: `m${i} "quoted" \u00e9\n`, n: i };
+        return freeze ? Object.freeze(message) : message;
+      });
+      await store.save(checkpoint({ nodeStates: { a: node('a', { internalState: { messages } }) } }));
+      const leaves = written.filter((data) => data.startsWith('[{'));
+      expect(leaves).toEqual([JSON.stringify(messages.slice(0, 16)), JSON.stringify(messages.slice(16, 32)), JSON.stringify(messages.slice(32, 40))]);
+    }
+  });
 });
+
