@@ -53,7 +53,7 @@ export function overheadLine(r: OverheadResult): string {
 
 export function concurrentLine(name: string, r: ConcurrentResult): string {
   return (
-    `engine ${name.padEnd(8)} ${r.runs} concurrent runs (median of ${r.reps} batches): ${r.checkpoints} checkpoints in ${ms1(r.batchMs)}, ` +
+    `engine ${name} ${r.runs} concurrent runs (median of ${r.reps} batches): ${r.checkpoints} checkpoints in ${ms1(r.batchMs)}, ` +
     `${r.checkpointsPerSecond.toFixed(0)} checkpoints/s, commit p50 ${ms(r.commitP50Ms)} p99 ${ms(r.commitP99Ms)}`
   );
 }

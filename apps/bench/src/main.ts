@@ -15,7 +15,7 @@ import { CheckpointStore, MemoryAdapter, type StorageAdapter } from '@savepoint/
 import { FileBackend } from '@savepoint/backend-file';
 import { SqliteBackend } from '@savepoint/backend-sqlite';
 import { writeCharts } from './charts.js';
-import { concurrentRuns } from './concurrent-runs.js';
+import { CALL_MS, concurrentRuns } from './concurrent-runs.js';
 import { concurrentLine, overheadLine, printLarge, printRow, printSmall, ratio, resumeLine, throughputLine } from './console-lines.js';
 import { attempt, localEngineScenarios, succeeded, type EngineResults } from './engine.js';
 import { fileFloor, sqliteFloor } from './floors.js';
@@ -152,9 +152,12 @@ async function main() {
         printLarge(server.name, result.large);
         printSmall(`langgraph-${server.name}`, result.langGraphSmall);
         printLarge(`langgraph-${server.name}`, result.langGraphLarge);
-        const concurrent = await attempt(`engine concurrent runs (${server.name})`, () => concurrentRuns(server.create()));
-        engine.concurrent[server.name] = concurrent;
-        if (succeeded(concurrent)) console.log(concurrentLine(server.name, concurrent));
+        for (const callMs of [0, CALL_MS]) {
+          const name = callMs === 0 ? server.name : `${server.name}, ${callMs} ms calls`;
+          const concurrent = await attempt(`engine concurrent runs (${name})`, () => concurrentRuns(server.create(), callMs));
+          engine.concurrent[name] = concurrent;
+          if (succeeded(concurrent)) console.log(concurrentLine(name, concurrent));
+        }
       } finally {
         await server.dispose();
       }

@@ -80,7 +80,8 @@ function engineTables(engine: EngineResults): string[] {
   if (concurrent.length > 0) {
     const { runs, shape, reps } = concurrent[0]![1];
     lines.push(
-      `Engine (c): ${runs} runs started at once, each a flow of ${shape}; commit latency timed around the adapter; median of ${reps} batches:`,
+      `Engine (c): ${runs} runs started at once, each a flow of ${shape}; commit latency timed around the adapter; median of ${reps} batches. ` +
+        'Rows without calls are saturated (nodes return at once: commits queue, the row shows capacity); rows with calls have each node await a timer standing in for its LLM or tool call (the p99 target applies to those):',
       '',
     );
     lines.push('| Backend | batch time | checkpoints | checkpoints/s | commit p50 | commit p99 |', '|---|---|---|---|---|---|');

@@ -81,7 +81,8 @@ function engineTargets(targets: Targets, engine: EngineResults | undefined): voi
     targets.atMost('engine overhead, checkpointing off, vs plain loop', overheadPercent, OVERHEAD_PERCENT, '%', `<= ${OVERHEAD_PERCENT}%`);
   }
   for (const [name, r] of Object.entries(engine.concurrent)) {
-    if (!succeeded(r)) continue;
+    // Saturated batches (nodes that return at once) measure capacity: their latency is queueing, not a target.
+    if (!succeeded(r) || r.callMs === 0) continue;
     const limit = CONCURRENT_COMMIT_P99_MS;
     targets.atMost(`${name} ${r.runs} concurrent runs: commit p99`, r.commitP99Ms, limit, 'ms', `<= ${limit} ms`);
   }
