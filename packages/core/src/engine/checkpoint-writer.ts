@@ -162,7 +162,8 @@ export class CheckpointWriter {
     const { store, writeRetry, logger, identity } = this.options;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await store.save(checkpoint, { expectedHead: this.head, lease: this.options.lease() });
+        // Node states are replaced, never mutated (see snapshot()): unchanged nodes are not encoded again.
+        await store.save(checkpoint, { expectedHead: this.head, lease: this.options.lease(), immutableNodeStates: true });
         return;
       } catch (cause) {
         if (attempt >= writeRetry.maxAttempts || !isTransientWriteError(cause)) throw cause;

@@ -156,13 +156,27 @@ export class TreeWriter {
     return { [TAG]: 'ref', h: hash };
   }
 
+  /**
+   * Reuses an earlier encoding of an immutable value: true when every blob it references is still there (written
+   * by this save or known to the run), which are then referenced again; false when the caller must encode anew.
+   */
+  reuse(hashes: readonly string[]): boolean {
+    if (!hashes.every((h) => this.available(h))) return false;
+    for (const h of hashes) this.note(h);
+    return true;
+  }
+
+  /** Runs `encode`, returning its result and every blob hash it referenced (for `reuse` by a later save). */
+  traced<T>(encode: () => T): { value: T; hashes: string[] } {
+    const start = this.trail.length;
+    const value = encode();
+    return { value, hashes: this.trail.slice(start) };
+  }
+
   private enter(source: object): JsonValue | undefined {
     if (Object.isFrozen(source)) {
       const hit = this.env.caches.memo.get(source);
-      if (hit && hit.hashes.every((h) => this.available(h))) {
-        for (const h of hit.hashes) this.note(h);
-        return hit.json;
-      }
+      if (hit && this.reuse(hit.hashes)) return hit.json;
     }
     this.starts.push(this.trail.length);
     return undefined;

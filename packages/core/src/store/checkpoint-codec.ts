@@ -78,14 +78,20 @@ export interface EncodedCheckpoint {
  */
 export class CheckpointCodec {
   private readonly caches = new TreeCaches();
+  /** Node state objects saved with `immutable` -> their node blob hash and every hash below it. */
+  private readonly nodeMemo = new WeakMap<object, { hash: string; hashes: string[] }>();
 
   constructor(private readonly env: CheckpointCodecEnv) {}
 
-  /** Synchronous, so a caller that encodes before its first await stores the state as it was at call time. */
-  encode(cp: FlowCheckpoint, known: ReadonlySet<string> | undefined): EncodedCheckpoint {
+  /**
+   * Synchronous, so a caller that encodes before its first await stores the state as it was at call time.
+   * `immutable`: the caller's own node state objects, which it never mutates once saved: one this codec encoded
+   * before is not encoded again (its blobs are reused while the run still holds them).
+   */
+  encode(cp: FlowCheckpoint, known: ReadonlySet<string> | undefined, immutable?: Readonly<Record<string, object>>): EncodedCheckpoint {
     const { codec, redact, cipher, tuning } = this.env;
     const writer = new TreeWriter({ codec, redact, cipher, caches: this.caches, tuning, known });
-    const body = this.encodeBody(cp, writer);
+    const body = this.encodeBody(cp, writer, immutable);
     const fields: Omit<HeaderRecord, 'body'> = {
       id: cp.id,
       flowId: cp.flowId,
@@ -175,11 +181,19 @@ export class CheckpointCodec {
 
   // ---- encoding -----------------------------------------------------------------------------
 
-  private encodeBody(cp: FlowCheckpoint, writer: TreeWriter): HeaderBody {
+  private encodeBody(cp: FlowCheckpoint, writer: TreeWriter, immutable: Readonly<Record<string, object>> | undefined): HeaderBody {
     const { codec, redact: rules, cipher } = this.env;
     const nodes: Record<string, string> = Object.create(null);
     for (const [nodeId, state] of Object.entries(cp.nodeStates)) {
-      nodes[nodeId] = this.encodeNode(nodeId, state, writer);
+      const source = immutable?.[nodeId];
+      const memo = source && this.nodeMemo.get(source);
+      if (memo && writer.reuse(memo.hashes)) {
+        nodes[nodeId] = memo.hash;
+        continue;
+      }
+      const { value: hash, hashes } = writer.traced(() => this.encodeNode(nodeId, state, writer));
+      if (source) this.nodeMemo.set(source, { hash, hashes });
+      nodes[nodeId] = hash;
     }
     const redact = rules !== undefined;
     const input = writer.root(cp.originalInput, 'originalInput', redact);

@@ -42,6 +42,13 @@ export interface SaveOptions {
   expectedHead?: string | null;
   /** Fencing: the write is refused with `LeaseLostError` unless this lease is still current. */
   lease?: Lease;
+  /**
+   * The caller never mutates a node state object (nor anything inside it) once it was saved, and replaces it
+   * when the node's state changes, as the engine does. A node state object this store saved before is then not
+   * encoded again (its blobs are reused), so a save costs CPU for the nodes that changed, not for all of them.
+   * What is stored for such a node is its value when it was first saved.
+   */
+  immutableNodeStates?: boolean;
 }
 
 export interface SaveResult {
@@ -131,7 +138,7 @@ export class CheckpointStore {
     checkSaveOptions(options, cp.runId);
     // Encoded before the first await, so what is stored is the state as it was when save() was called.
     const known = cp.parentCheckpointId === null ? undefined : this.known.reachableFrom(cp.runId, cp.parentCheckpointId);
-    const { header, blobs, reach } = this.checkpoints.encode(cp, known);
+    const { header, blobs, reach } = this.checkpoints.encode(cp, known, options.immutableNodeStates === true ? checkpoint.nodeStates : undefined);
     let bytes = Buffer.byteLength(header.body, 'utf8');
     for (const blob of blobs) bytes += Buffer.byteLength(blob.data, 'utf8');
     await this.setup();

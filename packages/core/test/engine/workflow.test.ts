@@ -165,6 +165,29 @@ describe('Workflow', () => {
     expect(result.output).toBe(3);
   });
 
+  it('encodes a finished node once, not again at every later checkpoint of the run (CPU follows the change)', async () => {
+    let reads = 0;
+    const first = new FunctionNode({
+      id: 'first',
+      run: () => ({
+        get report() {
+          reads += 1;
+          return 'r'.repeat(500);
+        },
+      }),
+    });
+    // the chain after it ignores its input, so only `first`'s own node state holds the counted value
+    const chain = Array.from({ length: 8 }, (_, i) => new FunctionNode({ id: `n${i}`, dependsOn: [i === 0 ? 'first' : `n${i - 1}`], run: () => i }));
+    const { adapter, headers } = countingAdapter();
+    const workflow = new Workflow({ flow: new Flow({ id: 'follow', nodes: [first, ...chain] }), checkpoint: { enabled: true, backend: adapter } });
+    await workflow.run(0);
+    expect(headers.length).toBeGreaterThan(8);
+    const readsAfterRun = reads;
+    // n0 got `first`'s output as its input; every later checkpoint reused both node blobs
+    expect(readsAfterRun).toBe(2);
+    expect((await workflow.store!.load(headers.at(-1)!.id)).nodeStates['first']!.output).toEqual({ report: 'r'.repeat(500) });
+  });
+
   it('writes only at the end with checkpointAfterNode off', async () => {
     const { adapter, headers } = countingAdapter();
     const workflow = new Workflow({ flow: new Flow({ id: 'end-only', nodes: steps('a', 'b', 'c') }), checkpoint: { enabled: true, backend: adapter, checkpointAfterNode: false } });

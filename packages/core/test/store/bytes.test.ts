@@ -168,5 +168,44 @@ describe('write cost follows the change, not the history', () => {
       expect(leaves).toEqual([JSON.stringify(messages.slice(0, 16)), JSON.stringify(messages.slice(16, 32)), JSON.stringify(messages.slice(32, 40))]);
     }
   });
+
+  it('with immutableNodeStates, does not encode a node state object again, only the ones replaced', async () => {
+    const store = new CheckpointStore(new MemoryAdapter());
+    let reads = 0;
+    const counted = { get content() { reads += 1; return 'c'.repeat(1000); } };
+    const done = node('done', { output: { messages: [counted] } });
+    let cp = checkpoint({ nodeStates: { done, busy: node('busy', { status: 'running', internalState: { step: 0 } }) } });
+    await store.save(cp, { immutableNodeStates: true });
+    for (let step = 1; step <= 3; step += 1) {
+      cp = { ...next(cp), nodeStates: { done, busy: node('busy', { status: 'running', internalState: { step } }) } };
+      const r = await store.save(cp, { expectedHead: cp.parentCheckpointId, immutableNodeStates: true });
+      expect(r.blobsWritten).toBe(1); // the replaced node's blob only
+    }
+    expect(reads).toBe(1);
+    const loaded = await new CheckpointStore(store.adapter).load(cp.id);
+    expect(loaded.nodeStates.done!.output).toEqual({ messages: [{ content: 'c'.repeat(1000) }] });
+    expect(loaded.nodeStates.busy!.internalState).toEqual({ step: 3 });
+
+    // another store (a resumed run) knows nothing of those objects: it encodes them once, then reuses them
+    const other = new CheckpointStore(store.adapter);
+    await other.load(cp.id);
+    cp = next(cp);
+    await other.save(cp, { expectedHead: cp.parentCheckpointId, immutableNodeStates: true });
+    cp = next(cp);
+    await other.save(cp, { expectedHead: cp.parentCheckpointId, immutableNodeStates: true });
+    expect(reads).toBe(2);
+  });
+
+  it("with immutableNodeStates, writes a reused node's blobs again when the run may no longer hold them", async () => {
+    const store = new CheckpointStore(new MemoryAdapter());
+    const done = node('done', { output: { docs: 'd'.repeat(3000) } });
+    const first = checkpoint({ runId: 'run-a', nodeStates: { done } });
+    await store.save(first, { immutableNodeStates: true });
+    // the same object in another run, which holds none of its blobs
+    const elsewhere = checkpoint({ runId: 'run-b', nodeStates: { done } });
+    const r = await store.save(elsewhere, { immutableNodeStates: true });
+    expect(r.blobsWritten).toBeGreaterThan(0);
+    expect((await new CheckpointStore(store.adapter).load(elsewhere.id)).nodeStates.done!.output).toEqual({ docs: 'd'.repeat(3000) });
+  });
 });
 
