@@ -335,6 +335,25 @@ export class TreeReader {
     }
   }
 
+  /** Every blob hash below `root`, itself included, from the blobs `loadAll` read. */
+  reachableFrom(root: string): string[] {
+    const out: string[] = [];
+    const seen = new Set<string>();
+    let level: Item[] = [[root, 0, 0]];
+    while (level.length > 0) {
+      const next: Item[] = [];
+      for (const [hash, size, leaf] of level) {
+        const key = `${size}/${leaf}:${hash}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push(hash);
+        this.scanBlob(this.blob(hash), hash, size, leaf, next);
+      }
+      level = next;
+    }
+    return out;
+  }
+
   private scanBlob(json: JsonValue, hash: string, size: number, leaf: number, next: Item[]): void {
     if (size === 0) return this.scanValue(json, next);
     if (size <= leaf) {

@@ -78,7 +78,7 @@ export interface EncodedCheckpoint {
  */
 export class CheckpointCodec {
   private readonly caches = new TreeCaches();
-  /** Node state objects saved with `immutable` -> their node blob hash and every hash below it. */
+  /** Node state objects saved with `immutable`, or loaded -> their node blob hash and every hash below it. */
   private readonly nodeMemo = new WeakMap<object, { hash: string; hashes: string[] }>();
 
   constructor(private readonly env: CheckpointCodecEnv) {}
@@ -165,6 +165,8 @@ export class CheckpointCodec {
       for (const [field, short] of NODE_USER_FIELDS) {
         if (Object.hasOwn(blob, short)) state[field] = this.decodeJson(blob[short]!, what, reader, `${base}.${field}`);
       }
+      // A caller saving this very object again with `immutable` (the engine resuming the run) reuses its blobs.
+      this.nodeMemo.set(state, { hash, hashes: reader.reachableFrom(hash) });
       defineKey(nodeStates, nodeId, state);
     }
     const user = this.decodeUser(body);

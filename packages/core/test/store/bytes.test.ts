@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { MemoryAdapter } from '../../src/adapters/memory-adapter.js';
 import type { FlowCheckpoint } from '../../src/models/checkpoint.js';
+import { Codec } from '../../src/codec/codec.js';
 import { CheckpointStore } from '../../src/store/checkpoint-store.js';
 import { checkpoint, countingAdapter, next, node } from './helpers.js';
 
@@ -206,6 +207,27 @@ describe('write cost follows the change, not the history', () => {
     const r = await store.save(elsewhere, { immutableNodeStates: true });
     expect(r.blobsWritten).toBeGreaterThan(0);
     expect((await new CheckpointStore(store.adapter).load(elsewhere.id)).nodeStates.done!.output).toEqual({ docs: 'd'.repeat(3000) });
+  });
+
+  it('with immutableNodeStates, reuses the node states a load returned (a resumed run does not re-encode them)', async () => {
+    class Money {
+      constructor(readonly cents: number) {}
+    }
+    let encodes = 0;
+    const codec = () =>
+      new Codec([{ name: 'Money', is: (v) => v instanceof Money, encode: (v: Money) => (encodes++, v.cents), decode: (c: number) => new Money(c) }]);
+    const adapter = new MemoryAdapter();
+    const first = checkpoint({ nodeStates: { paid: node('paid', { output: { total: new Money(4200) } }) } });
+    await new CheckpointStore(adapter, { codec: codec() }).save(first, { immutableNodeStates: true });
+    expect(encodes).toBe(1);
+
+    const resumed = new CheckpointStore(adapter, { codec: codec() });
+    const loaded = await resumed.load(first.id);
+    const cp = { ...next(loaded), nodeStates: { ...loaded.nodeStates, more: node('more') } };
+    const r = await resumed.save(cp, { expectedHead: first.id, immutableNodeStates: true });
+    expect(encodes).toBe(1);
+    expect(r.blobsWritten).toBe(1); // the new node's blob
+    expect((await new CheckpointStore(adapter, { codec: codec() }).load(cp.id)).nodeStates.paid!.output).toEqual({ total: new Money(4200) });
   });
 });
 
