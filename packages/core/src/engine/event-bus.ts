@@ -43,9 +43,14 @@ export class EventBus {
   }
 
   emit(type: string, runId: string, data: unknown, nodeId?: string): void {
-    const event: WorkflowEvent = { type, runId, data, ts: Date.now(), ...(nodeId === undefined ? {} : { nodeId }) };
-    for (const key of [type, '*']) {
-      for (const listener of this.listeners.get(key) ?? []) {
+    const own = this.listeners.get(type);
+    const all = this.listeners.get('*');
+    // Every node start and end emits: with nobody listening, nothing is built.
+    if (!own?.size && !all?.size) return;
+    const event: WorkflowEvent = { type, runId, data, ts: Date.now() };
+    if (nodeId !== undefined) event.nodeId = nodeId;
+    for (const set of [own, all]) {
+      for (const listener of set ?? []) {
         // An observer must never change the outcome of a run, so its errors stop here.
         try {
           listener(event);

@@ -177,7 +177,8 @@ export class FlowRun {
           clock,
           signal,
           attempt,
-          ...interrupted,
+          used: interrupted.used,
+          waitMs: interrupted.waitMs,
           onAttempt: async (n) => {
             attempt = n;
             this.markRunning(node, input, state.nodeStates[node.id] ?? previous, n, previous !== undefined || n > first);
@@ -255,14 +256,14 @@ export class FlowRun {
   private markRunning(node: Node, input: unknown, previous: NodeCheckpointState | undefined, attempt: number, isResumed: boolean): void {
     const { state, events, runId } = this.options;
     state.clearPendingUnder(node.id);
-    state.nodeStates[node.id] = {
-      ...base(node, attempt),
-      status: 'running',
-      input,
-      startedAt: new Date(),
-      ...(previous?.internalState === undefined ? {} : { internalState: previous.internalState, stateVersion: previous.stateVersion }),
-      ...(previous?.lastError === undefined ? {} : { lastError: previous.lastError }),
-    };
+    // Assigned, not spread conditionally: V8 builds those spreads slowly, and this runs for every node.
+    const running: NodeCheckpointState = { nodeId: node.id, nodeType: node.nodeType, attempt, status: 'running', input, startedAt: new Date() };
+    if (previous?.internalState !== undefined) {
+      running.internalState = previous.internalState;
+      running.stateVersion = previous.stateVersion;
+    }
+    if (previous?.lastError !== undefined) running.lastError = previous.lastError;
+    state.nodeStates[node.id] = running;
     events.emit('node_started', runId, { attempt, isResumed }, this.pathOf(node));
   }
 
@@ -270,7 +271,7 @@ export class FlowRun {
     const { runId, flow, workflowId, broker, events, clock } = this.options;
     const nodePath = this.pathOf(node);
     const idempotencyKey = `${runId}:${nodePath}`;
-    return {
+    const ctx: { -readonly [K in keyof NodeContext]: NodeContext[K] } = {
       runId,
       flowId: flow.id,
       workflowId,
@@ -281,13 +282,14 @@ export class FlowRun {
       idempotencyKey,
       isResumed,
       resumeState,
-      ...(clock ? { clock } : {}),
       stepKey: (step) => `${idempotencyKey}:${step}`,
       // An attempt abandoned at its timeout may still try to save: its state must not overwrite a later attempt's.
       saveProgress: (progress) => (abandoned(signal) ? Promise.resolve() : this.saveProgress(node, progress)),
       emit: (type, data) => events.emit(type, runId, data, nodePath),
       requestInput: (request) => broker.request(request, nodePath, signal),
     };
+    if (clock) ctx.clock = clock;
+    return ctx;
   }
 
   private async saveProgress(node: Node, progress: unknown): Promise<void> {
@@ -390,7 +392,10 @@ export class FlowRun {
 }
 
 /** A node state without the pending retry it may carry: the node has stopped, a resume starts a new series. */
+/** The state without its retry bookkeeping (callers spread it into a new state). */
 function settled(current: NodeCheckpointState): NodeCheckpointState {
+  // Rest destructuring is slow in V8 and most nodes never retried: only copy when there is something to drop.
+  if (!Object.hasOwn(current, 'nextAttemptAt') && !Object.hasOwn(current, 'attemptsUsed')) return current;
   const { nextAttemptAt: _due, attemptsUsed: _used, ...rest } = current;
   return rest;
 }
