@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ShuttingDownError } from '../errors.js';
 import type { PendingInputContext } from '../models/checkpoint.js';
 import { uuidv7 } from '../util/uuidv7.js';
+import { assertZodSchema } from '../util/zod-schema.js';
 import type { EventBus } from './event-bus.js';
 import type { HumanInputChannel, InputAnswer, InputRequest } from './node-context.js';
 import { PendingInputSignal } from './pending-input-signal.js';
@@ -40,6 +41,7 @@ export class InputBroker {
   async request<S extends z.ZodType>(request: InputRequest<S>, nodeId: string, signal: AbortSignal): Promise<z.output<S>> {
     const { runId, events, state, channel } = this.options;
     const { nodePath } = request;
+    assertZodSchema(request.schema, `ctx.requestInput schema at "${nodePath}"`);
     if (this.answers.has(nodePath)) {
       const value = this.answers.get(nodePath);
       this.answers.delete(nodePath);

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { assertSafeId } from '../store/safe-id.js';
+import { assertZodSchema } from '../util/zod-schema.js';
 import type { NodeContext } from './node-context.js';
 import { parseExecutionOption, RetryOptions, type RetryPolicy, TimeoutMs } from './retry-policy.js';
 
@@ -56,6 +57,7 @@ export abstract class Node<I = any, O = any> {
     this.dependsOn = (options.dependsOn ?? []).map((dep) => (typeof dep === 'string' ? dep : dep.id));
     this.branch = options.branch;
     this.description = options.description;
+    if (options.argsSchema !== undefined) assertZodSchema(options.argsSchema, `Node "${options.id}" argsSchema`);
     this.argsSchema = options.argsSchema;
     this.condition = options.when;
     const owner = `Node "${options.id}"`;

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { Node, type NodeOptions } from '../engine/node.js';
 import type { NodeContext } from '../engine/node-context.js';
+import { assertZodSchema } from '../util/zod-schema.js';
 
 export interface HumanInputOptions<S extends z.ZodType, I> extends NodeOptions<I> {
   /** Shown to the human; a function gets the node's input. */
@@ -22,6 +23,7 @@ export class HumanInput<S extends z.ZodType = z.ZodType, I = any> extends Node<I
 
   constructor(options: HumanInputOptions<S, I>) {
     super(options);
+    assertZodSchema(options.schema, `HumanInput "${options.id}" schema`);
     this.schema = options.schema;
     this.options = options;
   }

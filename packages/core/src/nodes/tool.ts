@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { Awaitable } from '../engine/node.js';
 import type { RetryOptions } from '../engine/retry-policy.js';
 import type { NodeContext } from '../engine/node-context.js';
+import { assertZodSchema } from '../util/zod-schema.js';
 import { FunctionNode } from './function-node.js';
 
 export interface ToolOptions<S extends z.ZodType, O> {
@@ -21,6 +22,7 @@ export interface ToolOptions<S extends z.ZodType, O> {
 /** A function an `Agent` may call: a `FunctionNode` with a description and an argument schema. */
 export function tool<S extends z.ZodType, O>(options: ToolOptions<S, O>): FunctionNode<z.output<S>, O> {
   const { name, description, schema, run, retry, timeoutMs } = options;
+  assertZodSchema(schema, `tool "${name}" schema`);
   return new FunctionNode({
     id: name,
     description,

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { InvalidArgumentError } from '../errors.js';
+
+/** The zod releases whose schemas core reads (`peerDependencies.zod` of the package says the same). */
+export const SUPPORTED_ZOD_RANGE = '^4.1.0';
+
+/**
+ * Refuses a schema core cannot read, where it enters (a node's options, `ctx.requestInput`), rather than deep
+ * inside a run. Core reads a schema's zod 4 internals (`_zod`); a zod 3 schema (from zod 3, or zod 4's `zod/v3`)
+ * has `_def` and no `_zod`, and would only fail later with "Cannot read properties of undefined (reading 'def')".
+ * `what` names the option, e.g. `HumanInput "approve" schema`.
+ */
+export function assertZodSchema(schema: unknown, what: string): void {
+  if (typeof schema === 'object' && schema !== null && '_zod' in schema) return;
+  const installed = `@savepoint/core runs with zod ${installedZodVersion()}`;
+  const fix = `create it with zod ${SUPPORTED_ZOD_RANGE} (npm install zod@${SUPPORTED_ZOD_RANGE}; import { z } from 'zod', not 'zod/v3')`;
+  if (typeof schema === 'object' && schema !== null && '_def' in schema) {
+    throw new InvalidArgumentError(`${what} is a zod 3 schema, but @savepoint/core reads zod ${SUPPORTED_ZOD_RANGE} schemas only (${installed}): ${fix}.`);
+  }
+  throw new InvalidArgumentError(`${what} must be a zod ${SUPPORTED_ZOD_RANGE} schema, got ${schema === null ? 'null' : typeof schema} (${installed}): ${fix}.`);
+}
+
+function installedZodVersion(): string {
+  const { major, minor, patch } = z.core.version;
+  return `${major}.${minor}.${patch}`;
+}
