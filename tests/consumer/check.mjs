@@ -70,8 +70,7 @@ function writeSources() {
   const fixtures = join(here, 'fixtures');
   copyFileSync(join(fixtures, 'consumer.mts'), join(scratch, 'consumer.mts'));
   copyFileSync(join(fixtures, 'consumer.mts'), join(scratch, 'consumer.cts'));
-  copyFileSync(join(fixtures, 'smoke.mjs'), join(scratch, 'smoke.mjs'));
-  copyFileSync(join(fixtures, 'smoke.cjs'), join(scratch, 'smoke.cjs'));
+  for (const file of ['smoke.mjs', 'smoke.cjs', 'smoke-run.cjs']) copyFileSync(join(fixtures, file), join(scratch, file));
   mkdirSync(join(scratch, 'readme'));
   const ts = createRequire(join(scratch, 'package.json'))('typescript');
   const blocks = documentedFiles(root)
