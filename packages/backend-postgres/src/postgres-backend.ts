@@ -27,8 +27,9 @@ import {
   type PutHeaderOptions,
   type StorageAdapter,
 } from '@savepoint/core';
-import { Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely';
 import pg from 'pg';
+import { blobBatches } from './blob-batches.js';
 import { ChangeListener } from './change-listener.js';
 import { appendEvents, readEvents } from './event-log.js';
 import { headerQuery } from './header-query.js';
@@ -39,6 +40,7 @@ import { migrations } from './migrations/index.js';
 import { migrate } from './migrator.js';
 import { constraintOf, isMissingObject, sqlState, toSavepointError } from './pg-errors.js';
 import { tableNames, type TableNames } from './table-names.js';
+import { binaryTextArray } from './text-array.js';
 import { transaction } from './transaction.js';
 
 interface CommonOptions {
@@ -89,9 +91,8 @@ interface LeaseRow {
 }
 
 const DEFAULT_CONNECTION_TIMEOUT_MS = 5000;
-// Blob batches are split so that no single statement carries an unbounded payload.
-const BLOB_CHUNK_ROWS = 1000;
-const BLOB_CHUNK_CHARS = 16 * 1024 * 1024;
+/** A prepared statement the server does not know (26000), or a name it already holds (42P05). */
+const UNPREPARED_STATES = new Set(['26000', '42P05']);
 
 const ignore = () => undefined;
 
@@ -112,6 +113,12 @@ export class PostgresBackend implements StorageAdapter {
   private db: Kysely<any> | undefined;
   /** The Kysely instance this backend created (over its own pool or the caller's), destroyed by `close()`. */
   private readonly created: Kysely<any> | undefined;
+  /** The pool under it, when there is one (not with `{ db }`): commits run there as a prepared statement. */
+  private readonly pool: GuardedPool | undefined;
+  /** Cleared for good when the server lost a prepared statement (see `commit`). */
+  private prepared = true;
+  /** The commit function's call, its text fixed by the table names. */
+  private readonly commitSql: string;
   /** The migrations in flight, shared by concurrent first calls; cleared when they fail, so the next call retries. */
   private setupPromise: Promise<void> | undefined;
   /** Set once the schema is up to date: from then on a call costs no extra round trip. */
@@ -130,6 +137,7 @@ export class PostgresBackend implements StorageAdapter {
     this.t = this.tables.sql;
     this.maxEventsPerRun = checkMaxEventsPerRun(options.maxEventsPerRun, 'PostgresBackend');
     let listenPool: pg.Pool | undefined;
+    let guarded: GuardedPool | undefined;
     if (options.db !== undefined) {
       if (typeof options.db.connection !== 'function' || typeof options.db.withoutPlugins !== 'function') {
         throw new InvalidArgumentError('PostgresBackend option db must be a Kysely instance.');
@@ -137,7 +145,8 @@ export class PostgresBackend implements StorageAdapter {
       this.db = options.db.withoutPlugins();
     } else if (options.pool !== undefined) {
       if (typeof options.pool.connect !== 'function') throw new InvalidArgumentError('PostgresBackend option pool must be a pg.Pool.');
-      this.db = this.created = new Kysely({ dialect: new PostgresDialect({ pool: guard(options.pool, false) }) });
+      guarded = guard(options.pool, false);
+      this.db = this.created = new Kysely({ dialect: new PostgresDialect({ pool: guarded }) });
       listenPool = options.pool;
     } else if (typeof options.connectionString === 'string' && options.connectionString.length > 0) {
       const timeout = options.connectionTimeoutMillis ?? DEFAULT_CONNECTION_TIMEOUT_MS;
@@ -154,7 +163,8 @@ export class PostgresBackend implements StorageAdapter {
       // pool, which crashes the process when nobody listens. The pool drops that connection; the next query
       // opens another.
       pool.on('error', ignore);
-      this.db = this.created = new Kysely({ dialect: new PostgresDialect({ pool: guard(pool, true) }) });
+      guarded = guard(pool, true);
+      this.db = this.created = new Kysely({ dialect: new PostgresDialect({ pool: guarded }) });
       listenPool = pool;
     } else {
       throw new InvalidArgumentError(
@@ -162,6 +172,9 @@ export class PostgresBackend implements StorageAdapter {
       );
     }
     const pool = listenPool;
+    this.pool = guarded;
+    this.commitSql = `SELECT ${this.t.commitCheckpoint.compile(this.db).sql}($1, $2, $3, $4, $5::integer, $6, $7, $8, $9::boolean,
+      $10::float8, $11::float8, $12, $13::text[], $14::text[], $15::boolean, $16::text, $17::text, $18::bigint)`;
     this.listener =
       pool === undefined ? undefined : new ChangeListener(() => pool.connect(), this.tables.changes, (payload) => this.deliver(payload));
     this.capabilities = {
@@ -206,19 +219,23 @@ export class PostgresBackend implements StorageAdapter {
 
   async putBlobs(runId: string, blobs: readonly BlobRecord[]): Promise<void> {
     if (blobs.length === 0) return;
-    const chunks = chunkBlobs(blobs);
-    const insert = (db: Kysely<any>, chunk: readonly BlobRecord[]) =>
+    const batches = blobBatches(blobs);
+    // In the order given (by hash, see blobBatches): ORDER BY the ordinality keeps it without a sort.
+    const insert = (db: Kysely<any>, batch: readonly BlobRecord[]) =>
       sql`INSERT INTO ${this.t.blobs} (run_id, hash, data)
-          SELECT ${runId}, hash, data FROM unnest(${chunk.map((b) => b.hash)}::text[], ${chunk.map((b) => b.data)}::text[]) AS b(hash, data)
+          SELECT ${runId}, b.hash, b.data
+          FROM unnest(${binaryTextArray(batch.map((b) => b.hash))}::text[], ${binaryTextArray(batch.map((b) => b.data))}::text[])
+            WITH ORDINALITY AS b(hash, data, i)
+          ORDER BY b.i
           ON CONFLICT DO NOTHING`.execute(db);
     await this.use('write blobs', async (db) => {
-      if (chunks.length === 1) {
-        await insert(db, chunks[0]!);
+      if (batches.length === 1) {
+        await insert(db, batches[0]!);
         return;
       }
       // A huge batch: several statements, one commit.
       await transaction(db, async (trx) => {
-        for (const chunk of chunks) await insert(trx, chunk);
+        for (const batch of batches) await insert(trx, batch);
       });
     });
   }
@@ -248,13 +265,14 @@ export class PostgresBackend implements StorageAdapter {
   }
 
   /**
-   * Blobs, fencing, compare-and-set, header and head in one statement (the function of migration 0003): one
-   * transaction, one round trip. A batch too large for one statement goes first on its own; it is then an
+   * Blobs, fencing, compare-and-set, header and head in one statement (the function of migrations 0003 and 0005):
+   * one transaction, one round trip. A batch too large for one statement goes first on its own; it is then an
    * orphan if the header fails, as with separate `putBlobs`.
    */
   async commitCheckpoint(runId: string, blobs: readonly BlobRecord[], header: HeaderRecord, options: PutHeaderOptions = {}): Promise<void> {
-    let inline = blobs;
-    if (chunkBlobs(blobs).length > 1) {
+    const batches = blobBatches(blobs);
+    let inline = batches[0]!;
+    if (batches.length > 1) {
       await this.putBlobs(runId, blobs);
       inline = [];
     }
@@ -433,17 +451,61 @@ export class PostgresBackend implements StorageAdapter {
     }
   }
 
-  /** Calls the commit function; its custom SQLSTATEs and unique violations become the contract's typed errors. */
+  /**
+   * Calls the commit function with `blobs` sorted by hash; its custom SQLSTATEs and unique violations become the
+   * contract's typed errors.
+   */
   private async commit(db: Kysely<any>, header: HeaderRecord, blobs: readonly BlobRecord[], options: PutHeaderOptions): Promise<void> {
     const { expectedHead, lease } = options;
+    const values = [
+      header.id,
+      header.flowId,
+      header.workflowId,
+      header.runId,
+      header.seq,
+      header.parentCheckpointId,
+      header.status,
+      header.tenantId,
+      header.pendingInput,
+      header.createdAt,
+      header.updatedAt,
+      header.body,
+      binaryTextArray(blobs.map((b) => b.hash)),
+      binaryTextArray(blobs.map((b) => b.data)),
+      expectedHead !== undefined,
+      expectedHead ?? null,
+      lease?.owner ?? null,
+      lease?.token ?? null,
+    ];
     try {
-      await sql`SELECT ${this.t.commitCheckpoint}(${header.id}, ${header.flowId}, ${header.workflowId}, ${header.runId}, ${header.seq}::integer,
-        ${header.parentCheckpointId}, ${header.status}, ${header.tenantId}, ${header.pendingInput}::boolean, ${header.createdAt}::float8,
-        ${header.updatedAt}::float8, ${header.body}, ${blobs.map((b) => b.hash)}::text[], ${blobs.map((b) => b.data)}::text[],
-        ${expectedHead !== undefined}::boolean, ${expectedHead ?? null}::text, ${lease?.owner ?? null}::text, ${lease?.token ?? null}::bigint)`.execute(db);
+      await this.callCommit(db, values);
     } catch (error) {
       throw this.commitError(error, header, options);
     }
+  }
+
+  /**
+   * With a pool, the call is a prepared statement: each connection parses and plans it once, which is a good part
+   * of the server's work for a small save. A pooler in transaction mode (PgBouncer before 1.21, or without
+   * `max_prepared_statements`) hands each statement to whichever server connection is free, where the statement
+   * may be unknown or its name taken; the server refuses it before running anything, so the call is made again
+   * unprepared, and so are all later ones of this backend.
+   */
+  private async callCommit(db: Kysely<any>, values: unknown[]): Promise<void> {
+    if (this.pool !== undefined && this.prepared) {
+      const client = await this.pool.connect();
+      try {
+        await client.query({ name: this.tables.commitStatement, text: this.commitSql, values });
+        return;
+      } catch (error) {
+        if (!UNPREPARED_STATES.has(sqlState(error) ?? '')) throw error;
+        this.prepared = false;
+      } finally {
+        // As Kysely does: the pool drops a connection that broke, and keeps one that merely answered an error.
+        client.release();
+      }
+    }
+    await db.executeQuery(CompiledQuery.raw(this.commitSql, values));
   }
 
   private commitError(error: unknown, header: HeaderRecord, { expectedHead, lease }: PutHeaderOptions): unknown {
@@ -478,6 +540,11 @@ export class PostgresBackend implements StorageAdapter {
   }
 }
 
+interface GuardedPool {
+  connect(): Promise<pg.PoolClient>;
+  end(): Promise<void>;
+}
+
 /** Connections given their no-op 'error' listener, shared by every backend: one per connection, however many backends share a pool. */
 const guarded = new WeakSet<pg.PoolClient>();
 
@@ -487,7 +554,7 @@ const guarded = new WeakSet<pg.PoolClient>();
  * process, while the statement that follows fails anyway (and is reported as `BackendUnavailableError`).
  * `end()` ends only a pool this backend created, so destroying Kysely never closes the caller's pool.
  */
-function guard(pool: pg.Pool, owned: boolean) {
+function guard(pool: pg.Pool, owned: boolean): GuardedPool {
   return {
     async connect() {
       const client = await pool.connect();
@@ -512,23 +579,4 @@ function moved(runId: string, head: string | null, expected: string | null): Che
   return new CheckpointConflictError(
     `Run ${runId} moved: its head is ${head ?? 'empty'}, not ${expected ?? 'empty'} as expected. Reload the run head and retry.`,
   );
-}
-
-/** Splits a batch by row count and by size, keeping order. */
-function chunkBlobs(blobs: readonly BlobRecord[]): BlobRecord[][] {
-  const chunks: BlobRecord[][] = [];
-  let current: BlobRecord[] = [];
-  let chars = 0;
-  for (const blob of blobs) {
-    const size = blob.hash.length + blob.data.length;
-    if (current.length > 0 && (current.length >= BLOB_CHUNK_ROWS || chars + size > BLOB_CHUNK_CHARS)) {
-      chunks.push(current);
-      current = [];
-      chars = 0;
-    }
-    current.push(blob);
-    chars += size;
-  }
-  chunks.push(current);
-  return chunks;
 }

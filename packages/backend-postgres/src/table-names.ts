@@ -21,6 +21,11 @@ export interface TableNames {
   /** The function committing a checkpoint in one statement (migration 0003). */
   readonly commitCheckpoint: string;
   /**
+   * The name of the prepared statement calling that function, one per schema and prefix (a connection holds one
+   * statement per name): `<prefix>commit_` and 12 hex digits of a hash of both.
+   */
+  readonly commitStatement: string;
+  /**
    * The LISTEN/NOTIFY channel of the backends sharing this schema and prefix: `<prefix>changes_` and 12 hex
    * digits of a hash of both (a channel is an identifier, at most 63 bytes; the schema alone may fill that).
    */
@@ -72,11 +77,13 @@ export function tableNames(schema: string, prefix: string, migrationTable: strin
     commitCheckpoint: `${prefix}commit_checkpoint`,
   };
   const qualified = (table: string) => sql.raw(`${quote(schema)}.${quote(table)}`);
+  const shortDigest = digest(schema, prefix).toString('hex').slice(0, 12);
   return {
     schema,
     prefix,
     ...names,
-    changes: `${prefix}changes_${digest(schema, prefix).toString('hex').slice(0, 12)}`,
+    changes: `${prefix}changes_${shortDigest}`,
+    commitStatement: `${prefix}commit_${shortDigest}`,
     sql: {
       schema: sql.raw(quote(schema)),
       headers: qualified(names.headers),

@@ -189,7 +189,12 @@ describePg('migrations', () => {
       expect(await plan({ flowId: 'f', order: 'desc', limit: 10 })).toMatch(/savepoint_headers_flow/);
       expect(await plan({ runId: 'r', order: 'desc', limit: 500 })).toMatch(/savepoint_headers_run_seq/);
       expect(await plan({ runId: 'r', beforeSeq: 3 })).toMatch(/savepoint_headers_run_seq/);
-      expect(await plan({ statuses: ['failed'], limit: 10 })).toMatch(/savepoint_headers_status/);
+      // Retention's sweep: finished runs created before the cutoff.
+      const finished = ['completed', 'failed', 'canceled'] as const;
+      expect(await plan({ statuses: [...finished], createdBefore: 1000, order: 'desc', limit: 500 })).toMatch(/savepoint_headers_created_at/);
+      expect(await plan({ flowId: 'f', statuses: [...finished], createdBefore: 1000, order: 'desc', limit: 500 })).toMatch(
+        /savepoint_headers_(flow|created_at)/,
+      );
       expect(await plan({ tenantId: 'acme', limit: 10 })).toMatch(/savepoint_headers_tenant/);
       expect(await plan({ pendingInput: true, order: 'desc', limit: 500 })).toMatch(/savepoint_headers_pending_input/);
     } finally {

@@ -140,13 +140,14 @@ describePg('PostgresBackend data', () => {
 
   it('writes a huge blob batch in chunks, insert-or-ignore across chunks', async () => {
     const backend = await backendOn();
-    const blobs = Array.from({ length: 2500 }, (_, i) => ({ hash: `h${i}`, data: `data ${i}` }));
+    // More blobs than one statement takes.
+    const blobs = Array.from({ length: 10_050 }, (_, i) => ({ hash: `h${i}`, data: `data ${i}` }));
     await backend.putBlobs('run-1', blobs.slice(0, 10).map((blob) => ({ ...blob, data: 'first write wins' })));
     await backend.putBlobs('run-1', blobs);
     const found = await backend.getBlobs('run-1', blobs.map((blob) => blob.hash));
-    expect(found.size).toBe(2500);
+    expect(found.size).toBe(10_050);
     expect(found.get('h0')).toBe('first write wins');
-    expect(found.get('h2499')).toBe('data 2499');
+    expect(found.get('h10049')).toBe('data 10049');
     // Two blobs too large to share one statement.
     const big = ['a', 'b'].map((hash) => ({ hash, data: hash.repeat(9 * 1024 * 1024) }));
     await backend.putBlobs('run-2', big);
