@@ -19,11 +19,12 @@ export function planQuery(keys: KeySpace, query: HeaderQuery): QueryPlan {
   }
   const indexed: string[] = [];
   if (query.flowId !== undefined) indexed.push(keys.flow(query.flowId));
-  if (query.statuses?.length === 1) indexed.push(keys.status(query.statuses[0]!));
-  if (query.tenantId !== undefined) indexed.push(keys.tenant(query.tenantId));
+  if (typeof query.tenantId === 'string') indexed.push(keys.tenant(query.tenantId));
   if (query.pendingInput === true) indexed.push(keys.pending);
+  // No index answers these: statuses (no store query filters on one status alone), headers without a tenant.
   const unindexed =
-    (query.statuses !== undefined && query.statuses.length !== 1) ||
+    query.statuses !== undefined ||
+    query.tenantId === null ||
     query.pendingInput === false ||
     query.beforeSeq !== undefined ||
     query.createdBefore !== undefined;

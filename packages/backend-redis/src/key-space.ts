@@ -76,28 +76,31 @@ export class KeySpace {
     return `${this.prefix}idx:flow:${flowId}`;
   }
 
+  /** Written by older releases only (no query of the store filters on one status alone); deletes still clean it. */
   status(status: string): string {
     return `${this.prefix}idx:status:${status}`;
   }
 
+  /**
+   * A tenant's index. `idx:no-tenant` (tenant null) was written by older releases only (in a deployment without
+   * tenants it duplicated `idx:all`); deletes still clean it.
+   */
   tenant(tenantId: string | null): string {
     return tenantId === null ? `${this.prefix}idx:no-tenant` : `${this.prefix}idx:tenant:${tenantId}`;
   }
 
   /**
-   * The keys a header write or delete touches, in the order the scripts expect: the run's keys (which every
-   * script refreshes the TTL of), the id map, then the indexes (all, flow, status, tenant, pending).
+   * The keys a header write touches, in the order the scripts expect: the run's keys (which every script
+   * refreshes the TTL of), the id map, then the indexes (all, flow, tenant, pending). The tenant index is
+   * written only for a header with a tenant.
    */
-  headerKeys(header: Pick<HeaderRecord, 'runId' | 'flowId' | 'status' | 'tenantId'>): string[] {
-    return [
-      ...this.runKeyList(header.runId),
-      this.ids,
-      this.all,
-      this.flow(header.flowId),
-      this.status(header.status),
-      this.tenant(header.tenantId),
-      this.pending,
-    ];
+  headerKeys(header: Pick<HeaderRecord, 'runId' | 'flowId' | 'tenantId'>): string[] {
+    return [...this.runKeyList(header.runId), this.ids, this.all, this.flow(header.flowId), this.tenant(header.tenantId), this.pending];
+  }
+
+  /** The keys a header delete touches: those of its write, then the status index older releases wrote. */
+  headerDeleteKeys(header: Pick<HeaderRecord, 'runId' | 'flowId' | 'status' | 'tenantId'>): string[] {
+    return [...this.headerKeys(header), this.status(header.status)];
   }
 }
 

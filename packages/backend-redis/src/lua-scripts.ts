@@ -41,10 +41,12 @@ end
  * The header commit, shared by PUT_HEADER and COMMIT_CHECKPOINT: a function that checks fencing, compare-and-set
  * and the id before it writes anything, and returns the refusal (`{ code, detail }`) or nil once the header, the
  * head and the indexes are written. The caller refreshes the TTL.
- * KEYS: 1-R run, R+1 ids, R+2 all, R+3 flow, R+4 status, R+5 tenant, R+6 pending.
- * ARGV: 1 id, 2 runId, 3 seq, 4 header JSON, 5 index member, 6 pendingInput ('1'|'0'),
+ * KEYS: 1-R run, R+1 ids, R+2 all, R+3 flow, R+4 tenant, R+5 pending (see `headerKeys`).
+ * ARGV: 1 id, 2 runId, 3 seq, 4 header JSON, 5 pendingInput ('1'|'0'), 6 has a tenant ('1'|'0'),
  * 7 compare-and-set ('' = none, else '=' .. expected head id, '=' alone = the run must be empty),
- * 8 lease owner ('' = no lease), 9 lease token, 10 ttl ms (0 = none).
+ * 8 lease owner ('' = no lease), 9 lease token, 10 ttl ms (0 = none), 11 blobs were written ahead of the script
+ * ('1'|'0').
+ * Every call a script makes costs: the pending and tenant indexes are written only for headers they list.
  */
 const HEADER_COMMIT = `${PRELUDE}
 local function commitHeader()
@@ -62,16 +64,26 @@ local function commitHeader()
   if redis.call('HSETNX', KEYS[R + 1], ARGV[1], ARGV[2]) == 0 then return {'DUPLICATE', redis.call('HGET', KEYS[R + 1], ARGV[1])} end
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
   redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-  for i = R + 2, R + 5 do redis.call('ZADD', KEYS[i], 0, ARGV[5]) end
-  if ARGV[6] == '1' then redis.call('ZADD', KEYS[R + 6], 0, ARGV[5]) end
+  local member = ARGV[1] .. ' ' .. ARGV[2]
+  redis.call('ZADD', KEYS[R + 2], 0, member)
+  redis.call('ZADD', KEYS[R + 3], 0, member)
+  if ARGV[6] == '1' then redis.call('ZADD', KEYS[R + 4], 0, member) end
+  if ARGV[5] == '1' then redis.call('ZADD', KEYS[R + 5], 0, member) end
   return nil
 end
 `;
 
-/** A script that commits the header, runs `afterAccept` only when it was accepted, refreshes the TTL and returns `OK`. */
+/**
+ * A script that commits the header, runs `afterAccept` only when it was accepted, refreshes the TTL and returns
+ * `OK`. A refused header refreshes it too when blobs were written ahead of the script: they may have made the
+ * run's blob hash, which must expire with the run.
+ */
 const withHeaderCommit = (afterAccept: string): string => `${HEADER_COMMIT}
 local refused = commitHeader()
-if refused then return refused end
+if refused then
+  if ARGV[11] == '1' then touch(tonumber(ARGV[10])) end
+  return refused
+end
 ${afterAccept}touch(tonumber(ARGV[10]))
 return {'OK', ''}
 `;
@@ -80,14 +92,17 @@ return {'OK', ''}
 const PUT_HEADER = withHeaderCommit('');
 
 /**
- * A whole checkpoint save in one round trip: the header as PUT_HEADER, then, only when it was accepted, the
- * blobs (insert-or-ignore, as PUT_BLOBS), so a refused commit writes nothing at all.
- * KEYS and ARGV 1-10 as HEADER_COMMIT; ARGV 11.. hash, data pairs. Returns what PUT_HEADER returns.
+ * A whole checkpoint save in one script: the header as PUT_HEADER, then, only when it was accepted, the blobs
+ * (insert-or-ignore, as PUT_BLOBS), so a refused commit writes none of them.
+ * KEYS and ARGV 1-11 as HEADER_COMMIT; ARGV 12.. hash, data pairs. Returns what PUT_HEADER returns.
  */
-const COMMIT_CHECKPOINT = withHeaderCommit(`for i = 11, #ARGV, 2 do redis.call('HSETNX', KEYS[4], ARGV[i], ARGV[i + 1]) end
+const COMMIT_CHECKPOINT = withHeaderCommit(`for i = 12, #ARGV, 2 do redis.call('HSETNX', KEYS[4], ARGV[i], ARGV[i + 1]) end
 `);
 
-/** Same KEYS as PUT_HEADER. ARGV: 1 id, 2 index member, 3 ttl ms. Returns 1 when deleted, 0 when absent. */
+/**
+ * KEYS: those of PUT_HEADER, then R+6 the status index of older releases (see `headerDeleteKeys`). ARGV: 1 id,
+ * 2 index member, 3 ttl ms. Returns 1 when deleted, 0 when absent.
+ */
 const DELETE_HEADER = `${PRELUDE}
 if redis.call('HDEL', KEYS[2], ARGV[1]) == 0 then return 0 end
 redis.call('ZREM', KEYS[3], ARGV[1])
@@ -240,8 +255,8 @@ export interface ScriptDefinition {
 
 /** Registered on the client with `defineCommand` under these names. */
 export const SCRIPTS = {
-  savepointPutHeader: { lua: PUT_HEADER, numberOfKeys: RUN_KEY_COUNT + 6 },
-  savepointCommitCheckpoint: { lua: COMMIT_CHECKPOINT, numberOfKeys: RUN_KEY_COUNT + 6 },
+  savepointPutHeader: { lua: PUT_HEADER, numberOfKeys: RUN_KEY_COUNT + 5 },
+  savepointCommitCheckpoint: { lua: COMMIT_CHECKPOINT, numberOfKeys: RUN_KEY_COUNT + 5 },
   savepointDeleteHeader: { lua: DELETE_HEADER, numberOfKeys: RUN_KEY_COUNT + 6 },
   savepointPutBlobs: { lua: PUT_BLOBS, numberOfKeys: RUN_KEY_COUNT },
   savepointDeleteBlobsExcept: { lua: DELETE_BLOBS_EXCEPT, numberOfKeys: RUN_KEY_COUNT },

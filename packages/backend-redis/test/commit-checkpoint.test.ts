@@ -110,6 +110,43 @@ describeRedis('RedisBackend.commitCheckpoint', () => {
     expect(viaCommit).toBe(viaPut);
   });
 
+  it('sends blobs of 8 KB or more ahead of the script, in the same round trip, still insert-or-ignore', async () => {
+    const backend = await fresh();
+    await backend.commitCheckpoint('warm-up', [{ hash: 'w', data: 'w' }], makeHeader({ runId: 'warm-up' }));
+    const large = 'L'.repeat(8 * 1024);
+    await backend.putBlobs('run-1', [{ hash: 'big-1', data: `${large} first` }]);
+    const blobs = [
+      { hash: 'big-1', data: `${large} second` },
+      { hash: 'big-2', data: large },
+      { hash: 'small', data: 's' },
+    ];
+    const header = makeHeader({ seq: 0 });
+    expect(await commandsOf(() => backend.commitCheckpoint('run-1', blobs, header))).toEqual(['hsetnx', 'hsetnx', 'evalsha']);
+    expect(Object.fromEntries(await backend.getBlobs('run-1', ['big-1', 'big-2', 'small']))).toEqual({
+      'big-1': `${large} first`,
+      'big-2': large,
+      small: 's',
+    });
+    expect(await backend.getHead('run-1')).toBe(header.id);
+    const bare = makeHeader({ seq: 1 });
+    await backend.commitCheckpoint('run-1', [{ hash: 'big-3', data: large }], bare);
+    expect(await backend.getHead('run-1')).toBe(bare.id);
+  });
+
+  it('a refused commit leaves only its large blobs, as orphans that expire with the run', async () => {
+    const backend = await fresh(3600);
+    const blobs = [
+      { hash: 'big', data: 'L'.repeat(8 * 1024) },
+      { hash: 'small', data: 's' },
+    ];
+    await expect(backend.commitCheckpoint('run-1', blobs, makeHeader({ seq: 0 }), { expectedHead: 'not-the-head' })).rejects.toThrow(
+      CheckpointConflictError,
+    );
+    expect(await keysUnder(admin, prefix)).toEqual(['{run-1}:blobs']);
+    expect(await admin.hkeys(`${prefix}{run-1}:blobs`)).toEqual(['big']);
+    expect(await admin.pttl(`${prefix}{run-1}:blobs`)).toBeGreaterThan(3_000_000);
+  });
+
   it('refuses a runId that is not the header run', async () => {
     const backend = await fresh();
     await expect(backend.commitCheckpoint('run-2', [], makeHeader({ runId: 'run-1' }))).rejects.toThrow(InvalidArgumentError);

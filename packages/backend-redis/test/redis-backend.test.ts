@@ -65,7 +65,6 @@ describeRedis('RedisBackend on Redis', () => {
       'idx:flow:flow-a',
       'idx:ids',
       'idx:pending',
-      'idx:status:pending_input',
       'idx:tenant:acme',
       '{run-1}:blobs',
       '{run-1}:headers',
@@ -75,6 +74,32 @@ describeRedis('RedisBackend on Redis', () => {
     expect(await admin.zrange(`${prefix}idx:flow:flow-a`, '0', '-1')).toEqual([`${checkpoint.id} run-1`]);
     expect(await admin.hget(`${prefix}idx:ids`, checkpoint.id)).toBe('run-1');
     expect(await admin.hgetall(`${prefix}{run-1}:lease`)).toEqual({ owner: 'worker-a', token: '1', expiresAt: String(lease.expiresAt) });
+  });
+
+  it('writes only the indexes a query reads: no status index, and no tenant index for a header without tenant', async () => {
+    const { backend: redis, prefix } = backend();
+    await new CheckpointStore(redis).save(makeCheckpoint({ status: 'completed' }));
+    expect((await keysUnder(admin, prefix)).filter((key) => key.startsWith('idx:'))).toEqual(['idx:all', 'idx:flow:flow-a', 'idx:ids']);
+  });
+
+  it('queries and deletes what an older release wrote, with its status and no-tenant indexes', async () => {
+    const { backend: redis, prefix } = backend();
+    const old = makeHeader({ id: `0190${uuidv7().slice(4)}`, runId: 'run-old', flowId: 'flow-a', status: 'failed', seq: 0 });
+    // The older layout, as its header-write script left it: the header, the run order, the id map, five indexes.
+    const member = `${old.id} run-old`;
+    await admin.hset(`${prefix}{run-old}:headers`, old.id, JSON.stringify(old));
+    await admin.zadd(`${prefix}{run-old}:seq`, 0, old.id);
+    await admin.hset(`${prefix}idx:ids`, old.id, 'run-old');
+    for (const index of ['all', 'flow:flow-a', 'status:failed', 'no-tenant']) await admin.zadd(`${prefix}idx:${index}`, 0, member);
+    const fresh = makeHeader({ runId: 'run-new', flowId: 'flow-a', status: 'failed', seq: 0 });
+    await redis.putHeader(fresh, { expectedHead: null });
+
+    expect(await redis.queryHeaders({ statuses: ['failed'], order: 'asc' })).toEqual([old, fresh]);
+    expect(await redis.queryHeaders({ tenantId: null, order: 'asc' })).toEqual([old, fresh]);
+    expect(await redis.queryHeaders({ flowId: 'flow-a', statuses: ['failed'], tenantId: null, limit: 1 })).toEqual([fresh]);
+    expect(await redis.getHeader(old.id)).toEqual(old);
+    expect(await redis.deleteHeaders([old.id, fresh.id])).toBe(2);
+    expect(await keysUnder(admin, prefix)).toEqual([]);
   });
 
   it('deleting every header of a run removes it from every index and the id map', async () => {
