@@ -6,6 +6,27 @@ export const HEADER_COLUMNS = sql.raw(
   'id, flow_id, workflow_id, run_id, seq, parent_id, status, tenant_id, pending_input, created_at, updated_at, body',
 );
 
+/** The record's fields in the order of `HEADER_COLUMNS`. */
+const HEADER_FIELDS = [
+  'id',
+  'flowId',
+  'workflowId',
+  'runId',
+  'seq',
+  'parentCheckpointId',
+  'status',
+  'tenantId',
+  'pendingInput',
+  'createdAt',
+  'updatedAt',
+  'body',
+] as const satisfies ReadonlyArray<keyof HeaderRecord>;
+
+/** The header's values in the order of `HEADER_COLUMNS` (the commit function takes its parameters so). */
+export function headerValues(header: HeaderRecord): unknown[] {
+  return HEADER_FIELDS.map((field) => header[field]);
+}
+
 export interface HeaderRow {
   id: string;
   flow_id: string;

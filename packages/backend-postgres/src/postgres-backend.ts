@@ -33,7 +33,7 @@ import { blobBatches } from './blob-batches.js';
 import { ChangeListener } from './change-listener.js';
 import { appendEvents, readEvents } from './event-log.js';
 import { headerQuery } from './header-query.js';
-import { HEADER_COLUMNS, fromRow, type HeaderRow } from './header-row.js';
+import { HEADER_COLUMNS, fromRow, headerValues, type HeaderRow } from './header-row.js';
 import { getInput, putInput, takeInputs } from './input-inbox.js';
 import { COMMIT_STATES } from './migrations/0003-commit-checkpoint-function.js';
 import { migrations } from './migrations/index.js';
@@ -458,18 +458,7 @@ export class PostgresBackend implements StorageAdapter {
   private async commit(db: Kysely<any>, header: HeaderRecord, blobs: readonly BlobRecord[], options: PutHeaderOptions): Promise<void> {
     const { expectedHead, lease } = options;
     const values = [
-      header.id,
-      header.flowId,
-      header.workflowId,
-      header.runId,
-      header.seq,
-      header.parentCheckpointId,
-      header.status,
-      header.tenantId,
-      header.pendingInput,
-      header.createdAt,
-      header.updatedAt,
-      header.body,
+      ...headerValues(header),
       binaryTextArray(blobs.map((b) => b.hash)),
       binaryTextArray(blobs.map((b) => b.data)),
       expectedHead !== undefined,
