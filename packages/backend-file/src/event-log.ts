@@ -40,7 +40,7 @@ export class EventLog {
     events: readonly NewEventRecord[],
     publish: (path: string, text: string) => Promise<void>,
   ): Promise<EventRecord[]> {
-    const segments = await listSegments(dir);
+    const segments = listSegments(dir);
     const last = segments.at(-1)?.last ?? 0;
     const appended = events.map((event, i): EventRecord => ({ runId, seq: last + 1 + i, type: event.type, data: event.data, ts: event.ts }));
     const text = appended.map(({ seq, type, data, ts }) => `${JSON.stringify({ seq, type, data, ts } satisfies StoredEvent)}\n`).join('');
@@ -48,13 +48,13 @@ export class EventLog {
     await publish(join(dir, segmentName(last + 1, newest)), text);
     // A segment straddling the window's start stays (readers skip its old events): trimming is by whole files.
     const floor = newest - this.maxEventsPerRun;
-    await Promise.all(segments.filter((segment) => segment.last <= floor).map((segment) => unlinkIfExists(join(dir, segment.name))));
+    for (const segment of segments) if (segment.last <= floor) unlinkIfExists(join(dir, segment.name));
     return appended;
   }
 
   /** Needs no lock: segments are immutable, and one removed by a concurrent trim held only events below the window. */
   async read(dir: string, runId: string, afterSeq: number, limit = Infinity): Promise<EventRecord[]> {
-    const segments = await listSegments(dir);
+    const segments = listSegments(dir);
     const newest = segments.at(-1)?.last ?? 0;
     const floor = Math.max(afterSeq, newest - this.maxEventsPerRun);
     const found: EventRecord[] = [];
@@ -62,7 +62,7 @@ export class EventLog {
       if (found.length >= limit) break;
       if (segment.last <= floor) continue;
       const path = join(dir, segment.name);
-      const text = await readIfExists(path);
+      const text = readIfExists(path);
       if (text === null) continue;
       for (const event of parseSegment(text, segment, path)) {
         if (event.seq > floor && found.length < limit) found.push({ runId, ...event });
@@ -77,9 +77,9 @@ function segmentName(first: number, last: number): string {
 }
 
 /** The run's segments in seq order; temp files and anything else in the directory are not segments. */
-async function listSegments(dir: string): Promise<Segment[]> {
+function listSegments(dir: string): Segment[] {
   const segments: Segment[] = [];
-  for (const name of await listDir(dir)) {
+  for (const name of listDir(dir)) {
     const match = SEGMENT_NAME.exec(name);
     if (match) segments.push({ name, first: Number(match[1]), last: Number(match[2]) });
   }

@@ -1,5 +1,6 @@
-import { link, mkdir } from 'node:fs/promises';
+import { linkSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { setImmediate } from 'node:timers/promises';
 import {
   assertSafeId,
   checkAppendEvents,
@@ -28,14 +29,16 @@ import {
   type PutHeaderOptions,
   type StorageAdapter,
 } from '@savepoint/core';
-import { createOnce, fsyncDir, fsyncDirIfExists, isTempName, removeQuietly, tempOwner, writeDurableTemp } from './atomic-write.js';
-import { errorCode, isMissing, toBackendError } from './fs-errors.js';
+import { fsyncDir, fsyncDirsInBackground, isTempName, linkOnce, tempOwner } from './atomic-write.js';
+import { isMissing, toBackendError } from './fs-errors.js';
 import { exists, listDir, readIfExists, unlinkIfExists } from './fs-entries.js';
-import { isAbove, parseHeader, parseHeaderFileName, serializeHeader } from './header-file.js';
+import { headerFileName, isAbove, parseHeaderFileName, readHeaderFile, serializeHeader } from './header-file.js';
 import { EventLog } from './event-log.js';
 import { InputInbox, type InboxDirs } from './input-inbox.js';
 import type { Stage } from './lock-stage.js';
 import { OwedReleases, type LeaseState } from './owed-releases.js';
+import { encodePack } from './pack-file.js';
+import { RunBlobs } from './run-blobs.js';
 import { RunLayout } from './run-layout.js';
 import { isAlive, RunLock } from './run-lock.js';
 
@@ -59,16 +62,16 @@ interface HeadPointer {
   seq: number;
 }
 
-// Index reads are batched so a query over many headers does not open them one by one.
+// Header reads are synchronous (small files); a query over many headers yields to the event loop between batches.
 const READ_BATCH = 64;
 
 /**
- * Stores checkpoints as plain files: one pretty JSON file per header, one file per blob, all written
- * with temp file + fsync + rename + directory fsync. Several processes on one host may share a
- * directory: each run's changes are serialized by a fenced lock (run-lock.ts, lock-stage.ts), and the
- * run head is the committed header with the highest seq, read from the `headers/` listing itself. Change
- * notification stays in this instance (`notify: 'in-process'`): waiters in other processes poll the event
- * log and inbox.
+ * Stores checkpoints as plain files: one per checkpoint, its header as pretty JSON followed by the blobs first
+ * saved with it (see run-blobs.ts), written in the run lock's stage, fsynced, and renamed into `headers/`: that
+ * rename is the commit. Several processes on one host may share a directory: each run's changes are serialized
+ * by a fenced lock (run-lock.ts, lock-stage.ts), and the run head is the committed header with the highest seq,
+ * read from the `headers/` listing itself. Change notification stays in this instance (`notify: 'in-process'`):
+ * waiters in other processes poll the event log and inbox.
  */
 export class FileBackend implements StorageAdapter {
   readonly name = 'file';
@@ -76,6 +79,7 @@ export class FileBackend implements StorageAdapter {
   readonly dir: string;
   readonly maxEventsPerRun: number;
   private readonly layout: RunLayout;
+  private readonly blobs: RunBlobs;
   private readonly lock: RunLock;
   private readonly eventLog: EventLog;
   private readonly inbox: InputInbox;
@@ -83,8 +87,6 @@ export class FileBackend implements StorageAdapter {
   private readonly owedReleases = new OwedReleases((lease) => this.releaseLease(lease));
   /** Directories known to exist: the backend never removes one, so each is created (and synced) once. */
   private readonly dirs = new Set<string>();
-  /** `setup()` once, lazily, before the first write (forgotten with `dirs` when a directory was removed under us). */
-  private ready: Promise<void> | undefined;
 
   constructor(options: FileBackendOptions) {
     if (typeof options?.dir !== 'string' || options.dir.length === 0) {
@@ -92,6 +94,7 @@ export class FileBackend implements StorageAdapter {
     }
     this.dir = resolve(options.dir);
     this.layout = new RunLayout(this.dir);
+    this.blobs = new RunBlobs(this.layout, (path) => this.ensureDir(path));
     this.lock = new RunLock({ staleMs: options.lockStaleMs ?? 10_000, timeoutMs: options.lockTimeoutMs ?? 15_000 });
     this.maxEventsPerRun = checkMaxEventsPerRun(options.maxEventsPerRun, 'FileBackend');
     this.eventLog = new EventLog(this.maxEventsPerRun);
@@ -100,136 +103,114 @@ export class FileBackend implements StorageAdapter {
 
   /** Creates the directories. Optional: every method works on a fresh directory, and writes call it once themselves. */
   async setup(): Promise<void> {
-    await this.guard('create its directories', () => this.ensureSetUp());
+    await this.guard('create its directories', async () => undefined);
   }
 
-  private ensureSetUp(): Promise<void> {
-    this.ready ??= Promise.all([this.layout.runsDir, this.layout.idsDir, this.layout.flowsDir].map((path) => this.ensureDir(path))).then(
-      () => undefined,
-      (error: unknown) => {
-        this.ready = undefined;
-        throw error;
-      },
-    );
-    return this.ready;
+  /** Removes the lock stages this instance keeps between its holdings of a run lock (see run-lock.ts). */
+  async close(): Promise<void> {
+    this.lock.close();
   }
 
-  // ---- blobs ----------------------------------------------------------------------------------
+  // ---- blobs (see run-blobs.ts) ---------------------------------------------------------------
 
   async putBlobs(runId: string, blobs: readonly BlobRecord[]): Promise<void> {
     assertSafeId(runId, 'runId');
     for (const blob of blobs) assertSafeId(blob.hash, 'blob hash');
     if (blobs.length === 0) return;
-    await this.guard('write blobs', async () => {
-      const dir = this.layout.blobsDir(runId);
-      await this.ensureDir(dir);
-      // A blob's bytes are fsynced before its name appears. The names themselves become durable with the next
-      // putHeader of the run, which fsyncs this directory before its commit point: no header can survive a
-      // crash that loses a blob it names, and a save pays for one directory fsync, not two.
-      await Promise.all(blobs.map((blob) => this.putBlob(`${dir}/${blob.hash}`, blob.data)));
-    });
-  }
-
-  /** Insert-or-ignore: a concurrent writer of the same hash is harmless (`createOnce`). */
-  private async putBlob(path: string, data: string): Promise<void> {
-    if (!(await exists(path))) await createOnce(path, data);
+    await this.guard('write blobs', () => this.locked(runId, (stage) => this.blobs.put(runId, blobs, stage)));
   }
 
   async getBlobs(runId: string, hashes: readonly string[]): Promise<Map<string, string>> {
     assertSafeId(runId, 'runId');
     for (const hash of hashes) assertSafeId(hash, 'blob hash');
-    return this.guard('read blobs', async () => {
-      const dir = this.layout.blobsDir(runId);
-      const found = await Promise.all(hashes.map(async (hash) => [hash, await readIfExists(`${dir}/${hash}`)] as const));
-      return new Map(found.filter((entry): entry is readonly [string, string] => entry[1] !== null));
-    });
+    return this.guard('read blobs', () => this.blobs.read(runId, hashes));
   }
 
   async deleteBlobsExcept(runId: string, keep: ReadonlySet<string>): Promise<number> {
     assertSafeId(runId, 'runId');
-    return this.guard('delete blobs', async () => {
-      const dir = this.layout.blobsDir(runId);
-      const doomed = (await listDir(dir)).filter((name) => !isTempName(name) && !keep.has(name));
-      const deleted = await Promise.all(doomed.map((name) => unlinkIfExists(`${dir}/${name}`)));
-      if (doomed.length > 0) await fsyncDir(dir);
-      return deleted.filter(Boolean).length;
-    });
+    return this.guard('delete blobs', async () =>
+      this.blobs.hasGarbage(runId, keep) ? this.locked(runId, (stage) => this.blobs.collect(runId, keep, stage)) : 0,
+    );
   }
 
   // ---- headers --------------------------------------------------------------------------------
 
   async putHeader(header: HeaderRecord, options: PutHeaderOptions = {}): Promise<void> {
-    assertSafeId(header.id, 'checkpoint id');
-    assertSafeId(header.runId, 'runId');
-    assertSafeId(header.flowId, 'flowId');
-    const { runId } = header;
-    await this.guard('write a checkpoint header', async () => {
-      await Promise.all([this.layout.headersDir(runId), this.layout.idsDir, this.layout.flowDir(header.flowId)].map((dir) => this.ensureDir(dir)));
-      const text = serializeHeader(header);
-      // The header's bytes are written and fsynced while the run lock is taken and the checks run.
-      let pending: Promise<string> | null = writeDurableTemp(this.layout.headerPath(runId, header.seq, header.id), text);
-      pending.catch(() => undefined); // its failure is reported where it is awaited, not as an unhandled rejection
-      try {
-        await this.locked(runId, async (stage) => {
-          const [existing, lease, head] = await Promise.all([
-            this.readCommitted(this.layout.idLink(header.id)),
-            this.currentLease(runId),
-            this.scanHead(runId),
-          ]);
-          if (existing !== null) throw alreadyExists(header.id);
-          assertFencing(runId, lease, options.lease);
-          if (options.expectedHead !== undefined && (head?.id ?? null) !== options.expectedHead) {
-            throw new CheckpointConflictError(
-              `Run ${runId} moved on: its head is ${head?.id ?? 'empty'}, not ${options.expectedHead ?? 'empty'}. ` +
-                'Reload the latest checkpoint and retry.',
-            );
-          }
-          // A second attempt (the first holding was broken and its stage destroyed) writes the bytes again.
-          const temp = pending;
-          pending = null;
-          const staged = temp !== null ? await stage.adopt(await temp) : await stage.write(text, true);
-          await this.commitHeader(header, staged, stage);
-          await fsyncDir(this.layout.headersDir(runId)); // makes the commit durable
-        });
-      } finally {
-        if (pending !== null) await pending.then(removeQuietly, () => undefined);
-      }
-    });
+    await this.commitCheckpoint(header.runId, [], header, options);
   }
 
   /**
-   * The index links go in first and the rename out of the lock stage into `headers/` is the commit point: a
-   * crash (or a broken lock) before it leaves only dangling links, which readers ignore because the header file
-   * is missing. One parallel round of directory fsyncs makes the links and the run's blob names durable first.
+   * `putBlobs` + `putHeader` in one commit: the blobs the run lacks are written into the header's own file, after
+   * the header (a pack, see run-blobs.ts), so a save writes and fsyncs one file however many blobs it has.
    */
-  private async commitHeader(header: HeaderRecord, staged: string, stage: Stage): Promise<void> {
-    const flowLink = this.layout.flowLink(header.flowId, header.id);
-    await this.linkId(staged, this.layout.idLink(header.id), header.id);
-    await linkReplacing(staged, flowLink);
-    await Promise.all([fsyncDir(this.layout.idsDir), fsyncDir(dirname(flowLink)), fsyncDirIfExists(this.layout.blobsDir(header.runId))]);
-    await stage.publish(staged, this.layout.headerPath(header.runId, header.seq, header.id));
+  async commitCheckpoint(runId: string, blobs: readonly BlobRecord[], header: HeaderRecord, options: PutHeaderOptions = {}): Promise<void> {
+    assertSafeId(header.id, 'checkpoint id');
+    assertSafeId(runId, 'runId');
+    assertSafeId(header.flowId, 'flowId');
+    for (const blob of blobs) assertSafeId(blob.hash, 'blob hash');
+    if (header.runId !== runId) throw new InvalidArgumentError(`The header of checkpoint ${header.id} belongs to run ${header.runId}, not ${runId}.`);
+    await this.guard('write a checkpoint', async () => {
+      const { layout } = this;
+      for (const dir of [layout.headersDir(runId), layout.idsDir, layout.flowDir(header.flowId)]) this.ensureDir(dir);
+      const text = serializeHeader(header);
+      await this.locked(runId, async (stage) => {
+        const headerNames = this.checkCommit(header, options);
+        const fresh = this.blobs.newBlobs(runId, blobs, headerNames);
+        const file = fresh.length > 0 ? encodePack(text, fresh) : { text, entries: [] };
+        const staged = await stage.write(file.text, false);
+        this.linkIndexes(header, staged);
+        // The file and its links are synced at once: fsyncs running together join one journal commit, where one
+        // after the other each pay for their own.
+        const linksSynced = fsyncDirsInBackground([layout.idsDir, layout.flowDir(header.flowId)]);
+        await stage.sync(staged);
+        await linksSynced;
+        await stage.publish(staged, layout.headerPath(runId, header.seq, header.id)); // the commit point
+        fsyncDir(layout.headersDir(runId));
+        this.blobs.savedHeader(runId, headerFileName(header.seq, header.id), file.entries);
+      });
+    });
   }
 
-  private async linkId(temp: string, idLink: string, id: string): Promise<void> {
-    try {
-      await link(temp, idLink);
-      return;
-    } catch (error) {
-      if (errorCode(error) !== 'EEXIST') throw error;
+  /** Under the run lock: the id is new, the fencing token holds and the head is the one expected. Returns the `headers/` listing. */
+  private checkCommit(header: HeaderRecord, options: PutHeaderOptions): string[] {
+    const { runId } = header;
+    if (this.readCommitted(this.layout.idLink(header.id)) !== null) throw alreadyExists(header.id);
+    assertFencing(runId, this.currentLease(runId), options.lease);
+    const headerNames = listDir(this.layout.headersDir(runId));
+    const head = headOf(headerNames);
+    if (options.expectedHead !== undefined && (head?.id ?? null) !== options.expectedHead) {
+      throw new CheckpointConflictError(
+        `Run ${runId} moved on: its head is ${head?.id ?? 'empty'}, not ${options.expectedHead ?? 'empty'}. ` +
+          'Reload the latest checkpoint and retry.',
+      );
     }
-    if ((await this.readCommitted(idLink)) !== null) throw alreadyExists(id);
-    await linkReplacing(temp, idLink); // left dangling by a writer that died before its commit
+    return headerNames;
+  }
+
+  /**
+   * Hard-links the staged header file into `ids/` and `flows/<flowId>/`, before the commit point: a crash (or a
+   * broken lock) before the rename into `headers/` leaves only dangling index links, which readers ignore because
+   * the header file is missing, or empty (its bytes were not fsynced yet: see `readCommitted`). The blobs in the
+   * staged file are in no listing until that rename, so they are committed with the header or never seen.
+   */
+  private linkIndexes(header: HeaderRecord, staged: string): void {
+    const idLink = this.layout.idLink(header.id);
+    if (!linkOnce(staged, idLink)) {
+      if (this.readCommitted(idLink) !== null) throw alreadyExists(header.id);
+      replaceLink(staged, idLink); // left dangling by a writer that died before its commit
+    }
+    replaceLink(staged, this.layout.flowLink(header.flowId, header.id));
   }
 
   async getHeader(id: string): Promise<HeaderRecord | null> {
     assertSafeId(id, 'checkpoint id');
-    return this.guard('read a checkpoint header', () => this.readCommitted(this.layout.idLink(id)));
+    return this.guard('read a checkpoint header', async () => this.readCommitted(this.layout.idLink(id)));
   }
 
   /** Derived from the `headers/` listing at every call, so it always agrees with `queryHeaders` and never lags a commit. */
   async getHead(runId: string): Promise<string | null> {
     assertSafeId(runId, 'runId');
-    return this.guard('read a run head', async () => (await this.scanHead(runId))?.id ?? null);
+    return this.guard('read a run head', async () => this.scanHead(runId)?.id ?? null);
   }
 
   async queryHeaders(query: HeaderQuery): Promise<HeaderRecord[]> {
@@ -244,7 +225,7 @@ export class FileBackend implements StorageAdapter {
   /** A run query is a listing of one `headers/` directory, already named in seq order. */
   private async queryRun(runId: string, query: HeaderQuery): Promise<HeaderRecord[]> {
     const dir = this.layout.headersDir(runId);
-    const entries = (await listDir(dir))
+    const entries = listDir(dir)
       .map((name) => ({ name, key: parseHeaderFileName(name) }))
       .filter((entry): entry is { name: string; key: { seq: number; id: string } } => entry.key !== null)
       .filter(({ key }) => query.beforeSeq === undefined || key.seq < query.beforeSeq)
@@ -252,10 +233,7 @@ export class FileBackend implements StorageAdapter {
     if (query.order !== 'asc') entries.reverse();
     return this.collect(
       entries.map(({ name }) => `${dir}/${name}`),
-      async (path) => {
-        const text = await readIfExists(path);
-        return text === null ? null : parseHeader(text, path);
-      },
+      readHeaderFile,
       query,
     );
   }
@@ -267,7 +245,7 @@ export class FileBackend implements StorageAdapter {
    */
   private async queryIndex(query: HeaderQuery): Promise<HeaderRecord[]> {
     const dir = query.flowId !== undefined ? this.layout.flowDir(query.flowId) : this.layout.idsDir;
-    const ids = (await listDir(dir))
+    const ids = listDir(dir)
       .filter((name) => !isTempName(name) && (query.beforeId === undefined || name < query.beforeId))
       .sort(compare);
     if (query.order !== 'asc') ids.reverse();
@@ -278,16 +256,14 @@ export class FileBackend implements StorageAdapter {
     );
   }
 
-  private async collect(
-    paths: string[],
-    read: (path: string) => Promise<HeaderRecord | null>,
-    query: HeaderQuery,
-  ): Promise<HeaderRecord[]> {
+  /** Reads headers synchronously (small files), yielding to the event loop between batches. */
+  private async collect(paths: string[], read: (path: string) => HeaderRecord | null, query: HeaderQuery): Promise<HeaderRecord[]> {
     const limit = query.limit ?? Infinity;
     const found: HeaderRecord[] = [];
     for (let i = 0; i < paths.length && found.length < limit; i += READ_BATCH) {
-      const batch = await Promise.all(paths.slice(i, i + READ_BATCH).map(read));
-      for (const header of batch) {
+      if (i > 0) await setImmediate();
+      for (const path of paths.slice(i, i + READ_BATCH)) {
+        const header = read(path);
         if (header !== null && matchesHeaderQuery(header, query) && found.length < limit) found.push(header);
       }
     }
@@ -295,11 +271,9 @@ export class FileBackend implements StorageAdapter {
   }
 
   /** Reads a header through an index link; null unless the header file it belongs to is committed. */
-  private async readCommitted(linkPath: string): Promise<HeaderRecord | null> {
-    const text = await readIfExists(linkPath);
-    if (text === null) return null;
-    const header = parseHeader(text, linkPath);
-    return (await exists(this.layout.headerPath(header.runId, header.seq, header.id))) ? header : null;
+  private readCommitted(linkPath: string): HeaderRecord | null {
+    const header = readHeaderFile(linkPath, { indexLink: true });
+    return header !== null && exists(this.layout.headerPath(header.runId, header.seq, header.id)) ? header : null;
   }
 
   async deleteHeaders(ids: readonly string[]): Promise<number> {
@@ -307,25 +281,29 @@ export class FileBackend implements StorageAdapter {
     return this.guard('delete checkpoint headers', async () => {
       const byRun = new Map<string, HeaderRecord[]>();
       for (const id of new Set(ids)) {
-        const header = await this.readCommitted(this.layout.idLink(id));
+        const header = this.readCommitted(this.layout.idLink(id));
         if (header !== null) byRun.set(header.runId, [...(byRun.get(header.runId) ?? []), header]);
       }
       let deleted = 0;
-      for (const [runId, headers] of byRun) deleted += await this.locked(runId, (stage) => this.deleteRunHeaders(runId, headers, stage));
+      for (const [runId, headers] of byRun) deleted += await this.locked(runId, async (stage) => this.deleteRunHeaders(runId, headers, stage));
       return deleted;
     });
   }
 
-  /** Removing the header file (through the lock stage) is the commit point of a delete; the index links go after it. */
-  private async deleteRunHeaders(runId: string, headers: HeaderRecord[], stage: Stage): Promise<number> {
+  /**
+   * Removing the header file (through the lock stage) is the commit point of a delete; the index links go after it.
+   * The blobs saved with a header stay: its file lives on as their pack in `packs/` until garbage collection.
+   */
+  private deleteRunHeaders(runId: string, headers: HeaderRecord[], stage: Stage): number {
+    this.blobs.keepBlobsOf(runId, headers.map((header) => headerFileName(header.seq, header.id)));
     let deleted = 0;
     for (const header of headers) {
-      if (await stage.remove(this.layout.headerPath(runId, header.seq, header.id))) deleted += 1;
+      if (stage.remove(this.layout.headerPath(runId, header.seq, header.id))) deleted += 1;
     }
-    await fsyncDir(this.layout.headersDir(runId));
+    fsyncDir(this.layout.headersDir(runId));
     for (const header of headers) {
-      await unlinkIfExists(this.layout.flowLink(header.flowId, header.id));
-      await unlinkIfExists(this.layout.idLink(header.id));
+      unlinkIfExists(this.layout.flowLink(header.flowId, header.id));
+      unlinkIfExists(this.layout.idLink(header.id));
     }
     return deleted;
   }
@@ -333,27 +311,25 @@ export class FileBackend implements StorageAdapter {
   // ---- head and recovery ----------------------------------------------------------------------
 
   /** The head is the highest seq among committed headers. */
-  private async scanHead(runId: string): Promise<HeadPointer | null> {
-    const keys = (await listDir(this.layout.headersDir(runId))).map(parseHeaderFileName).filter((key) => key !== null);
-    return keys.reduce<HeadPointer | null>((best, key) => (best === null || isAbove(key, best) ? key : best), null);
+  private scanHead(runId: string): HeadPointer | null {
+    return headOf(listDir(this.layout.headersDir(runId)));
   }
 
   /**
-   * A process that died may have left temp files (header bytes written before taking the lock, inputs).
-   * Live writers may be preparing theirs, so only a dead process's temps go (the pid is in the name).
+   * A process that died may have left temp files (inputs; header bytes, which the previous release wrote before
+   * taking the lock). Live writers may be preparing theirs, so only a dead process's temps go (the pid is in the name).
    */
-  private async repairRun(runId: string): Promise<void> {
+  private repairRun(runId: string): void {
     const { layout } = this;
     for (const dir of [layout.headersDir(runId), layout.inboxDir(runId), layout.consumedDir(runId)]) {
-      const orphans = (await listDir(dir)).filter((name) => isTempName(name) && !isAlive(tempOwner(name)));
-      await Promise.all(orphans.map((name) => unlinkIfExists(`${dir}/${name}`)));
+      for (const name of listDir(dir)) if (isTempName(name) && !isAlive(tempOwner(name))) unlinkIfExists(`${dir}/${name}`);
     }
   }
 
   /** Runs `work` holding the run lock, repairing first after a dead or stalled holder. */
   private async locked<T>(runId: string, work: (stage: Stage) => Promise<T>): Promise<T> {
     return this.lock.run(this.layout.lockDir(runId), async (stage, recovered) => {
-      if (recovered) await this.repairRun(runId);
+      if (recovered) this.repairRun(runId);
       return work(stage);
     });
   }
@@ -365,7 +341,7 @@ export class FileBackend implements StorageAdapter {
     if (events.length === 0) return [];
     return this.guard('append events', async () => {
       const dir = this.layout.eventsDir(runId);
-      await this.ensureDir(dir);
+      this.ensureDir(dir);
       // The run lock that orders header commits also hands out event seqs, across processes.
       return this.locked(runId, (stage) => this.eventLog.append(dir, runId, events, (path, text) => stage.writeFile(path, text)));
     });
@@ -445,7 +421,7 @@ export class FileBackend implements StorageAdapter {
   async leaseRemainingMs(runId: string): Promise<number | null> {
     assertSafeId(runId, 'runId');
     return this.guard('read a lease', async () => {
-      const current = await this.currentLease(runId);
+      const current = this.currentLease(runId);
       const remaining = current === null || current.owner === null ? 0 : current.expiresAt - Date.now();
       return remaining > 0 ? remaining : null;
     });
@@ -458,9 +434,9 @@ export class FileBackend implements StorageAdapter {
     decide: (current: StoredLease | null) => Promise<T | null>,
   ): Promise<T | null> {
     return this.guard(action, async () => {
-      await this.ensureDir(this.layout.runDir(runId));
+      this.ensureDir(this.layout.runDir(runId));
       return this.locked(runId, async (stage) => {
-        const next = await decide(await this.readLease(runId));
+        const next = await decide(this.readLease(runId));
         if (next !== null) {
           await stage.writeFile(this.layout.leasePath(runId), `${JSON.stringify(next, null, 2)}\n`);
           this.owedReleases.settle(runId);
@@ -470,29 +446,29 @@ export class FileBackend implements StorageAdapter {
     });
   }
 
-  private async readLease(runId: string): Promise<StoredLease | null> {
-    const text = await readIfExists(this.layout.leasePath(runId));
+  private readLease(runId: string): StoredLease | null {
+    const text = readIfExists(this.layout.leasePath(runId));
     return text === null ? null : (JSON.parse(text) as StoredLease);
   }
 
   /** The stored lease, released where this process owes its release. */
-  private async currentLease(runId: string): Promise<StoredLease | null> {
-    return this.owedReleases.apply(await this.readLease(runId));
+  private currentLease(runId: string): StoredLease | null {
+    return this.owedReleases.apply(this.readLease(runId));
   }
 
   // ---- plumbing -------------------------------------------------------------------------------
 
-  private async ensureDir(path: string): Promise<void> {
+  private ensureDir(path: string): void {
     if (this.dirs.has(path)) return;
-    const created = await mkdir(path, { recursive: true });
+    const created = mkdirSync(path, { recursive: true });
     // New directory entries are durable only once their parent is synced, up to the first that existed.
-    for (let dir = path; created !== undefined && dir.length >= created.length; dir = dirname(dir)) await fsyncDir(dirname(dir));
+    for (let dir = path; created !== undefined && dir.length >= created.length; dir = dirname(dir)) fsyncDir(dirname(dir));
     this.dirs.add(path);
   }
 
   private async guard<T>(action: string, work: () => Promise<T>, retried = false): Promise<T> {
     try {
-      await this.ensureSetUp();
+      for (const dir of [this.layout.runsDir, this.layout.idsDir, this.layout.flowsDir]) this.ensureDir(dir);
       return await work();
     } catch (error) {
       // A directory was removed under us (expected ENOENTs are handled where they happen): forget the
@@ -500,7 +476,6 @@ export class FileBackend implements StorageAdapter {
       // step, so a retry redoes only uncommitted work.
       if (isMissing(error) && !retried) {
         this.dirs.clear();
-        this.ready = undefined;
         return this.guard(action, work, true);
       }
       throw toBackendError(error, action, this.dir);
@@ -525,6 +500,12 @@ function assertFencing(runId: string, current: StoredLease | null, lease: Lease 
   }
 }
 
+/** The header with the highest seq in a listing of `headers/`. */
+function headOf(names: readonly string[]): HeadPointer | null {
+  const keys = names.map(parseHeaderFileName).filter((key) => key !== null);
+  return keys.reduce<HeadPointer | null>((best, key) => (best === null || isAbove(key, best) ? key : best), null);
+}
+
 function alreadyExists(id: string): CheckpointConflictError {
   return new CheckpointConflictError(`Checkpoint ${id} already exists and checkpoints are immutable: save under a new id.`);
 }
@@ -538,7 +519,8 @@ function compare(a: string, b: string): number {
 }
 
 /** Hard-links `target` at `path`, replacing a leftover entry there. */
-async function linkReplacing(target: string, path: string): Promise<void> {
-  await unlinkIfExists(path);
-  await link(target, path);
+function replaceLink(target: string, path: string): void {
+  if (linkOnce(target, path)) return;
+  unlinkIfExists(path);
+  linkSync(target, path);
 }

@@ -1,12 +1,13 @@
-import { readFile, readdir, stat, unlink } from 'node:fs/promises';
+import { readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { isMissing } from './fs-errors.js';
 
 // Reads and removals where a missing entry is an ordinary answer, not an error: other writers create and
-// remove files concurrently, and a crash may leave any of them absent.
+// remove files concurrently, and a crash may leave any of them absent. Each is one metadata call or the read of
+// a small file, made synchronously: a trip through the thread pool would cost more than the call.
 
-export async function exists(path: string): Promise<boolean> {
+export function exists(path: string): boolean {
   try {
-    await stat(path);
+    statSync(path);
     return true;
   } catch (error) {
     if (isMissing(error)) return false;
@@ -14,27 +15,27 @@ export async function exists(path: string): Promise<boolean> {
   }
 }
 
-export async function readIfExists(path: string): Promise<string | null> {
+export function readIfExists(path: string): string | null {
   try {
-    return await readFile(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (error) {
     if (isMissing(error)) return null;
     throw error;
   }
 }
 
-export async function listDir(dir: string): Promise<string[]> {
+export function listDir(dir: string): string[] {
   try {
-    return await readdir(dir);
+    return readdirSync(dir);
   } catch (error) {
     if (isMissing(error)) return [];
     throw error;
   }
 }
 
-export async function unlinkIfExists(path: string): Promise<boolean> {
+export function unlinkIfExists(path: string): boolean {
   try {
-    await unlink(path);
+    unlinkSync(path);
     return true;
   } catch (error) {
     if (isMissing(error)) return false;

@@ -1,4 +1,6 @@
+import { closeSync, openSync, readSync } from 'node:fs';
 import { CorruptCheckpointError, type HeaderRecord } from '@savepoint/core';
+import { isMissing } from './fs-errors.js';
 
 // Zero-padded so that a plain directory listing sorts a run's headers by seq.
 const SEQ_WIDTH = 16;
@@ -23,6 +25,40 @@ export function serializeHeader(header: HeaderRecord): string {
   const parsed = tryParse(body);
   const readable = parsed.ok && JSON.stringify(parsed.value) === body ? { ...fields, body: parsed.value } : { ...fields, bodyText: body };
   return `${JSON.stringify(readable, null, 2)}\n`;
+}
+
+// The pretty JSON of a header ends at its only line that is a bare `}`: nested values are indented and strings
+// hold no raw newline. The blobs saved with the header may follow it in the same file (pack-file.ts).
+const HEADER_END = Buffer.from('\n}\n');
+const FIRST_READ = 16 * 1024;
+
+/**
+ * The header stored in the file at `path`, reading no further than its end; null when the file is missing. With
+ * `indexLink`, `path` is a link of `ids/` or `flows/`, made before the header's bytes were fsynced: a file that holds
+ * no bytes yet (what a crash leaves of bytes not fsynced) was never committed, so it reads as missing too.
+ */
+export function readHeaderFile(path: string, { indexLink = false } = {}): HeaderRecord | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    if (isMissing(error)) return null;
+    throw error;
+  }
+  try {
+    let bytes = Buffer.alloc(0);
+    for (let chunk = FIRST_READ; ; chunk *= 2) {
+      const buffer = Buffer.allocUnsafe(chunk);
+      const n = readSync(fd, buffer, 0, chunk, bytes.length);
+      bytes = Buffer.concat([bytes, buffer.subarray(0, n)]);
+      if (indexLink && (bytes.length === 0 || bytes[0] === 0)) return null;
+      const end = bytes.indexOf(HEADER_END, Math.max(0, bytes.length - n - HEADER_END.length));
+      if (end !== -1) return parseHeader(bytes.toString('utf8', 0, end + 2), path);
+      if (n === 0) return parseHeader(bytes.toString('utf8'), path);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function parseHeader(text: string, where: string): HeaderRecord {

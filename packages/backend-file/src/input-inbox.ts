@@ -21,13 +21,13 @@ export interface InboxDirs {
  */
 export class InputInbox {
   /** `ensureDir` creates a directory (and makes its name durable) once. */
-  constructor(private readonly ensureDir: (path: string) => Promise<void>) {}
+  constructor(private readonly ensureDir: (path: string) => void) {}
 
   async put(dirs: InboxDirs, runId: string, input: NewInputRecord): Promise<{ created: boolean; record: InputRecord }> {
-    await this.ensureDir(dirs.inbox);
+    this.ensureDir(dirs.inbox);
     const record = newInputRecord(runId, input);
     if (await createOnce(join(dirs.inbox, fileName(input.key)), serialize(record))) {
-      await fsyncDir(dirs.inbox); // an input acknowledged as created must survive a crash
+      fsyncDir(dirs.inbox); // an input acknowledged as created must survive a crash
       return { created: true, record };
     }
     return { created: false, record: (await this.get(dirs, input.key))! };
@@ -35,24 +35,24 @@ export class InputInbox {
 
   /** The consumed record wins: it is written after the input and never removed. */
   async get(dirs: InboxDirs, key: string): Promise<InputRecord | null> {
-    return (await readRecord(join(dirs.consumed, fileName(key)))) ?? readRecord(join(dirs.inbox, fileName(key)));
+    return readRecord(join(dirs.consumed, fileName(key))) ?? readRecord(join(dirs.inbox, fileName(key)));
   }
 
   async take(dirs: InboxDirs, consumer: string, consumedAt: number): Promise<InputRecord[]> {
-    const [inbox, consumed] = await Promise.all([recordKeys(dirs.inbox), recordKeys(dirs.consumed)]);
+    const [inbox, consumed] = [recordKeys(dirs.inbox), recordKeys(dirs.consumed)];
     const waiting = [...inbox].filter((key) => !consumed.has(key));
     if (waiting.length === 0) return [];
-    await this.ensureDir(dirs.consumed);
+    this.ensureDir(dirs.consumed);
     const claims = await Promise.all(
       waiting.map(async (key) => {
-        const input = (await readRecord(join(dirs.inbox, fileName(key))))!;
+        const input = readRecord(join(dirs.inbox, fileName(key)))!;
         const record: InputRecord = { ...input, consumedBy: consumer, consumedAt };
         return (await createOnce(join(dirs.consumed, fileName(key)), serialize(record))) ? record : null;
       }),
     );
     const taken = claims.filter((record): record is InputRecord => record !== null);
     // Durable before it is handed out: after a crash, an input already returned must not be returned again.
-    if (taken.length > 0) await fsyncDir(dirs.consumed);
+    if (taken.length > 0) fsyncDir(dirs.consumed);
     return taken.sort(compareInputs);
   }
 }
@@ -62,8 +62,8 @@ function fileName(key: string): string {
 }
 
 /** Keys of the records in a directory (not temp files, not the `consumed` subdirectory). */
-async function recordKeys(dir: string): Promise<Set<string>> {
-  const names = (await listDir(dir)).filter((name) => name.endsWith(RECORD_SUFFIX) && !isTempName(name));
+function recordKeys(dir: string): Set<string> {
+  const names = listDir(dir).filter((name) => name.endsWith(RECORD_SUFFIX) && !isTempName(name));
   return new Set(names.map((name) => name.slice(0, -RECORD_SUFFIX.length)));
 }
 
@@ -72,8 +72,8 @@ function serialize(record: InputRecord): string {
 }
 
 /** Records are published whole (`createOnce`), so one that does not parse was damaged on disk. */
-async function readRecord(path: string): Promise<InputRecord | null> {
-  const text = await readIfExists(path);
+function readRecord(path: string): InputRecord | null {
+  const text = readIfExists(path);
   if (text === null) return null;
   try {
     const value = JSON.parse(text) as InputRecord;

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { open, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { readdirSync, renameSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fsyncDir, removeQuietly } from './atomic-write.js';
+import { fsyncDir, syncFile, writeNewFile } from './atomic-write.js';
 import { unlinkIfExists } from './fs-entries.js';
 import { errorCode, isMissing } from './fs-errors.js';
 
 /**
- * The private directory of one holding of a run lock: the fence that makes a stalled writer harmless.
+ * The private directory of a process's holdings of a run lock: the fence that makes a stalled writer harmless.
  *
  * Every change a lock holder makes to the run goes through its stage: new files (headers, the lease, event
  * segments) are written into the stage and published with one `rename` out of it; a header is deleted by
@@ -15,64 +15,67 @@ import { errorCode, isMissing } from './fs-errors.js';
  * directory and the unlinks/rmdir of that directory's entries, so every change of the stalled holder either
  * happened before the break completed, and the breaker sees it, or fails with `ENOENT`: the check a holder
  * made under the lock and its publish can no longer be separated by another writer. A stage is never created
- * again under the same name, so a stalled holder cannot find its way into anyone else's.
+ * again under the same name, so a stalled holder cannot find its way into anyone else's. A process keeps its
+ * stage, empty, from one of its holdings to the next (run-lock.ts): between them it publishes nothing.
  */
 export class Stage {
-  constructor(readonly dir: string) {}
+  /** Files written into the stage and not published yet: `clear` removes them when the holding ends. */
+  private readonly pending = new Set<string>();
 
-  /** Moves a file written outside (e.g. fsynced before the lock was taken) into the stage. */
-  async adopt(temp: string): Promise<string> {
-    const staged = this.newPath();
-    try {
-      await rename(temp, staged);
-    } catch (error) {
-      await removeQuietly(temp);
-      throw error;
-    }
-    return staged;
-  }
+  constructor(readonly dir: string) {}
 
   /** Writes `data` into a new staged file, fsynced when `durable`, and returns its path. */
   async write(data: string, durable: boolean): Promise<string> {
     const staged = this.newPath();
-    const handle = await open(staged, 'wx');
-    try {
-      await handle.writeFile(data);
-      if (durable) await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    this.pending.add(staged);
+    await writeNewFile(staged, data, durable);
     return staged;
   }
 
-  /** Publishes a staged file at `path` (replacing what is there): the one step that fails once the holding is broken. */
+  /** Makes the bytes of a file written with `write(data, false)` durable. */
+  async sync(staged: string): Promise<void> {
+    await syncFile(staged);
+  }
+
+  /**
+   * Publishes a staged file at `path` (replacing what is there): the one step that fails once the holding is
+   * broken. Synchronous (a thread-pool hop costs more than the rename); a promise, so that a test can hold a
+   * writer right there (test/support/stall.ts), as a stalled process would be.
+   */
   async publish(staged: string, path: string): Promise<void> {
-    await rename(staged, path);
+    renameSync(staged, path);
+    this.pending.delete(staged);
   }
 
   /** `write` + `publish`, then (when `durable`) an fsync of the directory that received it. */
   async writeFile(path: string, data: string, durable = true): Promise<void> {
     await this.publish(await this.write(data, durable), path);
-    if (durable) await fsyncDir(dirname(path));
+    if (durable) fsyncDir(dirname(path));
   }
 
   /** Removes `path` by moving it into the stage first, so a broken holding removes nothing; false when it was missing. */
-  async remove(path: string): Promise<boolean> {
+  remove(path: string): boolean {
     const staged = this.newPath();
     try {
-      await rename(path, staged);
+      renameSync(path, staged);
     } catch (error) {
-      if (isMissing(error) && (await this.intact())) return false;
+      if (isMissing(error) && this.intact()) return false;
       throw error;
     }
-    await unlink(staged);
+    unlinkSync(staged);
     return true;
   }
 
+  /** Removes what was staged and never published (the holding ends), leaving the stage empty for the next one. */
+  clear(): void {
+    for (const staged of this.pending) unlinkIfExists(staged);
+    this.pending.clear();
+  }
+
   /** Whether the stage still exists, i.e. nobody broke this holding. */
-  async intact(): Promise<boolean> {
+  intact(): boolean {
     try {
-      await stat(this.dir);
+      statSync(this.dir);
       return true;
     } catch (error) {
       if (isMissing(error)) return false;
@@ -90,18 +93,18 @@ export class Stage {
  * wakes up may add an entry between the listing and the `rmdir`; once the `rmdir` succeeds, nothing can
  * enter or leave the directory again. An entry that cannot be removed throws, so the loop cannot spin.
  */
-export async function destroyStage(dir: string): Promise<boolean> {
+export function destroyStage(dir: string): boolean {
   for (;;) {
     let names: string[];
     try {
-      names = await readdir(dir);
+      names = readdirSync(dir);
     } catch (error) {
       if (isMissing(error)) return false;
       throw error;
     }
-    await Promise.all(names.map((name) => unlinkIfExists(join(dir, name))));
+    for (const name of names) unlinkIfExists(join(dir, name));
     try {
-      await rmdir(dir);
+      rmdirSync(dir);
       return true;
     } catch (error) {
       if (isMissing(error)) return false;

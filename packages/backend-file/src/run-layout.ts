@@ -3,7 +3,8 @@ import { headerFileName } from './header-file.js';
 
 /**
  * Where everything lives under the backend's directory:
- * `runs/<runId>/{headers/<seq>-<id>.json, blobs/<hash>, lease.json, lock/}`, the runtime's
+ * `runs/<runId>/{headers/<seq>-<id>.json, packs/<time>-<random>.pack, lease.json, lock/}` (and the previous
+ * layout's `blobs/<hash>`), the runtime's
  * `runs/<runId>/{events/<first>-<last>.ndjson, inbox/<key>.json, inbox/consumed/<key>.json}`, plus two
  * indexes of hard links to the header files, `ids/<id>` and `flows/<flowId>/<id>`, so lookups by id
  * and by flow need no scan of every run.
@@ -29,6 +30,10 @@ export class RunLayout {
   headerPath(runId: string, seq: number, id: string): string {
     return join(this.headersDir(runId), headerFileName(seq, id));
   }
+  packsDir(runId: string): string {
+    return join(this.runDir(runId), 'packs');
+  }
+  /** The previous layout's one file per blob: read and collected, no longer written. */
   blobsDir(runId: string): string {
     return join(this.runDir(runId), 'blobs');
   }

@@ -1,7 +1,8 @@
-import { readdir, readFile, truncate, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runConformanceSuite } from '@savepoint/conformance';
 import { FileBackend } from '../src/index.js';
+import { damageBlob } from './support/packs.js';
 import { makeBackend, makeTempDir, removeDir } from './support/temp-dir.js';
 
 const MAX_EVENTS = 50;
@@ -31,7 +32,6 @@ runConformanceSuite({
     return texts.join('\n');
   },
   async corruptBlob(backend, runId, hash) {
-    const path = join(backend.dir, 'runs', runId, 'blobs', hash);
-    await truncate(path, Math.floor((await stat(path)).size / 2));
+    await damageBlob(backend.dir, runId, hash);
   },
 });

@@ -144,6 +144,8 @@ describe('FileBackend fences a stalled writer', () => {
     await late;
     expect(await rival.getHead('run-1')).toBe(header.id);
     expect(await seqs()).toEqual([0]);
+    // The broken stage was destroyed; each instance keeps one empty stage between holdings, until close().
+    await Promise.all([stalled.close(), rival.close()]);
     const lockDir = join(dir, 'runs', 'run-1', 'lock');
     expect((await readdir(lockDir)).filter((name) => name.startsWith('stage-'))).toEqual([]);
   });

@@ -48,7 +48,11 @@ describe('FileBackend event log and inbox on disk', () => {
     await writeFile(join(stage, 'segment'), '{"seq":2,"ty');
     expect((await backend.readEvents('run-1', 0)).map((e) => e.seq)).toEqual([1]);
     expect((await backend.appendEvents('run-1', [event(2)]))[0]!.seq).toBe(2);
-    expect((await readdir(join(runDir, 'lock'))).filter((name) => name.startsWith('stage-'))).toEqual([]);
+    // The crashed appender's stage is gone; the backend keeps its own, empty, until close().
+    const stages = async () => (await readdir(join(runDir, 'lock'))).filter((name) => name.startsWith('stage-'));
+    expect(await stages()).toEqual([expect.stringMatching(new RegExp(`^stage-${process.pid}-`))]);
+    await backend.close();
+    expect(await stages()).toEqual([]);
     expect((await backend.readEvents('run-1', 0)).map((e) => e.seq)).toEqual([1, 2]);
   });
 

@@ -1,33 +1,33 @@
-import fs from 'node:fs/promises';
 import { jest } from '@jest/globals';
+import { Stage } from '../../src/lock-stage.js';
 
 export interface Stall {
   /** Resolves once the stalled writer reached the point where it publishes. */
   reached: Promise<void>;
-  /** Lets it go on; restores `rename`. */
+  /** Lets it go on; restores `publish`. */
   resume(): void;
 }
 
 /**
- * Stalls the first `rename` whose destination matches `into`: the moment a writer that has made its checks
- * publishes their result (a header, the lease, an event segment); with `after`, right after that rename. The
+ * Stalls the first publish out of a lock stage whose destination matches `into`: the moment a writer that has made
+ * its checks publishes their result (a header, the lease, an event segment); with `after`, right after it. The
  * writer stays paused, holding whatever it held, until `resume()`: what a SIGSTOP or a long GC pause does to
  * another process.
  */
 export function stallPublish(into: RegExp, { after = false } = {}): Stall {
-  const real = fs.rename.bind(fs);
+  const real = Stage.prototype.publish;
   let reach!: () => void;
   let go!: () => void;
   const reached = new Promise<void>((resolve) => (reach = resolve));
   const gate = new Promise<void>((resolve) => (go = resolve));
   let armed = true;
-  const spy = jest.spyOn(fs, 'rename').mockImplementation(async (from, to) => {
-    if (!armed || !into.test(String(to))) return real(from, to);
+  const spy = jest.spyOn(Stage.prototype, 'publish').mockImplementation(async function (this: Stage, staged, path) {
+    if (!armed || !into.test(path)) return real.call(this, staged, path);
     armed = false;
-    if (after) await real(from, to);
+    if (after) await real.call(this, staged, path);
     reach();
     await gate;
-    if (!after) await real(from, to);
+    if (!after) await real.call(this, staged, path);
   });
   return {
     reached,

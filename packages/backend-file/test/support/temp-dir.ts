@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { afterEach, beforeEach } from '@jest/globals';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileBackend, type FileBackendOptions } from '../../src/index.js';
@@ -16,4 +17,21 @@ export async function makeBackend(options: Omit<FileBackendOptions, 'dir'> = {})
   const backend = new FileBackend({ ...options, dir: await makeTempDir() });
   await backend.setup();
   return backend;
+}
+
+/**
+ * A set-up backend for each test of the enclosing `describe` (closed and removed after it), with the directory of
+ * its run `run-1`: read `backend` and `runDir` inside the tests.
+ */
+export function backendPerTest(options: Omit<FileBackendOptions, 'dir'> = {}): { readonly backend: FileBackend; readonly runDir: string } {
+  const current = {} as { backend: FileBackend; runDir: string };
+  beforeEach(async () => {
+    current.backend = await makeBackend(options);
+    current.runDir = join(current.backend.dir, 'runs', 'run-1');
+  });
+  afterEach(async () => {
+    await current.backend.close();
+    await removeDir(current.backend.dir);
+  });
+  return current;
 }
