@@ -1,6 +1,6 @@
 // The resume invariants and node-catalogue cases core proves on MemoryAdapter, against the embedded
 // backends users deploy.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -53,10 +53,19 @@ inTempDir(
   'file',
   (dir) => new FileBackend({ dir }),
   (dir, runId, hash) => {
-    // A torn write: the blob file loses its second half.
-    const file = join(dir, 'runs', runId, 'blobs', hash);
-    const data = readFileSync(file);
-    writeFileSync(file, data.subarray(0, Math.floor(data.length / 2)));
+    // A damaged disk: the second half of the blob's bytes overwritten, in every file that holds it. Blobs live in
+    // packs (header files and packs/), which end with an index of [hash, byte offset, length]: see the backend's README.
+    for (const sub of ['headers', 'packs']) {
+      const packsDir = join(dir, 'runs', runId, sub);
+      for (const name of existsSync(packsDir) ? readdirSync(packsDir) : []) {
+        const entry = new RegExp(`\\["${hash}",(\\d+),(\\d+)\\]`).exec(readFileSync(join(packsDir, name), 'latin1'));
+        if (!entry) continue;
+        const [start, length] = [Number(entry[1]), Number(entry[2])];
+        const fd = openSync(join(packsDir, name), 'r+');
+        writeSync(fd, '#'.repeat(length - Math.floor(length / 2)), start + Math.floor(length / 2));
+        closeSync(fd);
+      }
+    }
   },
 );
 
