@@ -34,8 +34,9 @@ const FIRST_READ = 16 * 1024;
 
 /**
  * The header stored in the file at `path`, reading no further than its end; null when the file is missing. With
- * `indexLink`, `path` is a link of `ids/` or `flows/`, made before the header's bytes were fsynced: a file that holds
- * no bytes yet (what a crash leaves of bytes not fsynced) was never committed, so it reads as missing too.
+ * `indexLink`, `path` is a link of `ids/` or `flows/`, made before the header's bytes were fsynced: a file that is
+ * empty or starts with a zero byte (what a crash leaves of bytes not fsynced) was never committed, so it reads as
+ * missing too.
  */
 export function readHeaderFile(path: string, { indexLink = false } = {}): HeaderRecord | null {
   let fd: number;
