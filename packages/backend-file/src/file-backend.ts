@@ -500,10 +500,22 @@ function assertFencing(runId: string, current: StoredLease | null, lease: Lease 
   }
 }
 
-/** The header with the highest seq in a listing of `headers/`. */
+/**
+ * The header with the highest seq in a listing of `headers/`. Names start with the zero-padded seq, so a name that
+ * sorts below the best one's seq is skipped unparsed (a listing holds every header the run retains).
+ */
 function headOf(names: readonly string[]): HeadPointer | null {
-  const keys = names.map(parseHeaderFileName).filter((key) => key !== null);
-  return keys.reduce<HeadPointer | null>((best, key) => (best === null || isAbove(key, best) ? key : best), null);
+  let best: HeadPointer | null = null;
+  let bestSeq = '';
+  for (const name of names) {
+    if (name < bestSeq) continue;
+    const key = parseHeaderFileName(name);
+    if (key !== null && (best === null || isAbove(key, best))) {
+      best = key;
+      bestSeq = name.slice(0, 16);
+    }
+  }
+  return best;
 }
 
 function alreadyExists(id: string): CheckpointConflictError {

@@ -16,18 +16,20 @@ const DROPPED = '.dropped';
 // again; a read that races that many changes in a row gives up.
 const READ_ATTEMPTS = 3;
 
-/** Where a pack is, relative to the run's directory: `headers/<seq>-<id>.json` or `packs/<time>-<random>.pack`. */
-type PackKey = string;
+/** The two directories of a run that hold packs. */
+type PackDir = 'headers' | 'packs';
+const PACK_DIRS: readonly PackDir[] = ['headers', 'packs'];
 
 interface Located {
-  key: PackKey;
+  dir: PackDir;
+  name: string;
   entry: PackEntry;
 }
 
 /** What this process knows of one run's blobs: the packs it has read, and the old layout's `blobs/<hash>` files. */
 class RunIndex {
   /** Every file read for a pack, with its blobs (none for a header saved without new blobs). Packs never change. */
-  readonly packs = new Map<PackKey, PackEntry[]>();
+  readonly files: Record<PackDir, Map<string, PackEntry[]>> = { headers: new Map(), packs: new Map() };
   located = new Map<string, Located>();
   legacy: ReadonlySet<string> = new Set();
 
@@ -35,25 +37,33 @@ class RunIndex {
     return this.located.has(hash) || this.legacy.has(hash);
   }
 
-  add(key: PackKey, entries: PackEntry[]): void {
-    this.packs.set(key, entries);
+  add(dir: PackDir, name: string, entries: PackEntry[]): void {
+    this.files[dir].set(name, entries);
     // Insert-or-ignore: where a hash is in two packs (never under the run lock), the first one read is used.
-    for (const entry of entries) if (!this.located.has(entry.hash)) this.located.set(entry.hash, { key, entry });
+    for (const entry of entries) if (!this.located.has(entry.hash)) this.located.set(entry.hash, { dir, name, entry });
   }
 
-  /** Forgets the packs no longer listed. */
-  retain(listed: ReadonlySet<PackKey>): void {
-    const gone = [...this.packs.keys()].filter((key) => !listed.has(key));
-    if (gone.length === 0) return;
-    const remaining = [...this.packs].filter(([key]) => listed.has(key));
-    this.packs.clear();
+  /** Forgets the files no longer listed (and only then works out again where each blob is). */
+  retain(listed: Record<PackDir, { has(name: string): boolean }>): void {
+    let gone = false;
+    for (const dir of PACK_DIRS) {
+      for (const name of this.files[dir].keys()) {
+        if (listed[dir].has(name)) continue;
+        this.files[dir].delete(name);
+        gone = true;
+      }
+    }
+    if (!gone) return;
+    const remaining = PACK_DIRS.flatMap((dir) => [...this.files[dir]].map(([name, entries]) => [dir, name, entries] as const));
+    this.files.headers.clear();
+    this.files.packs.clear();
     this.located = new Map();
-    for (const [key, entries] of remaining) this.add(key, entries);
+    for (const [dir, name, entries] of remaining) this.add(dir, name, entries);
   }
 
   /** Files of `packs/` that hold no blob: not whole packs (torn by a crash on a file system that lets that happen). */
-  unreadable(): PackKey[] {
-    return [...this.packs].filter(([key, entries]) => key.startsWith('packs/') && entries.length === 0).map(([key]) => key);
+  unreadable(): string[] {
+    return [...this.files.packs].filter(([, entries]) => entries.length === 0).map(([name]) => name);
   }
 }
 
@@ -94,20 +104,21 @@ export class RunBlobs {
 
   private async readFrom(runId: string, index: RunIndex, hashes: readonly string[]): Promise<Map<string, string>> {
     const found = new Map<string, string>();
-    const byPack = new Map<PackKey, PackEntry[]>();
+    const byPack = new Map<string, PackEntry[]>();
     for (const hash of new Set(hashes)) {
       const located = index.located.get(hash);
       if (located !== undefined) {
-        const entries = byPack.get(located.key);
+        const path = join(this.layout.runDir(runId), located.dir, located.name);
+        const entries = byPack.get(path);
         if (entries) entries.push(located.entry);
-        else byPack.set(located.key, [located.entry]);
+        else byPack.set(path, [located.entry]);
       } else if (index.legacy.has(hash)) {
         const data = readIfExists(join(this.layout.blobsDir(runId), hash));
         if (data !== null) found.set(hash, data);
       }
     }
-    for (const [key, entries] of byPack) {
-      for (const [hash, data] of await readPackBlobs(join(this.layout.runDir(runId), key), entries)) found.set(hash, data);
+    for (const [path, entries] of byPack) {
+      for (const [hash, data] of await readPackBlobs(path, entries)) found.set(hash, data);
     }
     return found;
   }
@@ -126,7 +137,7 @@ export class RunBlobs {
 
   /** Records the header file a save published, with the blobs it carries (none: a header only). */
   savedHeader(runId: string, headerName: string, entries: PackEntry[]): void {
-    this.runs.get(runId)?.add(`headers/${headerName}`, entries);
+    this.runs.get(runId)?.add('headers', headerName, entries);
   }
 
   /** Caller holds the run lock: stores the blobs the run lacks, as one pack of their own. */
@@ -142,7 +153,7 @@ export class RunBlobs {
     const dir = this.packsDirToWrite(runId);
     await stage.publish(await stage.write(text, true), join(dir, name));
     fsyncDir(dir);
-    this.runs.get(runId)?.add(`packs/${name}`, entries);
+    this.runs.get(runId)?.add('packs', name, entries);
   }
 
   /**
@@ -155,12 +166,12 @@ export class RunBlobs {
     const packsDir = this.layout.packsDir(runId);
     let linked = false;
     for (const headerName of headerNames) {
-      const entries = index.packs.get(`headers/${headerName}`) ?? [];
+      const entries = index.files.headers.get(headerName) ?? [];
       if (entries.length > 0) {
         this.ensureDir(packsDir);
         const name = newPackName();
         linkSync(join(this.layout.headersDir(runId), headerName), join(packsDir, name));
-        index.add(`packs/${name}`, entries); // known already: the next refresh need not read it
+        index.add('packs', name, entries); // known already: the next refresh need not read it
         linked = true;
       }
       unlinkIfExists(join(packsDir, `${headerName}${DROPPED}`));
@@ -189,11 +200,18 @@ export class RunBlobs {
     if (legacy.length > 0) fsyncDir(blobsDir);
 
     const unreadable = new Set(index.unreadable());
-    const doomed = new Map([...index.packs].filter(([key, entries]) => unreadable.has(key) || entries.some(({ hash }) => !keep.has(hash))));
+    const doomed = PACK_DIRS.flatMap((dir) =>
+      [...index.files[dir]]
+        .filter(([name, entries]) => (dir === 'packs' && unreadable.has(name)) || entries.some(({ hash }) => !keep.has(hash)))
+        .map(([name, entries]) => ({ dir, name, entries })),
+    );
+    const isDoomed = (dir: PackDir, name: string) => doomed.some((pack) => pack.dir === dir && pack.name === name);
     // Kept blobs that a pack staying as it is already holds need no new copy.
-    const held = new Set([...index.packs].filter(([key]) => !doomed.has(key)).flatMap(([, entries]) => entries.map(({ hash }) => hash)));
+    const held = new Set(
+      PACK_DIRS.flatMap((dir) => [...index.files[dir]].filter(([name]) => !isDoomed(dir, name)).flatMap(([, entries]) => entries.map(({ hash }) => hash))),
+    );
     const survivors: BlobRecord[] = [];
-    for (const [key, entries] of doomed) {
+    for (const { dir, name, entries } of doomed) {
       const moving: PackEntry[] = [];
       for (const entry of entries) {
         if (!keep.has(entry.hash)) {
@@ -204,16 +222,15 @@ export class RunBlobs {
         }
       }
       if (moving.length === 0) continue;
-      for (const [hash, data] of await readPackBlobs(join(this.layout.runDir(runId), key), moving)) survivors.push({ hash, data });
+      for (const [hash, data] of await readPackBlobs(join(this.layout.runDir(runId), dir, name), moving)) survivors.push({ hash, data });
     }
     if (survivors.length > 0) await this.writePack(runId, survivors, stage);
     const packsDir = this.packsDirToWrite(runId);
-    for (const key of doomed.keys()) {
-      const [dir, name] = key.split('/') as [string, string];
+    for (const { dir, name } of doomed) {
       if (dir === 'packs') stage.remove(join(packsDir, name));
       else await stage.publish(await stage.write('', false), join(packsDir, `${name}${DROPPED}`));
     }
-    if (doomed.size > 0) fsyncDir(packsDir);
+    if (doomed.length > 0) fsyncDir(packsDir);
     this.refresh(runId);
     return deleted.size;
   }
@@ -230,17 +247,27 @@ export class RunBlobs {
    */
   private refresh(runId: string, headerNames = listDir(this.layout.headersDir(runId))): RunIndex {
     const index = this.runs.get(runId) ?? new RunIndex();
-    const packNames = listDir(this.layout.packsDir(runId));
-    const dropped = new Set(packNames.filter((name) => name.endsWith(DROPPED)).map((name) => name.slice(0, -DROPPED.length)));
-    const listed = new Set([
-      ...packNames.filter((name) => PACK_NAME.test(name)).map((name) => `packs/${name}`),
-      ...headerNames.filter((name) => parseHeaderFileName(name) !== null && !dropped.has(name)).map((name) => `headers/${name}`),
-    ]);
-    index.retain(listed);
-    for (const key of listed) {
-      if (index.packs.has(key)) continue;
-      const entries = readIndexIfExists(join(this.layout.runDir(runId), key));
-      if (entries) index.add(key, entries);
+    const packs = new Set<string>();
+    const dropped = new Set<string>();
+    for (const name of listDir(this.layout.packsDir(runId))) {
+      if (name.endsWith(DROPPED)) dropped.add(name.slice(0, -DROPPED.length));
+      else if (PACK_NAME.test(name)) packs.add(name);
+    }
+    // Usually `headers/` holds exactly the files known already (the run's history, which can be long): then it needs
+    // no set of its own.
+    const known = index.files.headers;
+    const unchanged = dropped.size === 0 && headerNames.length === known.size && headerNames.every((name) => known.has(name));
+    const headers = unchanged ? known : new Set(headerNames.filter((name) => !dropped.has(name)));
+    index.retain({ headers, packs });
+    const listed: Record<PackDir, Iterable<string>> = { headers: unchanged ? [] : headers.keys(), packs };
+    for (const dir of PACK_DIRS) {
+      for (const name of listed[dir]) {
+        if (index.files[dir].has(name)) continue;
+        // Other names in headers/ (a temp file the previous release left) are known as holding no blob.
+        const isPack = dir === 'packs' || parseHeaderFileName(name) !== null;
+        const entries = isPack ? readIndexIfExists(join(this.layout.runDir(runId), dir, name)) : [];
+        if (entries) index.add(dir, name, entries);
+      }
     }
     index.legacy = new Set(listDir(this.layout.blobsDir(runId)).filter((name) => !isTempName(name)));
     this.runs.delete(runId);
