@@ -88,6 +88,7 @@ export class SqliteBackend implements StorageAdapter {
   private readonly synchronous: 'NORMAL' | 'FULL';
   private readonly busyTimeoutMs: number;
   private readonly statements = new Map<string, Database.Statement>();
+  private readTransaction: Database.Transaction<(runId: string, hashes: readonly string[]) => Map<string, string>> | undefined;
   /** Built once: a save is the hot path, and better-sqlite3 makes several closures per `db.transaction()`. */
   private commitTransaction: Database.Transaction<(runId: string, blobs: readonly BlobRecord[], header: HeaderRecord, options: PutHeaderOptions) => void> | undefined;
   private db: Database.Database | undefined;
@@ -132,6 +133,7 @@ export class SqliteBackend implements StorageAdapter {
     this.closed = true;
     this.statements.clear();
     this.commitTransaction = undefined;
+    this.readTransaction = undefined;
     if (this.path !== undefined) this.db?.close();
     this.db = undefined;
   }
@@ -144,13 +146,19 @@ export class SqliteBackend implements StorageAdapter {
   }
 
   async getBlobs(runId: string, hashes: readonly string[]): Promise<Map<string, string>> {
-    return this.use('read blobs', () => {
-      // One statement whatever the count (the hashes travel as one JSON array), so every blob comes from one
-      // snapshot even while others write, without a transaction around a loop of lookups.
-      const rows = this.stmt(
-        `SELECT hash, data FROM ${this.tables.blobs} WHERE run_id = ? AND hash IN (SELECT value FROM json_each(?))`,
-      ).raw().all(runId, JSON.stringify(hashes)) as Array<[string, string]>;
-      return new Map(rows);
+    return this.use('read blobs', (db) => {
+      // One read transaction: every blob comes from the same snapshot even while others write. Built once: it
+      // is on every load's path (and a loop of point lookups beats one IN (json_each) query at any count).
+      this.readTransaction ??= db.transaction((run: string, wanted: readonly string[]) => {
+        const select = this.stmt(`SELECT data FROM ${this.tables.blobs} WHERE run_id = ? AND hash = ?`).pluck();
+        const found = new Map<string, string>();
+        for (const hash of wanted) {
+          const data = select.get(run, hash) as string | undefined;
+          if (data !== undefined) found.set(hash, data);
+        }
+        return found;
+      });
+      return this.readTransaction(runId, hashes);
     });
   }
 
