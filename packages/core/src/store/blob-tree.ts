@@ -276,8 +276,11 @@ function isTagged(json: JsonValue): json is JsonObject {
   return json !== null && typeof json === 'object' && !Array.isArray(json) && Object.hasOwn(json, TAG);
 }
 
-/** What a queued blob is: a value (size 0) or an array segment of `size` entries with leaf size `leaf`. */
-type Item = [hash: string, size: number, leaf: number];
+/**
+ * What a queued blob is: a value (size 0) or an array segment of `size` entries with leaf size `leaf`, and the root
+ * it was reached from (set by `loadAll` once the blob that named it was scanned).
+ */
+type Item = [hash: string, size: number, leaf: number, root?: string];
 
 /**
  * Fetches and verifies every blob reachable from some roots (breadth first, one `getBlobs` call per level),
@@ -287,6 +290,8 @@ export class TreeReader {
   /** Hash -> parsed plaintext JSON. */
   readonly parsed = new Map<string, JsonValue>();
   private readonly visited = new Set<string>();
+  /** Root hash -> every blob hash reached from it (itself included). */
+  private readonly below = new Map<string, string[]>();
 
   constructor(
     private readonly fetch: (hashes: string[]) => Promise<Map<string, string>>,
@@ -305,7 +310,7 @@ export class TreeReader {
   }
 
   async loadAll(roots: readonly string[]): Promise<void> {
-    let level: Item[] = roots.map((h) => [h, 0, 0]);
+    let level: Item[] = roots.map((h) => [h, 0, 0, h]);
     while (level.length > 0) {
       const wanted = new Set<string>();
       for (const [hash] of level) if (!this.parsed.has(hash)) wanted.add(hash);
@@ -325,33 +330,27 @@ export class TreeReader {
         }
       }
       const next: Item[] = [];
-      for (const [hash, size, leaf] of level) {
-        const key = `${size}/${leaf}:${hash}`;
+      for (const [hash, size, leaf, root] of level) {
+        // per root, so each root's list is whole even where roots share blobs
+        const key = `${root!}|${size}/${leaf}:${hash}`;
         if (this.visited.has(key)) continue;
         this.visited.add(key);
+        let below = this.below.get(root!);
+        if (below === undefined) this.below.set(root!, (below = []));
+        below.push(hash);
+        const first = next.length;
         this.scanBlob(this.parsed.get(hash)!, hash, size, leaf, next);
+        for (let i = first; i < next.length; i += 1) next[i]![3] = root;
       }
       level = next;
     }
   }
 
-  /** Every blob hash below `root`, itself included, from the blobs `loadAll` read. */
-  reachableFrom(root: string): string[] {
-    const out: string[] = [];
-    const seen = new Set<string>();
-    let level: Item[] = [[root, 0, 0]];
-    while (level.length > 0) {
-      const next: Item[] = [];
-      for (const [hash, size, leaf] of level) {
-        const key = `${size}/${leaf}:${hash}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        out.push(hash);
-        this.scanBlob(this.blob(hash), hash, size, leaf, next);
-      }
-      level = next;
-    }
-    return out;
+  /** Every blob hash below `root` (a root `loadAll` was given), itself included. */
+  reachableFrom(root: string): readonly string[] {
+    const below = this.below.get(root);
+    if (below === undefined) throw new Error(`reachableFrom(${root}): not a root this reader loaded`);
+    return below;
   }
 
   private scanBlob(json: JsonValue, hash: string, size: number, leaf: number, next: Item[]): void {

@@ -79,7 +79,7 @@ export interface EncodedCheckpoint {
 export class CheckpointCodec {
   private readonly caches = new TreeCaches();
   /** Node state objects saved with `immutable`, or loaded -> their node blob hash and every hash below it. */
-  private readonly nodeMemo = new WeakMap<object, { hash: string; hashes: string[] }>();
+  private readonly nodeMemo = new WeakMap<object, { hash: string; hashes: readonly string[] }>();
 
   constructor(private readonly env: CheckpointCodecEnv) {}
 
