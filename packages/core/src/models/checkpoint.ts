@@ -1,4 +1,10 @@
+import * as zod from 'zod';
 import { z } from 'zod';
+import { assertZod4 } from '../util/zod-schema.js';
+
+// index.ts loads this module first of those that build schemas: a zod that is not zod 4 is named here, not
+// met later as an unrelated TypeError.
+assertZod4(zod);
 
 export const CHECKPOINT_SCHEMA_VERSION = 1;
 

@@ -20,6 +20,20 @@ export function assertZodSchema(schema: unknown, what: string): void {
   throw new InvalidArgumentError(`${what} must be a zod ${SUPPORTED_ZOD_RANGE} schema, got ${schema === null ? 'null' : typeof schema} (${installed}): ${fix}.`);
 }
 
+/**
+ * Refuses, when core is loaded, a `zod` that is not zod 4 (npm only warns about a peer out of range, and
+ * `--legacy-peer-deps` skips it): core builds its own schemas with zod 4 as its modules load, and zod 3 would
+ * fail there with an unrelated "prefault is not a function". `zod` is the module `import * as zod from 'zod'` gives.
+ */
+export function assertZod4(zod: { z?: { core?: { version?: { major?: unknown } } } }): void {
+  const version = zod.z?.core?.version;
+  if (typeof version?.major === 'number' && version.major >= 4) return;
+  throw new InvalidArgumentError(
+    `@savepoint/core needs zod ${SUPPORTED_ZOD_RANGE}, but the zod it loads is ${version ? 'not zod 4' : 'zod 3 or older'}: ` +
+      `npm install zod@${SUPPORTED_ZOD_RANGE} (and remove --legacy-peer-deps / overrides that pin another zod).`,
+  );
+}
+
 function installedZodVersion(): string {
   const { major, minor, patch } = z.core.version;
   return `${major}.${minor}.${patch}`;

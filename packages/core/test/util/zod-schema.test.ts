@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import { z as zodV3OfZod4 } from 'zod/v3';
+import * as zod3Module from 'zod3';
 import { z as zod3 } from 'zod3';
+import * as zod4Module from 'zod';
 import {
   Flow,
   FunctionNode,
@@ -16,7 +18,7 @@ import {
   Workflow,
   type NodeContext,
 } from '../../src/index.js';
-import { SUPPORTED_ZOD_RANGE } from '../../src/util/zod-schema.js';
+import { SUPPORTED_ZOD_RANGE, assertZod4 } from '../../src/util/zod-schema.js';
 
 const corePackage = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { peerDependencies: { zod: string } };
 // Read from zod's own package.json, not through the code under test.
@@ -90,4 +92,11 @@ describe('schemas core cannot read are refused where they enter', () => {
     expect((await workflow.resume({ runId: first.runId, input: { approve: { ok: true } } })).output).toEqual({ ok: true });
     expect(search.argsSchema).toBeDefined();
   });
+
+  it('refuses, as core loads, a zod that is not zod 4 (a forced install), naming the range to install', () => {
+    expect(() => assertZod4(zod3Module)).toThrow(InvalidArgumentError);
+    expect(() => assertZod4(zod3Module)).toThrow(`@savepoint/core needs zod ${SUPPORTED_ZOD_RANGE}, but the zod it loads is zod 3 or older: npm install zod@${SUPPORTED_ZOD_RANGE}`);
+    expect(() => assertZod4(zod4Module)).not.toThrow();
+  });
 });
+
