@@ -257,7 +257,7 @@ export class FlowRun {
     const { state, events, runId } = this.options;
     state.clearPendingUnder(node.id);
     // Assigned, not spread conditionally: V8 builds those spreads slowly, and this runs for every node.
-    const running: NodeCheckpointState = { nodeId: node.id, nodeType: node.nodeType, attempt, status: 'running', input, startedAt: new Date() };
+    const running: NodeCheckpointState = { ...base(node, attempt), status: 'running', input, startedAt: new Date() };
     if (previous?.internalState !== undefined) {
       running.internalState = previous.internalState;
       running.stateVersion = previous.stateVersion;
@@ -392,7 +392,6 @@ export class FlowRun {
 }
 
 /** A node state without the pending retry it may carry: the node has stopped, a resume starts a new series. */
-/** The state without its retry bookkeeping (callers spread it into a new state). */
 function settled(current: NodeCheckpointState): NodeCheckpointState {
   // Rest destructuring is slow in V8 and most nodes never retried: only copy when there is something to drop.
   if (!Object.hasOwn(current, 'nextAttemptAt') && !Object.hasOwn(current, 'attemptsUsed')) return current;
