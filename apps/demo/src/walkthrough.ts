@@ -98,7 +98,8 @@ async function main() {
   say('3. A human answers — first with a malformed answer, which is refused and changes nothing.');
   const head = paused.checkpointId;
   try {
-    await workflow.resume({ runId, input: { approve: { publish: 'sure' } } });
+    // As a client's JSON arrives: the compiler would refuse this literal ('sure' is not a boolean), the run checks it too.
+    await workflow.resume({ runId, input: JSON.parse('{ "approve": { "publish": "sure" } }') });
   } catch (error) {
     if (!InvalidResumeInputError.isInstance(error)) throw error;
     say(`   refused: ${error.message}`);

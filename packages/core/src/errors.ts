@@ -21,7 +21,10 @@ export type SavepointErrorCode =
   | 'ITERATION_FAILED'
   | 'LLM_REQUEST_FAILED'
   | 'NODE_TIMEOUT'
-  | 'NON_RETRYABLE';
+  | 'NON_RETRYABLE'
+  | 'INVALID_RUN_INPUT'
+  | 'INVALID_NODE_INPUT'
+  | 'INVALID_OUTPUT';
 
 export interface SavepointErrorOptions {
   cause?: unknown;
@@ -81,6 +84,31 @@ export class UnserializableStateError extends codedError('UNSERIALIZABLE_STATE')
 /** Resume input that fails the waiting node's schema or names no waiting input. Nothing was changed. */
 export class InvalidResumeInputError extends codedError('INVALID_RESUME_INPUT') {
   issues: Array<{ nodePath: string; message: string }> = [];
+}
+/** One way a value fails its zod schema: `path` within the value (`items.0.name`, `''` for the value itself). */
+export interface SchemaIssue {
+  path: string;
+  message: string;
+}
+/** `workflow.run(input)` with an input the workflow's `inputSchema` refuses. Nothing was started or stored. */
+export class InvalidRunInputError extends codedError('INVALID_RUN_INPUT') {
+  issues: SchemaIssue[] = [];
+}
+/**
+ * A node's input fails its `inputSchema`: what its dependencies (or the run input) gave it is not what it takes.
+ * The node fails without running (retrying cannot change its input); fix the upstream node or the schema, then resume.
+ */
+export class InvalidNodeInputError extends codedError('INVALID_NODE_INPUT') {
+  nodePath = '';
+  issues: SchemaIssue[] = [];
+}
+/**
+ * A node's output fails its `outputSchema` (the attempt fails, and is retried when its `retry` allows), or the
+ * run's output fails the workflow's `outputSchema` (the run fails; `nodePath` is then undefined).
+ */
+export class InvalidOutputError extends codedError('INVALID_OUTPUT') {
+  nodePath: string | undefined = undefined;
+  issues: SchemaIssue[] = [];
 }
 /**
  * An answer to a question that is no longer open: already answered (by another device, or an earlier request

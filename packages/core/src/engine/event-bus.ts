@@ -1,3 +1,6 @@
+import type { CheckpointStatus, NodeError, PendingInputContext } from '../models/checkpoint.js';
+import type { NodeRetrying } from './attempts.js';
+
 export type WorkflowEventType =
   | 'run_started'
   | 'node_started'
@@ -14,6 +17,41 @@ export type WorkflowEventType =
   | 'run_completed'
   | 'run_failed'
   | 'run_canceled';
+
+/**
+ * The `data` of every event the engine emits, by type; `I` and `O` are the workflow's input and output. Declare the
+ * custom events your nodes emit (`ctx.emit`) by augmenting it (`declare module '@savepoint/core' { interface
+ * WorkflowEventMap<I, O> { my_event: { ... } } }`) to have them typed too.
+ */
+export interface WorkflowEventMap<I = unknown, O = unknown> {
+  run_started: { input: I; resumed: boolean };
+  node_started: { attempt: number; isResumed: boolean };
+  node_completed: { output: unknown; attempt: number };
+  node_failed: { error: NodeError; attempt: number };
+  node_skipped: { reason: string };
+  node_retrying: NodeRetrying;
+  checkpoint_created: { checkpointId: string; seq: number; status: CheckpointStatus };
+  checkpoint_failed: { seq: number; message: string; error: Error };
+  checkpoint_resumed: { checkpointId: string; seq: number; forkedFrom?: string };
+  /** The question as stored (`PendingInputContext`); `isResumed`: asked again after a resume. */
+  approval_requested: PendingInputContext & { isResumed: boolean; checkpointId?: string };
+  approval_received: { nodePath: string; requestId?: string; value: unknown };
+  /** `reason: 'shutdown'`: handed over by a shutdown; otherwise the run waits for the listed inputs. */
+  run_paused: { pendingInputs: PendingInputContext[]; checkpointId?: string; reason?: 'shutdown' };
+  run_completed: { output: O };
+  run_failed: { error: NodeError | undefined };
+  run_canceled: { error: NodeError | undefined };
+  /** An agent's model streams its answer. */
+  stream_chunk: { nodePath: string; loop: number; delta: string };
+}
+
+/** One event of type `K`, its `data` typed. */
+export interface WorkflowEventOf<K extends keyof WorkflowEventMap, I = unknown, O = unknown> extends WorkflowEvent<WorkflowEventMap<I, O>[K]> {
+  type: K;
+}
+
+/** Any event of `WorkflowEventMap`: narrow it on `type` (`if (event.type === 'run_completed') event.data.output`). */
+export type AnyWorkflowEvent<I = unknown, O = unknown> = { [K in keyof WorkflowEventMap]: WorkflowEventOf<K, I, O> }[keyof WorkflowEventMap];
 
 export interface WorkflowEvent<T = unknown> {
   /** One of `WorkflowEventType`, or a custom type a node emitted through `ctx.emit`. */

@@ -1,4 +1,6 @@
-import { NodeFailedError, RunCanceledError, ShuttingDownError } from '../errors.js';
+import { InvalidNodeInputError, InvalidOutputError, NodeFailedError, RunCanceledError, ShuttingDownError } from '../errors.js';
+import { checkSchema } from '../util/zod-schema.js';
+import type { z } from 'zod';
 import type { CheckpointStatus, NodeCheckpointState } from '../models/checkpoint.js';
 import { abandoned, AttemptsFailed, type NodeRetrying, runAttempts } from './attempts.js';
 import { type Clock, systemClock } from './clock.js';
@@ -53,6 +55,8 @@ export interface FlowRunOptions {
   nodeDefaults?: ResolvedNodeDefaults;
   /** What retries wait on; default: the system clock. */
   clock?: Clock;
+  /** The workflow's `outputSchema`: the run's output must satisfy it, or the run fails instead of completing. */
+  outputSchema?: z.ZodType;
 }
 
 export interface FlowRunOutcome {
@@ -83,7 +87,8 @@ export class FlowRun {
   private readonly controllers = new Map<string, AbortController>();
   /** Nodes that ended this attempt without completing (failed, waiting, canceled). */
   private readonly stopped = new Set<string>();
-  private failure: NodeFailedError | undefined;
+  /** What failed the run: a node (`NodeFailedError`) or its output (`InvalidOutputError`). */
+  private failure: NodeFailedError | InvalidOutputError | undefined;
   private waitingOn: PendingInputSignal | undefined;
   private canceled = false;
   /** A shutdown interrupted the nodes still running: they stay recorded `running`, so a resume runs them again. */
@@ -158,7 +163,7 @@ export class FlowRun {
     const first = (previous?.attempt ?? 0) + 1;
     let attempt = first;
     const interrupted = this.interruptedBackoff(previous, clock);
-    const input = this.inputFor(node);
+    let input = this.inputFor(node);
     try {
       const resumed = migratedState(node, previous?.internalState, previous?.stateVersion);
       const ctx = this.contextFor(node, attempt, signal, previous !== undefined, resumed);
@@ -168,6 +173,7 @@ export class FlowRun {
         state.nodeStates[node.id] = { ...base(node, previous?.attempt ?? 0), status: 'skip', completedAt: new Date() };
         events.emit('node_skipped', runId, { reason: skipReason }, this.pathOf(node));
       } else {
+        if (node.inputSchema) input = await this.checkedInput(node, node.inputSchema, input);
         const { retry, timeoutMs } = executionOf(node, flow.nodeDefaults, nodeDefaults);
         const output = await runAttempts({
           nodeId: node.id,
@@ -188,7 +194,8 @@ export class FlowRun {
           run: (n, attemptSignal) => {
             // A retry continues from what the failed attempt saved (already in the node's current stateVersion).
             const resumeState = n === first ? resumed : state.nodeStates[node.id]!.internalState;
-            return node.execute(input, this.contextFor(node, n, attemptSignal, previous !== undefined || n > first, resumeState));
+            const output = node.execute(input, this.contextFor(node, n, attemptSignal, previous !== undefined || n > first, resumeState));
+            return node.outputSchema ? this.checkedOutput(node, node.outputSchema, output) : output;
           },
           beforeBackoff: (retrying, used) => this.recordRetry(node, retrying, used),
           emit: (type, data) => events.emit(type, runId, data, this.pathOf(node)),
@@ -232,6 +239,27 @@ export class FlowRun {
     const { writer, policy } = this.options;
     if (writer && !policy.exclude.has(node.id)) await writer.request();
     if (writer?.error) throw writer.error;
+  }
+
+  private async checkedInput(node: Node, schema: z.ZodType, input: unknown): Promise<unknown> {
+    const checked = await checkSchema(schema, input);
+    if (checked.ok) return checked.data;
+    const nodePath = this.pathOf(node);
+    const error = new InvalidNodeInputError(
+      `Node "${nodePath}" refused its input (its inputSchema): ${checked.summary}. Fix the node that feeds it (or the schema), then resume.`,
+    );
+    Object.assign(error, { nodePath, issues: checked.issues });
+    throw error;
+  }
+
+  private async checkedOutput(node: Node, schema: z.ZodType, output: unknown): Promise<unknown> {
+    const checked = await checkSchema(schema, await output);
+    if (checked.ok) return checked.data;
+    const nodePath = this.pathOf(node);
+    throw Object.assign(new InvalidOutputError(`Node "${nodePath}" returned an output its outputSchema refuses: ${checked.summary}`), {
+      nodePath,
+      issues: checked.issues,
+    });
   }
 
   private inputFor(node: Node): unknown {
@@ -338,12 +366,13 @@ export class FlowRun {
     events.emit('node_failed', runId, { error: nodeError, attempt }, this.pathOf(node));
     if (this.failure) return;
     const attempts = attempt - seriesStart + 1;
-    this.failure = new NodeFailedError(
+    const failure = new NodeFailedError(
       `Node "${this.pathOf(node)}" failed${attempts > 1 ? ` after ${attempts} attempts` : ''}: ${nodeError.message}. Fix the cause and resume the run (runId ${runId}); completed nodes will not run again.`,
       { cause: error },
     );
-    this.failure.nodeId = node.id;
-    this.failure.attempt = attempt;
+    failure.nodeId = node.id;
+    failure.attempt = attempt;
+    this.failure = failure;
   }
 
   private pathOf(node: Node): string {
@@ -365,11 +394,27 @@ export class FlowRun {
     for (const controller of this.controllers.values()) controller.abort(reason);
   }
 
+  /** The run's output, checked against the workflow's `outputSchema`: a refusal fails the run (recorded `failed`). */
+  private async checkedRunOutput(): Promise<{ value: unknown } | undefined> {
+    const { state, flow, outputSchema, runId } = this.options;
+    const value = flow.outputOf(state.nodeStates);
+    if (!outputSchema) return { value };
+    const checked = await checkSchema(outputSchema, value);
+    if (checked.ok) return { value: checked.data };
+    this.failure = Object.assign(
+      new InvalidOutputError(
+        `Run ${runId} produced an output the workflow's outputSchema refuses: ${checked.summary}. Fix the flow, then start a new run or fork this one.`,
+      ),
+      { issues: checked.issues },
+    );
+    return undefined;
+  }
+
   private async finish(): Promise<FlowRunOutcome> {
-    const { state, writer, policy, flow, runId } = this.options;
+    const { state, writer, policy, runId } = this.options;
     // A write still in flight may yet find state that cannot be stored, which decides the outcome.
     await writer?.flush();
-    const status: RunStatus = this.canceled
+    let status: RunStatus = this.canceled
       ? 'canceled'
       : this.failure || writer?.error
         ? 'failure'
@@ -378,11 +423,13 @@ export class FlowRun {
           : this.interrupted || (this.handingOff() && state.pendingNodeIds().length > 0)
             ? 'paused'
             : 'success';
+    const output = status === 'success' ? await this.checkedRunOutput() : undefined;
+    if (status === 'success' && !output) status = 'failure';
     state.status = CHECKPOINT_STATUS[status];
     if (writer && (status !== 'failure' || policy.onFailure)) void writer.request();
     await writer?.flush();
     if (writer?.error) return { status: 'failure', output: undefined, error: writer.error };
-    if (status === 'success') return { status, output: flow.outputOf(state.nodeStates) };
+    if (status === 'success') return { status, output: output!.value };
     if (status === 'pending_input') return { status, output: undefined, ...(this.waitingOn ? { waitingOn: this.waitingOn } : {}) };
     const error =
       this.failure ??

@@ -2,26 +2,55 @@ import type { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 import type { NodeCheckpointState } from '../models/checkpoint.js';
 import { assertSafeId } from '../store/safe-id.js';
-import type { Node } from './node.js';
+import type { Node, Question } from './node.js';
+import type { AnswerMap, FlowAnswers, FlowInput, FlowOutput, FlowTypes, OpenAnswers } from './node-types.js';
 import { pathBelongsTo } from './node-path.js';
 import { NodeDefaults, parseExecutionOption, type ResolvedNodeDefaults } from './retry-policy.js';
 
-export interface FlowOptions {
-  id: string;
-  nodes: readonly Node[];
+export interface FlowOptions<N extends Node = Node, Id extends string = string> {
+  id: Id;
+  /** The flow's nodes: their types make the flow's input (what its root nodes take) and output (its sinks'). */
+  nodes: readonly N[];
   /** How many nodes may execute at once. */
   concurrency?: number;
   /** `retry` and `timeoutMs` for every node of this flow that sets none (wherever the flow runs, also as a Subflow). */
   nodeDefaults?: NodeDefaults;
 }
 
-/** A validated DAG of nodes. Like nodes, a flow is a definition shared by every run. */
-export class Flow {
-  readonly id: string;
+/**
+ * A validated DAG of nodes. Like nodes, a flow is a definition shared by every run. Its input (what its root nodes
+ * take), output (its sinks') and the answers its questions take are computed from its nodes' types.
+ */
+export interface Flow<I = any, O = unknown, A extends AnswerMap = OpenAnswers, Id extends string = string> {
+  readonly id: Id;
   readonly nodes: readonly Node[];
   readonly concurrency: number;
   readonly nodeDefaults: ResolvedNodeDefaults;
   /** Nodes no other node depends on: their outputs form the flow's output. */
+  readonly sinks: readonly Node[];
+  /** Type-level only, never set (see `FlowTypes`). */
+  readonly '~types'?: FlowTypes<I, O, A>;
+  node(id: string): Node | undefined;
+  /** The dependency of `node` that selects branches (validated to exist when `node.branch` is set). */
+  branchSource(node: Node): Node | undefined;
+  outputOf(nodeStates: Readonly<Record<string, NodeCheckpointState>>): unknown;
+  /** The zod schema awaited at `nodePath`, asked of the top-level node that owns the path. */
+  inputSchemaFor(nodePath: string): z.ZodType | undefined;
+  /** Every question the flow's nodes may ask, by nodePath (`[*]` = any index), e.g. to publish their JSON Schemas. */
+  questions(): Question[];
+}
+
+/** `new Flow({ id, nodes })`: typed by its nodes. */
+export interface FlowConstructor {
+  new <const Id extends string, N extends Node>(options: FlowOptions<N, Id>): Flow<FlowInput<N>, FlowOutput<N>, FlowAnswers<N>, Id>;
+  readonly prototype: Flow;
+}
+
+export const Flow = class Flow {
+  readonly id: string;
+  readonly nodes: readonly Node[];
+  readonly concurrency: number;
+  readonly nodeDefaults: ResolvedNodeDefaults;
   readonly sinks: readonly Node[];
   private readonly byId: ReadonlyMap<string, Node>;
 
@@ -47,23 +76,24 @@ export class Flow {
     return this.byId.get(id);
   }
 
-  /** The dependency of `node` that selects branches (validated to exist when `node.branch` is set). */
   branchSource(node: Node): Node | undefined {
     return node.dependsOn.map((id) => this.byId.get(id)!).find((dep) => dep.isBranching);
   }
 
-  /** The flow's output: the single sink's output, or `{ [sinkId]: output }` when there are several sinks. */
   outputOf(nodeStates: Readonly<Record<string, NodeCheckpointState>>): unknown {
     if (this.sinks.length === 1) return nodeStates[this.sinks[0]!.id]?.output;
     return Object.fromEntries(this.sinks.map((sink) => [sink.id, nodeStates[sink.id]?.output]));
   }
 
-  /** The zod schema awaited at `nodePath`, asked of the top-level node that owns the path. */
   inputSchemaFor(nodePath: string): z.ZodType | undefined {
     const owner = this.nodes.find((node) => pathBelongsTo(nodePath, node.id));
     return owner?.inputSchemaFor(nodePath.slice(owner.id.length));
   }
-}
+
+  questions(): Question[] {
+    return this.nodes.flatMap((node) => node.questions().map((q) => ({ nodePath: node.id + q.nodePath, schema: q.schema })));
+  }
+} as FlowConstructor;
 
 function indexNodes(flowId: string, nodes: readonly Node[]): Map<string, Node> {
   const byId = new Map<string, Node>();

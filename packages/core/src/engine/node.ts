@@ -2,15 +2,19 @@ import type { z } from 'zod';
 import { assertSafeId } from '../store/safe-id.js';
 import { assertZodSchema } from '../util/zod-schema.js';
 import type { NodeContext } from './node-context.js';
+import type { NodeRef, NodeTypes, OpenAnswers } from './node-types.js';
 import { parseExecutionOption, RetryOptions, type RetryPolicy, TimeoutMs } from './retry-policy.js';
 
 export type Awaitable<T> = T | Promise<T>;
 
-export interface NodeOptions<I = unknown> {
+export interface NodeOptions<I = unknown, Id extends string = string, D extends readonly NodeRef[] = readonly NodeRef[]> {
   /** Unique in its flow; letters, digits, `.`, `_`, `:` or `-`. */
-  id: string;
-  /** Nodes (or their ids) whose outputs this node needs. */
-  dependsOn?: ReadonlyArray<Node | string>;
+  id: Id;
+  /**
+   * Nodes (or their ids) whose outputs this node needs. Pass the nodes themselves and the node's input is typed
+   * from them: one dependency's output, or `{ [id]: output }` for several.
+   */
+  dependsOn?: D;
   /** When it returns false the node is skipped (status `skip`, output undefined). */
   when?: (input: I, ctx: NodeContext) => Awaitable<boolean>;
   /** Run only when the `Choice` this node depends on chose this key. */
@@ -26,6 +30,16 @@ export interface NodeOptions<I = unknown> {
   retry?: RetryOptions;
   /** Each attempt's time limit: past it `ctx.signal` aborts and the attempt fails with `NodeTimeoutError`. Default: none. */
   timeoutMs?: number;
+  /**
+   * Checked before the node runs (after `when`), with zod's output (transforms applied) passed on as the input. A
+   * mismatch fails the node at once with `InvalidNodeInputError`: retrying cannot change its input.
+   */
+  inputSchema?: z.ZodType;
+  /**
+   * Checked on every attempt's result, with zod's output recorded as the node's output. A mismatch fails the
+   * attempt with `InvalidOutputError` (retried like any failure when the node's `retry` allows: a model may do better).
+   */
+  outputSchema?: z.ZodType;
 }
 
 /**
@@ -33,9 +47,9 @@ export interface NodeOptions<I = unknown> {
  * so it keeps no per-run state; what it must remember across a crash goes through
  * `ctx.saveProgress(state)` and comes back as `ctx.resumeState`.
  */
-export abstract class Node<I = any, O = any> {
-  readonly id: string;
-  readonly dependsOn: readonly string[];
+export abstract class Node<I = any, O = any, Id extends string = string, Deps extends string = string> {
+  readonly id: Id;
+  readonly dependsOn: readonly Deps[];
   readonly branch: string | undefined;
   readonly description: string | undefined;
   readonly argsSchema: z.ZodType | undefined;
@@ -43,6 +57,13 @@ export abstract class Node<I = any, O = any> {
   readonly retry: RetryPolicy | undefined;
   /** The node's own attempt time limit; undefined: the flow's or workflow's default applies. */
   readonly timeoutMs: number | undefined;
+  readonly inputSchema: z.ZodType | undefined;
+  readonly outputSchema: z.ZodType | undefined;
+  /**
+   * Type-level only, never set: what the compiler knows of the node (see `InputOf`, `OutputOf`, `AnswersOf`). A
+   * custom node may wait for answers anywhere below it; subclasses that know their questions narrow `answers`.
+   */
+  declare readonly '~types'?: NodeTypes<I, O, OpenAnswers>;
   /** Short type name stored in checkpoints, e.g. `function`, `choice`, `human_input`. */
   abstract readonly nodeType: string;
   /** Version of the shape this node saves with `saveProgress`; bump it and implement `migrateState`. */
@@ -51,14 +72,18 @@ export abstract class Node<I = any, O = any> {
   readonly isBranching: boolean = false;
   private readonly condition: NodeOptions<I>['when'];
 
-  constructor(options: NodeOptions<I>) {
+  constructor(options: NodeOptions<I, Id>) {
     assertSafeId(options.id, 'Node id');
     this.id = options.id;
-    this.dependsOn = (options.dependsOn ?? []).map((dep) => (typeof dep === 'string' ? dep : dep.id));
+    this.dependsOn = (options.dependsOn ?? []).map((dep) => (typeof dep === 'string' ? dep : dep.id)) as Deps[];
     this.branch = options.branch;
     this.description = options.description;
     if (options.argsSchema !== undefined) assertZodSchema(options.argsSchema, `Node "${options.id}" argsSchema`);
     this.argsSchema = options.argsSchema;
+    if (options.inputSchema !== undefined) assertZodSchema(options.inputSchema, `Node "${options.id}" inputSchema`);
+    if (options.outputSchema !== undefined) assertZodSchema(options.outputSchema, `Node "${options.id}" outputSchema`);
+    this.inputSchema = options.inputSchema;
+    this.outputSchema = options.outputSchema;
     this.condition = options.when;
     const owner = `Node "${options.id}"`;
     this.retry = options.retry === undefined ? undefined : parseExecutionOption(RetryOptions, options.retry, owner, 'retry');
@@ -84,7 +109,22 @@ export abstract class Node<I = any, O = any> {
   inputSchemaFor(_subPath: string): z.ZodType | undefined {
     return undefined;
   }
+
+  /**
+   * The questions this node may ask, as sub-paths (`''` = the node itself, `[*]` = any index) with their schemas,
+   * e.g. for a server to publish what each workflow's answers look like. Nodes that ask humans override it.
+   */
+  questions(): Question[] {
+    return [];
+  }
 }
+
+/** A question a node may ask: where (below the node, `[*]` = any index) and the schema its answer must satisfy. */
+export interface Question {
+  nodePath: string;
+  schema: z.ZodType;
+}
+
 
 /** What `node` saved in an earlier attempt, migrated through `migrateState` when its `stateVersion` differs. */
 export function migratedState(node: Node, saved: unknown, savedVersion: number | undefined): unknown {

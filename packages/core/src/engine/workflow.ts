@@ -4,7 +4,8 @@ import {
   CorruptCheckpointError,
   InputAlreadyAnsweredError,
   InvalidArgumentError,
-  InvalidResumeInputError,
+  InvalidOutputError,
+  InvalidRunInputError,
   NotFoundError,
   ShuttingDownError,
   RemovedByRetentionError,
@@ -18,12 +19,15 @@ import { consoleLogger, type Logger } from '../util/logger.js';
 import { uuidv7 } from '../util/uuidv7.js';
 import { CheckpointWriter } from './checkpoint-writer.js';
 import { type Clock, systemClock } from './clock.js';
-import { EventBus, type WorkflowEventListener, type WorkflowEventType } from './event-bus.js';
+import { EventBus, type AnyWorkflowEvent, type WorkflowEvent, type WorkflowEventMap, type WorkflowEventOf } from './event-bus.js';
 import { ExcludedNodes } from './excluded-nodes.js';
 import type { Flow } from './flow.js';
 import { FlowRun } from './flow-run.js';
 import { Handoff } from './handoff.js';
 import { InputBroker } from './input-broker.js';
+import type { AnswerMap, AnswerTo, OpenAnswers } from './node-types.js';
+import { invalidResumeInput, mergeAnswers } from './resume-answers.js';
+import { assertZodSchema, checkSchema } from '../util/zod-schema.js';
 import { pathBelongsTo } from './node-path.js';
 import { toNodeError } from './node-error.js';
 import type { HumanInputChannel } from './node-context.js';
@@ -33,10 +37,21 @@ import type { RunResult, RunWarning } from './run-result.js';
 import { RunState } from './run-state.js';
 import { RunWarnings } from './run-warnings.js';
 
-export interface WorkflowOptions {
+export interface WorkflowOptions<I = any, O = unknown, A extends AnswerMap = OpenAnswers> {
   /** Defaults to the flow's id. */
   id?: string;
-  flow: Flow;
+  /** Its types make the workflow's: `run(input)` takes the flow's input, `RunResult.output` is the flow's output. */
+  flow: Flow<I, O, A>;
+  /**
+   * Checks `run(input)` before anything starts or is stored: a mismatch rejects with `InvalidRunInputError` (the
+   * runtime bridge answers 422). zod's output (defaults and transforms applied) is what the run starts with.
+   */
+  inputSchema?: z.ZodType<I>;
+  /**
+   * Checks the run's output when its last node is done: a mismatch fails the run with `InvalidOutputError`
+   * (recorded `failed`; fix the flow and fork or start again). zod's output becomes the run's output.
+   */
+  outputSchema?: z.ZodType<O>;
   /** Off unless `enabled: true` (with a `backend`). */
   checkpoint?: CheckpointConfigInput;
   /** `retry` and `timeoutMs` for every node that sets none and whose flow sets none (default: 1 attempt, no limit). */
@@ -72,13 +87,21 @@ export interface ShutdownOptions {
   graceMs?: number;
 }
 
-export interface ResumeOptions {
+export interface ResumeOptions<A extends AnswerMap = OpenAnswers> {
   /** Continue this run from its head. */
   runId?: string;
   /** Continue from this checkpoint: the same run if it is the head, otherwise a fork (a new run). */
   checkpointId?: string;
-  /** Answers to pending inputs, by nodePath; validated before anything changes. */
-  input?: Record<string, unknown>;
+  /**
+   * Answers to pending inputs, by nodePath; validated before anything changes. The compiler checks the paths and
+   * values of the workflow's `HumanInput`s (in subflows and maps too); a custom node's questions take any path.
+   */
+  input?: { [P in keyof A]?: A[P] };
+  /**
+   * Answers made with `humanInput.answer(value)` (typed by its schema, optionally bound to a `requestId`), checked
+   * like `input`. A path may be answered once, here or in `input`.
+   */
+  answers?: ReadonlyArray<AnswerTo<A>>;
   /**
    * Binds answers to the questions they answer: nodePath -> the `requestId` of the question (from
    * `approval_requested`, `pendingInputs` or `getPendingInputs`). For each path named here the resume is
@@ -137,13 +160,15 @@ interface RunPlan {
  * A flow plus its checkpoint configuration: runs, resumes (also time travel) and inspects runs.
  * With checkpointing off nothing touches storage and a run behaves exactly like a plain run.
  */
-export class Workflow<I = unknown, O = unknown> {
+export class Workflow<I = any, O = unknown, A extends AnswerMap = OpenAnswers> {
   readonly id: string;
   readonly flow: Flow;
   readonly config: CheckpointConfig;
   /** Null when checkpointing is off. */
   readonly store: CheckpointStore | null;
   readonly nodeDefaults: ResolvedNodeDefaults;
+  readonly inputSchema: z.ZodType<I> | undefined;
+  readonly outputSchema: z.ZodType<O> | undefined;
   private readonly clock: Clock;
   private readonly events = new EventBus();
   /** Begun by `shutdown()`; every run of this workflow follows it. */
@@ -155,9 +180,13 @@ export class Workflow<I = unknown, O = unknown> {
   private agedOutCheckedAt = Number.NEGATIVE_INFINITY;
   private readonly logger: Logger;
 
-  constructor(options: WorkflowOptions) {
+  constructor(options: WorkflowOptions<I, O, A>) {
     this.id = options.id ?? options.flow.id;
     assertSafeId(this.id, 'Workflow id');
+    if (options.inputSchema !== undefined) assertZodSchema(options.inputSchema, `Workflow "${this.id}" inputSchema`);
+    if (options.outputSchema !== undefined) assertZodSchema(options.outputSchema, `Workflow "${this.id}" outputSchema`);
+    this.inputSchema = options.inputSchema;
+    this.outputSchema = options.outputSchema;
     this.flow = options.flow;
     this.nodeDefaults = parseExecutionOption(NodeDefaults, options.nodeDefaults ?? {}, `Workflow "${this.id}"`, 'nodeDefaults');
     this.clock = options.clock ?? systemClock;
@@ -175,12 +204,22 @@ export class Workflow<I = unknown, O = unknown> {
       enabled && backend ? new CheckpointStore(backend, { ...(redact ? { redact } : {}), ...(encryption ? { encryption } : {}) }) : null;
   }
 
-  on(type: WorkflowEventType | '*' | (string & {}), listener: WorkflowEventListener): () => void {
-    return this.events.on(type, listener);
+  /**
+   * Listens to one event type (its `data` typed by `WorkflowEventMap`), to `'*'` (every event, a union to narrow on
+   * `type`), or to a custom type a node emits with `ctx.emit`. Returns a function that removes the listener.
+   */
+  on<K extends keyof WorkflowEventMap>(type: K, listener: (event: WorkflowEventOf<K, I, O>) => void): () => void;
+  on(type: '*', listener: (event: AnyWorkflowEvent<I, O>) => void): () => void;
+  on(type: string & {}, listener: (event: WorkflowEvent) => void): () => void;
+  on(type: string, listener: (event: never) => void): () => void {
+    return this.events.on(type, listener as (event: WorkflowEvent) => void);
   }
 
-  off(type: WorkflowEventType | '*' | (string & {}), listener: WorkflowEventListener): void {
-    this.events.off(type, listener);
+  off<K extends keyof WorkflowEventMap>(type: K, listener: (event: WorkflowEventOf<K, I, O>) => void): void;
+  off(type: '*', listener: (event: AnyWorkflowEvent<I, O>) => void): void;
+  off(type: string & {}, listener: (event: WorkflowEvent) => void): void;
+  off(type: string, listener: (event: never) => void): void {
+    this.events.off(type, listener as (event: WorkflowEvent) => void);
   }
 
   run(input: I, options: RunOptions = {}): Promise<RunResult<O>> {
@@ -191,8 +230,8 @@ export class Workflow<I = unknown, O = unknown> {
    * Continues a run: by `runId` from its head, by `checkpointId` from that checkpoint (a fork with a
    * new runId unless it is the head), or the flow's latest run when both are omitted.
    */
-  resume(options: ResumeOptions = {}): Promise<RunResult<O>> {
-    return this.track(() => this.resumeRun(options));
+  resume(options: ResumeOptions<A> = {}): Promise<RunResult<O>> {
+    return this.track(() => this.resumeRun(options as ResumeOptions));
   }
 
   /**
@@ -231,9 +270,10 @@ export class Workflow<I = unknown, O = unknown> {
     return pending;
   }
 
-  private async startRun(input: I, options: RunOptions): Promise<RunResult<O>> {
+  private async startRun(given: I, options: RunOptions): Promise<RunResult<O>> {
     const runId = options.runId ?? uuidv7();
     assertSafeId(runId, 'runId');
+    const input = await this.checkedInput(given);
     const plan: RunPlan = {
       runId,
       input,
@@ -262,8 +302,21 @@ export class Workflow<I = unknown, O = unknown> {
     });
   }
 
-  private async resumeRun(options: ResumeOptions): Promise<RunResult<O>> {
+  /** The run input as the workflow's `inputSchema` makes it, or `InvalidRunInputError` before anything starts. */
+  private async checkedInput(input: I): Promise<I> {
+    if (!this.inputSchema) return input;
+    const checked = await checkSchema(this.inputSchema, input);
+    if (checked.ok) return checked.data as I;
+    const error = new InvalidRunInputError(
+      `Workflow "${this.id}" refused the run input; nothing was started. Pass an input its inputSchema accepts: ${checked.summary}`,
+    );
+    error.issues = checked.issues;
+    throw error;
+  }
+
+  private async resumeRun(given: ResumeOptions): Promise<RunResult<O>> {
     const store = this.requireStore('resume');
+    const options = withAnswers(given);
     if (options.checkpointId !== undefined) {
       assertSafeId(options.checkpointId, 'checkpointId');
       const target = await this.loadOrFallback(options.checkpointId, options, () =>
@@ -416,7 +469,7 @@ export class Workflow<I = unknown, O = unknown> {
     const input = options.input ?? {};
     const waiting = new Set(checkpoint.pendingInputs.map((p) => p.nodePath));
     const answers = new Map<string, unknown>();
-    const issues: InvalidResumeInputError['issues'] = [];
+    const issues: Array<{ nodePath: string; message: string }> = [];
     const answered = Object.keys(input).filter((nodePath) => !waiting.has(nodePath) && this.askedAndAnswered(checkpoint, nodePath));
     if (answered.length > 0) {
       throw new InputAlreadyAnsweredError(
@@ -434,13 +487,7 @@ export class Workflow<I = unknown, O = unknown> {
       if (parsed.success) answers.set(nodePath, parsed.data);
       else issues.push({ nodePath, message: z.prettifyError(parsed.error) });
     }
-    if (issues.length > 0) {
-      const error = new InvalidResumeInputError(
-        `Resume input for run ${checkpoint.runId} was rejected; nothing was changed. Fix: ${issues.map((i) => `${i.nodePath}: ${i.message}`).join('; ')}`,
-      );
-      error.issues = issues;
-      throw error;
-    }
+    if (issues.length > 0) throw invalidResumeInput(`run ${checkpoint.runId}`, issues);
     return answers;
   }
 
@@ -531,6 +578,7 @@ export class Workflow<I = unknown, O = unknown> {
       handoffs: options.handoff ? [this.handoff, options.handoff] : [this.handoff],
       nodeDefaults: this.nodeDefaults,
       clock: this.clock,
+      ...(this.outputSchema ? { outputSchema: this.outputSchema } : {}),
     }).execute();
     const pendingInputs = state.pendingInputs();
     const checkpointId = writer?.lastCommittedId ?? plan.expectedHead;
@@ -693,6 +741,14 @@ function assertBound(checkpoint: FlowCheckpoint, requestIds: Record<string, stri
       `Run ${checkpoint.runId}: the question ${requestId} at "${nodePath}" is no longer open (${now}); nothing was changed. Read the run's pending inputs and answer the current question.`,
     );
   }
+}
+
+/** `options` with its typed `answers` merged into `input` and `requestIds`, the one form the engine reads. */
+function withAnswers(options: ResumeOptions): ResumeOptions {
+  if (options.answers === undefined) return options;
+  const { answers, ...rest } = options;
+  const label = options.runId !== undefined ? `run ${options.runId}` : `checkpoint ${options.checkpointId ?? "(the flow's latest run)"}`;
+  return { ...rest, ...mergeAnswers(label, options.input, options.requestIds, answers) };
 }
 
 function tenantOption(tenantId: string | undefined): { tenantId?: string } {

@@ -1,9 +1,12 @@
 import type { z } from 'zod';
-import { Node, type NodeOptions } from '../engine/node.js';
+import { Node, type NodeOptions, type Question } from '../engine/node.js';
 import type { NodeContext } from '../engine/node-context.js';
+import type { DepIds, HumanAnswer, NodeInput, NodeRef, NodeTypes, Skippable } from '../engine/node-types.js';
 import { assertZodSchema } from '../util/zod-schema.js';
+import type { SkipOptions } from './function-node.js';
 
-export interface HumanInputOptions<S extends z.ZodType, I> extends NodeOptions<I> {
+export interface HumanInputOptions<S extends z.ZodType, I, Id extends string = string, D extends readonly NodeRef[] = readonly NodeRef[]>
+  extends NodeOptions<I, Id, D> {
   /** Shown to the human; a function gets the node's input. */
   prompt: string | ((input: I) => string);
   /** The answer must satisfy it (validated before a resume changes anything); its JSON Schema is stored with the request. */
@@ -13,22 +16,49 @@ export interface HumanInputOptions<S extends z.ZodType, I> extends NodeOptions<I
 }
 
 /**
- * Asks a human. Without a live channel the run pauses at once (`pending_input`); the answer comes back
- * through `workflow.resume({ input: { [nodePath]: answer } })` and becomes this node's output.
+ * Asks a human. Without a live channel the run pauses at once (`pending_input`); the answer comes back through
+ * `workflow.resume({ runId, answers: [node.answer(value)] })` (or `input: { [nodePath]: value }`) and becomes this
+ * node's output: the schema's output, so transforms apply.
  */
-export class HumanInput<S extends z.ZodType = z.ZodType, I = any> extends Node<I, z.output<S>> {
-  readonly nodeType = 'human_input';
+export interface HumanInput<S extends z.ZodType = z.ZodType, I = any, Id extends string = string, Deps extends string = string>
+  extends Node<I, z.output<S>, Id, Deps> {
+  readonly nodeType: 'human_input';
   readonly schema: S;
-  private readonly options: HumanInputOptions<S, I>;
+  readonly '~types'?: NodeTypes<I, z.output<S>, { [P in Id]: z.input<S> }>;
+  /**
+   * An answer to this node's question for `workflow.resume({ runId, answers: [...] })`, its value checked against the
+   * schema by the compiler (and by the resume at run time). Inside a subflow or map, name the full path:
+   * `approve.answer(value, { nodePath: 'review/approve' })`.
+   */
+  answer(value: z.input<S>, options?: { requestId?: string }): HumanAnswer<Id, z.input<S>>;
+  answer<const P extends string>(value: z.input<S>, options: { nodePath: P; requestId?: string }): HumanAnswer<P, z.input<S>>;
+}
 
-  constructor(options: HumanInputOptions<S, I>) {
+/** `new HumanInput({ id, prompt, schema, dependsOn? })`; like `FunctionNode`, its input is inferred from `dependsOn`. */
+export interface HumanInputConstructor {
+  new <const Id extends string, S extends z.ZodType, I, const D extends readonly NodeRef[] = []>(
+    options: HumanInputOptions<S, NodeInput<D, I>, Id, D> & SkipOptions<NodeInput<D, I>>,
+  ): HumanInput<S, NodeInput<D, I>, Id, DepIds<D>> & Skippable;
+  new <const Id extends string, S extends z.ZodType, I, const D extends readonly NodeRef[] = []>(
+    options: HumanInputOptions<S, NodeInput<D, I>, Id, D>,
+  ): HumanInput<S, NodeInput<D, I>, Id, DepIds<D>>;
+  new <S extends z.ZodType, I = any>(options: HumanInputOptions<NoInfer<S>, NoInfer<I>>): HumanInput<S, I>;
+  readonly prototype: HumanInput;
+}
+
+export const HumanInput = class HumanInput extends Node {
+  readonly nodeType = 'human_input';
+  readonly schema: z.ZodType;
+  private readonly options: HumanInputOptions<z.ZodType, unknown>;
+
+  constructor(options: HumanInputOptions<z.ZodType, unknown>) {
     super(options);
     assertZodSchema(options.schema, `HumanInput "${options.id}" schema`);
     this.schema = options.schema;
     this.options = options;
   }
 
-  execute(input: I, ctx: NodeContext): Promise<z.output<S>> {
+  execute(input: unknown, ctx: NodeContext): Promise<unknown> {
     const { prompt, metadata, expiresInMs } = this.options;
     return ctx.requestInput({
       nodePath: ctx.nodePath,
@@ -39,7 +69,16 @@ export class HumanInput<S extends z.ZodType = z.ZodType, I = any> extends Node<I
     });
   }
 
+  answer(value: unknown, options: { nodePath?: string; requestId?: string } = {}): HumanAnswer {
+    const { nodePath = this.id, requestId } = options;
+    return requestId === undefined ? { nodePath, value } : { nodePath, value, requestId };
+  }
+
   override inputSchemaFor(subPath: string): z.ZodType | undefined {
     return subPath === '' ? this.schema : undefined;
   }
-}
+
+  override questions(): Question[] {
+    return [{ nodePath: '', schema: this.schema }];
+  }
+} as HumanInputConstructor;

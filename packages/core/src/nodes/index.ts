@@ -1,11 +1,11 @@
-export { FunctionNode, type FunctionNodeOptions } from './function-node.js';
-export { Choice, type ChoiceOptions } from './choice.js';
-export { HumanInput, type HumanInputOptions } from './human-input.js';
+export { FunctionNode, type FunctionNodeOptions, type FunctionNodeConstructor, type SkipOptions } from './function-node.js';
+export { Choice, type ChoiceOptions, type ChoiceConstructor } from './choice.js';
+export { HumanInput, type HumanInputOptions, type HumanInputConstructor } from './human-input.js';
 export { tool, type ToolOptions } from './tool.js';
 export { Agent, type AgentOptions } from './agent.js';
 export type { AgentState } from './agent-run.js';
-export { MapNode, type MapOptions, type MapState, type IterationRecord } from './map-node.js';
-export { Subflow, type SubflowOptions, type SubflowState } from './subflow.js';
+export { MapNode, type MapNodeConstructor, type MapOptions, type MapState, type IterationRecord } from './map-node.js';
+export { Subflow, type SubflowConstructor, type SubflowOptions, type SubflowState } from './subflow.js';
 export {
   LinearOrchestrator,
   type LinearOrchestratorOptions,

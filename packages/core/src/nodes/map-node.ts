@@ -2,7 +2,8 @@ import type { z } from 'zod';
 import { InvalidArgumentError, IterationFailedError } from '../errors.js';
 import { executeChild, type ChildProgress } from '../engine/child-context.js';
 import { Flow } from '../engine/flow.js';
-import { Node, type Awaitable, type NodeOptions } from '../engine/node.js';
+import { Node, type Awaitable, type NodeOptions, type Question } from '../engine/node.js';
+import type { AnswerMap, AnswersOf, DepIds, InputOf, NodeInput, NodeRef, NodeTypes, OpenAnswers, OutputOf, PrefixAnswers } from '../engine/node-types.js';
 import type { NodeContext } from '../engine/node-context.js';
 import { toNodeError } from '../engine/node-error.js';
 import { pathBelongsTo } from '../engine/node-path.js';
@@ -11,7 +12,7 @@ import { parseExecutionOption, RetryOptions, type RetryPolicy, TimeoutMs } from 
 import type { NodeError } from '../models/checkpoint.js';
 import { Subflow } from './subflow.js';
 
-export interface MapOptions<I, T> extends NodeOptions<I> {
+export interface MapOptions<I, T, Id extends string = string, D extends readonly NodeRef[] = readonly NodeRef[]> extends NodeOptions<I, Id, D> {
   /** Runs once per item; a `Flow` runs as a `Subflow` (paths `map[i]/flowId/nodeId`). */
   inner: Node<T> | Flow;
   /** The list to map over; default: the input itself (which must then be an array). Must give the same list on every attempt. */
@@ -44,22 +45,47 @@ export interface MapState {
   iterations: ReadonlyArray<IterationRecord | null>;
 }
 
+/** What `inner` makes of one item: its input, output and answers below the map's iteration (`[i]/...`). */
+type ItemOf<Inner> = Inner extends Flow<infer T, any, any> ? T : InputOf<Inner>;
+type ItemOutputOf<Inner> = Inner extends Flow<any, infer O, any> ? O : OutputOf<Inner>;
+type ItemAnswersOf<Inner> = Inner extends Flow<any, any, infer A, infer FlowId> ? PrefixAnswers<`${FlowId}/`, A> : AnswersOf<Inner>;
+
 /**
  * Runs a node (or flow) over a list with bounded concurrency. Every finished iteration is a mid-node
  * checkpoint (group-committed when several finish together); a resume runs only unfinished and failed
  * iterations. Output: the outputs in input order. Iterations waiting for human input (`map[i]/...`)
  * wait together: the map pauses once all others are done.
  */
-export class MapNode<I = any, T = any, O = any> extends Node<I, O[]> {
-  readonly nodeType = 'map';
+export interface MapNode<I = any, T = any, O = any, Id extends string = string, Deps extends string = string, A extends AnswerMap = OpenAnswers>
+  extends Node<I, O[], Id, Deps> {
+  readonly nodeType: 'map';
   readonly inner: Node<T, O>;
   readonly concurrency: number;
   readonly onError: 'fail-fast' | 'collect';
   readonly itemRetry: RetryPolicy | undefined;
   readonly itemTimeoutMs: number | undefined;
-  private readonly items: MapOptions<I, T>['items'];
+  readonly '~types'?: NodeTypes<I, O[], PrefixAnswers<`${Id}[${number}]/`, A>>;
+}
 
-  constructor(options: MapOptions<I, T>) {
+/** `new MapNode({ id, inner, items?, dependsOn? })`: typed by `inner` (its items, outputs and questions) and `dependsOn`. */
+export interface MapNodeConstructor {
+  new <const Id extends string, Inner extends Node | Flow, I, const D extends readonly NodeRef[] = []>(
+    options: MapOptions<NodeInput<D, I>, ItemOf<Inner>, Id, D> & { inner: Inner },
+  ): MapNode<NodeInput<D, I>, ItemOf<Inner>, ItemOutputOf<Inner>, Id, DepIds<D>, ItemAnswersOf<Inner>>;
+  new <I = any, T = any, O = any>(options: MapOptions<NoInfer<I>, NoInfer<T>>): MapNode<I, T, O>;
+  readonly prototype: MapNode;
+}
+
+export const MapNode = class MapNode extends Node {
+  readonly nodeType = 'map';
+  readonly inner: Node;
+  readonly concurrency: number;
+  readonly onError: 'fail-fast' | 'collect';
+  readonly itemRetry: RetryPolicy | undefined;
+  readonly itemTimeoutMs: number | undefined;
+  private readonly items: MapOptions<unknown, unknown>['items'];
+
+  constructor(options: MapOptions<unknown, unknown>) {
     super(options);
     const concurrency = options.concurrency ?? 4;
     if (!Number.isInteger(concurrency) || concurrency < 1) {
@@ -75,7 +101,7 @@ export class MapNode<I = any, T = any, O = any> extends Node<I, O[]> {
       options.itemTimeoutMs === undefined ? undefined : parseExecutionOption(TimeoutMs, options.itemTimeoutMs, owner, 'itemTimeoutMs');
   }
 
-  async execute(input: I, ctx: NodeContext): Promise<O[]> {
+  async execute(input: unknown, ctx: NodeContext): Promise<unknown[]> {
     const items = this.items ? await this.items(input, ctx) : input;
     if (!Array.isArray(items)) {
       throw new InvalidArgumentError(`Map "${ctx.nodePath}" needs an array: pass one as its input or give it an items(input) function.`);
@@ -86,7 +112,7 @@ export class MapNode<I = any, T = any, O = any> extends Node<I, O[]> {
         `Map "${ctx.nodePath}" had ${saved.length} items and now has ${items.length}; items must be the same on every attempt. Start a new run.`,
       );
     }
-    return new MapRun(this, ctx, items as readonly T[], saved ? [...saved] : items.map(() => null)).execute();
+    return new MapRun(this, ctx, items, saved ? [...saved] : items.map(() => null)).execute();
   }
 
   /** `[i]/<inner path>` addresses input awaited inside iteration i. */
@@ -95,22 +121,26 @@ export class MapNode<I = any, T = any, O = any> extends Node<I, O[]> {
     if (rest === undefined || !pathBelongsTo(rest, this.inner.id)) return undefined;
     return this.inner.inputSchemaFor(rest.slice(this.inner.id.length));
   }
-}
+
+  override questions(): Question[] {
+    return this.inner.questions().map((q) => ({ nodePath: `[*]/${this.inner.id}${q.nodePath}`, schema: q.schema }));
+  }
+} as MapNodeConstructor;
 
 /** One execution of a map over its records. */
-class MapRun<T, O> {
+class MapRun {
   private readonly abort = new AbortController();
   private readonly failures: IterationFailedError['failures'] = [];
   private waitingOn: PendingInputSignal | undefined;
 
   constructor(
-    private readonly map: MapNode<any, T, O>,
+    private readonly map: MapNode,
     private readonly ctx: NodeContext,
-    private readonly items: readonly T[],
+    private readonly items: readonly unknown[],
     private readonly records: Array<IterationRecord | null>,
   ) {}
 
-  async execute(): Promise<O[]> {
+  async execute(): Promise<unknown[]> {
     const { ctx, map, records } = this;
     const onAbort = () => this.abort.abort(ctx.signal.reason);
     ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -135,7 +165,7 @@ class MapRun<T, O> {
       throw error;
     }
     if (this.waitingOn) throw this.waitingOn;
-    return records.map((record) => record!.output as O);
+    return records.map((record) => record!.output);
   }
 
   private async iterate(index: number): Promise<void> {

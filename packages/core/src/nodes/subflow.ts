@@ -1,16 +1,19 @@
 import type { z } from 'zod';
 import type { Flow } from '../engine/flow.js';
 import { FlowRun, type Committer } from '../engine/flow-run.js';
-import { Node, type NodeOptions } from '../engine/node.js';
+import { Node, type NodeOptions, type Question } from '../engine/node.js';
+import type { AnswerMap, DepIds, NodeRef, NodeTypes, OpenAnswers, PrefixAnswers } from '../engine/node-types.js';
 import type { NodeContext } from '../engine/node-context.js';
 import { RunState } from '../engine/run-state.js';
 import type { NodeCheckpointState } from '../models/checkpoint.js';
 
-export interface SubflowOptions<I> extends Omit<NodeOptions<I>, 'id'> {
+export interface SubflowOptions<I, Id extends string = string, D extends readonly NodeRef[] = readonly NodeRef[]>
+  extends Omit<NodeOptions<I, Id, D>, 'id'> {
   /** Defaults to the flow's id. */
-  id?: string;
+  id?: Id;
   flow: Flow;
 }
+
 
 /** What a subflow saves: its nodes' states, exactly like a top-level run records them. */
 export interface SubflowState {
@@ -20,18 +23,34 @@ export interface SubflowState {
 /**
  * A flow used as a node (a `Map` wraps a `Flow` inner in one). Its nodes run with paths below this
  * node's (`outer/inner-node`), and every completion inside is a mid-node checkpoint of the outer run,
- * so a resume skips the inner nodes that finished.
+ * so a resume skips the inner nodes that finished. Its input and output are the flow's.
  */
-export class Subflow<I = any, O = any> extends Node<I, O> {
+export interface Subflow<I = any, O = any, Id extends string = string, Deps extends string = string, A extends AnswerMap = OpenAnswers>
+  extends Node<I, O, Id, Deps> {
+  readonly nodeType: 'subflow';
+  readonly flow: Flow;
+  readonly '~types'?: NodeTypes<I, O, PrefixAnswers<`${Id}/`, A>>;
+}
+
+/** `new Subflow({ flow, id?, dependsOn? })`: typed by its flow. */
+export interface SubflowConstructor {
+  new <I, O, A extends AnswerMap, const FlowId extends string, const D extends readonly NodeRef[] = [], const Id extends string = FlowId>(
+    options: SubflowOptions<I, Id, D> & { flow: Flow<I, O, A, FlowId> },
+  ): Subflow<I, O, Id, DepIds<D>, A>;
+  new <I = any, O = any>(options: SubflowOptions<NoInfer<I>>): Subflow<I, O>;
+  readonly prototype: Subflow;
+}
+
+export const Subflow = class Subflow extends Node {
   readonly nodeType = 'subflow';
   readonly flow: Flow;
 
-  constructor(options: SubflowOptions<I>) {
+  constructor(options: SubflowOptions<unknown>) {
     super({ ...options, id: options.id ?? options.flow.id });
     this.flow = options.flow;
   }
 
-  async execute(input: I, ctx: NodeContext): Promise<O> {
+  async execute(input: unknown, ctx: NodeContext): Promise<unknown> {
     const saved = ctx.resumeState as SubflowState | undefined;
     const state = new RunState(
       this.flow.nodes.map((node) => node.id),
@@ -52,14 +71,18 @@ export class Subflow<I = any, O = any> extends Node<I, O> {
       pathPrefix: `${ctx.nodePath}/`,
       ...(ctx.clock ? { clock: ctx.clock } : {}),
     }).execute();
-    if (outcome.status === 'success') return outcome.output as O;
+    if (outcome.status === 'success') return outcome.output;
     throw outcome.waitingOn ?? outcome.error;
   }
 
   override inputSchemaFor(subPath: string): z.ZodType | undefined {
     return subPath.startsWith('/') ? this.flow.inputSchemaFor(subPath.slice(1)) : undefined;
   }
-}
+
+  override questions(): Question[] {
+    return this.flow.questions().map((q) => ({ nodePath: `/${q.nodePath}`, schema: q.schema }));
+  }
+} as SubflowConstructor;
 
 /** Commits a nested run by saving it into the outer node's progress. */
 class ProgressCommitter implements Committer {

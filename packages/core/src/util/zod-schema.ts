@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, type SchemaIssue } from '../errors.js';
 
 /** The zod releases whose schemas core reads (`peerDependencies.zod` of the package says the same). */
 export const SUPPORTED_ZOD_RANGE = '^4.1.0';
@@ -37,4 +37,15 @@ export function assertZod4(zod: { z?: { core?: { version?: { major?: unknown } }
 function installedZodVersion(): string {
   const { major, minor, patch } = z.core.version;
   return `${major}.${minor}.${patch}`;
+}
+
+/** A value checked against a schema: zod's output (transforms and defaults applied), or why it fails. */
+export type SchemaCheck = { ok: true; data: unknown } | { ok: false; issues: SchemaIssue[]; summary: string };
+
+/** Checks `value` with `safeParseAsync`, so schemas with async refinements work too. */
+export async function checkSchema(schema: z.ZodType, value: unknown): Promise<SchemaCheck> {
+  const parsed = await schema.safeParseAsync(value);
+  if (parsed.success) return { ok: true, data: parsed.data };
+  const issues = parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+  return { ok: false, issues, summary: z.prettifyError(parsed.error) };
 }
