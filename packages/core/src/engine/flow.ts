@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 import type { NodeCheckpointState } from '../models/checkpoint.js';
 import { assertSafeId } from '../store/safe-id.js';
-import type { Node, Question } from './node.js';
+import { questionsBelow, type Node, type Question } from './node.js';
 import type { AnswerMap, FlowAnswers, FlowInput, FlowOutput, FlowTypes, OpenAnswers } from './node-types.js';
 import { pathBelongsTo } from './node-path.js';
 import { NodeDefaults, parseExecutionOption, type ResolvedNodeDefaults } from './retry-policy.js';
@@ -91,7 +91,7 @@ export const Flow = class Flow {
   }
 
   questions(): Question[] {
-    return this.nodes.flatMap((node) => node.questions().map((q) => ({ nodePath: node.id + q.nodePath, schema: q.schema })));
+    return this.nodes.flatMap((node) => questionsBelow(node.id, node.questions()));
   }
 } as FlowConstructor;
 

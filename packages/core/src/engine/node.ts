@@ -125,6 +125,11 @@ export interface Question {
   schema: z.ZodType;
 }
 
+/** `questions` as seen from `prefix` up: `review/` + `check` = `review/check`. */
+export function questionsBelow(prefix: string, questions: readonly Question[]): Question[] {
+  return questions.map((q) => ({ nodePath: prefix + q.nodePath, schema: q.schema }));
+}
+
 
 /** What `node` saved in an earlier attempt, migrated through `migrateState` when its `stateVersion` differs. */
 export function migratedState(node: Node, saved: unknown, savedVersion: number | undefined): unknown {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
-import { Node, type NodeOptions } from '../engine/node.js';
+import { Node, type NodeOptions, type Question, questionsBelow } from '../engine/node.js';
 import type { NodeContext } from '../engine/node-context.js';
 import { pathBelongsTo } from '../engine/node-path.js';
 import { NO_RETRY, parseExecutionOption, RetryOptions, type RetryPolicy, TimeoutMs } from '../engine/retry-policy.js';
@@ -83,6 +83,10 @@ export class Agent<I = any> extends Node<I, string> {
     if (!match) return undefined;
     const tool = [...this.tools.values()].find((t) => pathBelongsTo(match[1]!, t.id));
     return tool?.inputSchemaFor(match[1]!.slice(tool.id.length));
+  }
+
+  override questions(): Question[] {
+    return [...this.tools.values()].flatMap((tool) => questionsBelow(`/tool:${tool.id}`, tool.questions()));
   }
 }
 

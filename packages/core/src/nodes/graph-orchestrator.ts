@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { InvalidArgumentError, StepLimitError } from '../errors.js';
 import { executeChild, type ChildProgress } from '../engine/child-context.js';
-import { Node, type Awaitable, type NodeOptions } from '../engine/node.js';
+import { Node, type Awaitable, type NodeOptions, type Question, questionsBelow } from '../engine/node.js';
 import type { NodeContext } from '../engine/node-context.js';
 import { assertSafeId } from '../store/safe-id.js';
 import type { LLM } from '../llm/types.js';
@@ -155,6 +155,10 @@ export class GraphOrchestrator<I = any> extends Node<I, GraphOrchestratorOutput>
     const match = /^\/([^/[]+)(.*)$/.exec(subPath);
     const def = match && Object.hasOwn(this.states, match[1]!) ? this.states[match[1]!] : undefined;
     return def?.node.inputSchemaFor(match![2]!);
+  }
+
+  override questions(): Question[] {
+    return Object.entries(this.states).flatMap(([state, def]) => questionsBelow(`/${state}`, def.node.questions()));
   }
 
   private async route(def: GraphStateDefinition, view: GraphView, ctx: NodeContext): Promise<string> {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 import { executeChild, type ChildProgress } from '../engine/child-context.js';
-import { Node, type Awaitable, type NodeOptions } from '../engine/node.js';
+import { Node, type Awaitable, type NodeOptions, type Question, questionsBelow } from '../engine/node.js';
 import type { NodeContext } from '../engine/node-context.js';
 import { pathBelongsTo } from '../engine/node-path.js';
 import type { LLM } from '../llm/types.js';
@@ -94,6 +94,10 @@ export class LinearOrchestrator<I = any> extends Node<I, LinearOrchestratorOutpu
     const rest = /^\[\d+\]\/(.*)$/.exec(subPath)?.[1];
     const agent = rest === undefined ? undefined : [...this.agents.values()].find((a) => pathBelongsTo(rest, a.id));
     return agent?.inputSchemaFor(rest!.slice(agent.id.length));
+  }
+
+  override questions(): Question[] {
+    return [...this.agents.values()].flatMap((agent) => questionsBelow(`[*]/${agent.id}`, agent.questions()));
   }
 
   private async plan(input: I, ctx: NodeContext): Promise<Task[]> {

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { InvalidArgumentError, IterationFailedError } from '../errors.js';
 import { executeChild, type ChildProgress } from '../engine/child-context.js';
 import { Flow } from '../engine/flow.js';
-import { Node, type Awaitable, type NodeOptions, type Question } from '../engine/node.js';
+import { Node, type Awaitable, type NodeOptions, type Question, questionsBelow } from '../engine/node.js';
 import type { AnswerMap, AnswersOf, DepIds, InputOf, NodeInput, NodeRef, NodeTypes, OpenAnswers, OutputOf, PrefixAnswers } from '../engine/node-types.js';
 import type { NodeContext } from '../engine/node-context.js';
 import { toNodeError } from '../engine/node-error.js';
@@ -123,7 +123,7 @@ export const MapNode = class MapNode extends Node {
   }
 
   override questions(): Question[] {
-    return this.inner.questions().map((q) => ({ nodePath: `[*]/${this.inner.id}${q.nodePath}`, schema: q.schema }));
+    return questionsBelow(`[*]/${this.inner.id}`, this.inner.questions());
   }
 } as MapNodeConstructor;
 

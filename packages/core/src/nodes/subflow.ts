@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { Flow } from '../engine/flow.js';
 import { FlowRun, type Committer } from '../engine/flow-run.js';
-import { Node, type NodeOptions, type Question } from '../engine/node.js';
+import { Node, type NodeOptions, type Question, questionsBelow } from '../engine/node.js';
 import type { AnswerMap, DepIds, NodeRef, NodeTypes, OpenAnswers, PrefixAnswers } from '../engine/node-types.js';
 import type { NodeContext } from '../engine/node-context.js';
 import { RunState } from '../engine/run-state.js';
@@ -80,7 +80,7 @@ export const Subflow = class Subflow extends Node {
   }
 
   override questions(): Question[] {
-    return this.flow.questions().map((q) => ({ nodePath: `/${q.nodePath}`, schema: q.schema }));
+    return questionsBelow('/', this.flow.questions());
   }
 } as SubflowConstructor;
 
