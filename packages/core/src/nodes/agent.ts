@@ -4,13 +4,15 @@ import { Node, type NodeOptions, type Question, questionsBelow } from '../engine
 import type { NodeContext } from '../engine/node-context.js';
 import { pathBelongsTo } from '../engine/node-path.js';
 import { NO_RETRY, parseExecutionOption, RetryOptions, type RetryPolicy, TimeoutMs } from '../engine/retry-policy.js';
+import type { AnswerMap, DepIds, FlowAnswers, NodeInput, NodeRef, NodeTypes, OpenAnswers, PrefixAnswers, Skippable } from '../engine/node-types.js';
 import type { LLM, ToolSpec } from '../llm/types.js';
+import type { SkipOptions } from './function-node.js';
 import { AgentRun } from './agent-run.js';
 
-export interface AgentOptions<I> extends NodeOptions<I> {
+export interface AgentOptions<I, Id extends string = string, D extends readonly NodeRef[] = readonly NodeRef[], T extends Node = Node> extends NodeOptions<I, Id, D> {
   llm: LLM;
   /** Nodes the model may call: `tool({...})` functions, `HumanInput`, other agents, any node. Named by their id. */
-  tools?: readonly Node[];
+  tools?: readonly T[];
   /** The system message. */
   system?: string;
   /** Turns the input into the first user message; default: a string as is, `{ task }` its task, anything else as JSON. */
@@ -37,7 +39,35 @@ export interface AgentOptions<I> extends NodeOptions<I> {
  * next step: a finished loop is never asked again, and a finished tool call is never run again.
  * Output: the final answer's text.
  */
-export class Agent<I = any> extends Node<I, string> {
+export interface Agent<I = any, Id extends string = string, Deps extends string = string, A extends AnswerMap = OpenAnswers>
+  extends Node<I, string, Id, Deps> {
+  readonly nodeType: 'agent';
+  readonly llm: LLM;
+  readonly tools: ReadonlyMap<string, Node>;
+  readonly toolSpecs: readonly ToolSpec[];
+  readonly system: string | undefined;
+  readonly maxLoops: number;
+  readonly onToolError: 'fail' | 'report';
+  readonly llmRetry: RetryPolicy;
+  readonly llmTimeoutMs: number | undefined;
+  /** Its questions are its tools' (`HumanInput` tools ask at `<agent>/tool:<id>`). */
+  readonly '~types'?: NodeTypes<I, string, PrefixAnswers<`${Id}/tool:`, A>>;
+  execute(input: I, ctx: NodeContext): Promise<string>;
+}
+
+/** `new Agent({ id, llm, tools?, dependsOn?, prompt? })`; like `FunctionNode`, its input is inferred from `dependsOn`. */
+export interface AgentConstructor {
+  new <const Id extends string, T extends Node, I, const D extends readonly NodeRef[] = []>(
+    options: AgentOptions<NodeInput<D, I>, Id, D, T> & SkipOptions<NodeInput<D, I>>,
+  ): Agent<NodeInput<D, I>, Id, DepIds<D>, FlowAnswers<T>> & Skippable;
+  new <const Id extends string, T extends Node, I, const D extends readonly NodeRef[] = []>(
+    options: AgentOptions<NodeInput<D, I>, Id, D, T>,
+  ): Agent<NodeInput<D, I>, Id, DepIds<D>, FlowAnswers<T>>;
+  new <I = any>(options: AgentOptions<NoInfer<I>>): Agent<I>;
+  readonly prototype: Agent;
+}
+
+export const Agent = class Agent extends Node {
   readonly nodeType = 'agent';
   readonly llm: LLM;
   readonly tools: ReadonlyMap<string, Node>;
@@ -47,9 +77,9 @@ export class Agent<I = any> extends Node<I, string> {
   readonly onToolError: 'fail' | 'report';
   readonly llmRetry: RetryPolicy;
   readonly llmTimeoutMs: number | undefined;
-  private readonly prompt: (input: I) => string;
+  private readonly prompt: (input: unknown) => string;
 
-  constructor(options: AgentOptions<I>) {
+  constructor(options: AgentOptions<unknown>) {
     super({ argsSchema: AGENT_ARGS, ...options });
     const maxLoops = options.maxLoops ?? 10;
     if (!Number.isInteger(maxLoops) || maxLoops < 1) {
@@ -73,7 +103,7 @@ export class Agent<I = any> extends Node<I, string> {
     this.toolSpecs = [...tools.values()].map(toolSpec);
   }
 
-  execute(input: I, ctx: NodeContext): Promise<string> {
+  execute(input: unknown, ctx: NodeContext): Promise<string> {
     return new AgentRun(this, ctx, () => this.prompt(input)).execute();
   }
 
@@ -88,7 +118,7 @@ export class Agent<I = any> extends Node<I, string> {
   override questions(): Question[] {
     return [...this.tools.values()].flatMap((tool) => questionsBelow(`/tool:${tool.id}`, tool.questions()));
   }
-}
+} as AgentConstructor;
 
 /** What the model passes when an agent is another agent's tool. */
 const AGENT_ARGS = z.object({ task: z.string().describe('What to do, with everything needed to do it') });

@@ -16,6 +16,7 @@ export interface ChoiceOptions<I, Id extends string = string, D extends readonly
 export interface Choice<I = any, Id extends string = string, Deps extends string = string> extends Node<I, string, Id, Deps> {
   readonly nodeType: 'choice';
   readonly '~types'?: NodeTypes<I, string, {}>;
+  execute(input: I, ctx: NodeContext): Promise<string>;
 }
 
 /** `new Choice({ id, dependsOn?, choose })`; like `FunctionNode`, its input is inferred from `dependsOn`. */

@@ -11,6 +11,7 @@ export interface FunctionNodeOptions<I, O, Id extends string = string, D extends
 export interface FunctionNode<I = any, O = any, Id extends string = string, Deps extends string = string> extends Node<I, O, Id, Deps> {
   readonly nodeType: 'function';
   readonly '~types'?: NodeTypes<I, O, {}>;
+  execute(input: I, ctx: NodeContext): Awaitable<O>;
 }
 
 /** `when` or `branch` make a node skippable: dependents that take several inputs may get `undefined` from it. */

@@ -25,6 +25,7 @@ export interface HumanInput<S extends z.ZodType = z.ZodType, I = any, Id extends
   readonly nodeType: 'human_input';
   readonly schema: S;
   readonly '~types'?: NodeTypes<I, z.output<S>, { [P in Id]: z.input<S> }>;
+  execute(input: I, ctx: NodeContext): Promise<z.output<S>>;
   /**
    * An answer to this node's question for `workflow.resume({ runId, answers: [...] })`, its value checked against the
    * schema by the compiler (and by the resume at run time). Inside a subflow or map, name the full path:

@@ -65,6 +65,7 @@ export interface MapNode<I = any, T = any, O = any, Id extends string = string, 
   readonly itemRetry: RetryPolicy | undefined;
   readonly itemTimeoutMs: number | undefined;
   readonly '~types'?: NodeTypes<I, O[], PrefixAnswers<`${Id}[${number}]/`, A>>;
+  execute(input: I, ctx: NodeContext): Promise<O[]>;
 }
 
 /** `new MapNode({ id, inner, items?, dependsOn? })`: typed by `inner` (its items, outputs and questions) and `dependsOn`. */

@@ -30,6 +30,7 @@ export interface Subflow<I = any, O = any, Id extends string = string, Deps exte
   readonly nodeType: 'subflow';
   readonly flow: Flow;
   readonly '~types'?: NodeTypes<I, O, PrefixAnswers<`${Id}/`, A>>;
+  execute(input: I, ctx: NodeContext): Promise<O>;
 }
 
 /** `new Subflow({ flow, id?, dependsOn? })`: typed by its flow. */

@@ -28,7 +28,7 @@ describe('schemas at the edges', () => {
       workflow.on('run_started', (event) => started.push(event.runId));
       const refused = workflow.run(JSON.parse('{ "topic": "", "depth": 1.5 }'), { runId: 'bad-input' });
       await expect(refused).rejects.toThrow(InvalidRunInputError);
-      const error = await refused.catch((e: InvalidRunInputError) => e);
+      const error = (await refused.catch((e: unknown) => e)) as InvalidRunInputError;
       expect(error).toMatchObject({ code: 'INVALID_RUN_INPUT' });
       expect(error.message).toMatch(/^Workflow "in" refused the run input; nothing was started\./);
       expect(error.issues.map((issue) => issue.path).sort()).toEqual(['depth', 'topic']);

@@ -245,6 +245,7 @@ export function describeNodeResume(name: string, backend: NodeResumeBackend): vo
           expect.objectContaining({ nodePath: 'writer/tool:approve', prompt: 'Publish "hello world"?', schema: expect.objectContaining({ type: 'object' }) }),
         ]);
         const before = await workflow.listCheckpoints({ runId: paused.runId });
+        // @ts-expect-error a wrong answer the compiler refuses; the run must refuse it too
         await expect(workflow.resume({ runId: paused.runId, input: { 'writer/tool:approve': { ok: 'yes' } } })).rejects.toThrow(InvalidResumeInputError);
         expect(await workflow.listCheckpoints({ runId: paused.runId })).toEqual(before);
 
@@ -288,6 +289,7 @@ export function describeNodeResume(name: string, backend: NodeResumeBackend): vo
         const head = await workflow.getLatestCheckpoint({ runId: paused.runId });
         const iterations = (head!.nodeStates['map']!.internalState as MapState).iterations;
         expect(iterations.map((r) => r!.status)).toEqual(items.map((i) => (needsApproval.has(i) ? 'pending_input' : 'success')));
+        // @ts-expect-error a wrong answer the compiler refuses; the run must refuse it too
         await expect(workflow.resume({ runId: paused.runId, input: { 'map[8]/agent/tool:approve': 'maybe' } })).rejects.toThrow(InvalidResumeInputError);
 
         const half = await workflow.resume({ runId: paused.runId, input: { 'map[2]/agent/tool:approve': 'yes', 'map[5]/agent/tool:approve': 'no' } });

@@ -2,6 +2,7 @@
 // meet an error (tsc reports an unused one), every `expectType` must hold.
 import { z } from 'zod';
 import {
+  Agent,
   Choice,
   Flow,
   FunctionNode,
@@ -15,6 +16,7 @@ import {
   type OutputOf,
   type PendingInputContext,
   type RunResult,
+  ScriptedLLM,
 } from '../../src/index.js';
 import { expectType, type Equal } from './expect-type.js';
 
@@ -158,3 +160,16 @@ export async function schemas(): Promise<void> {
 const untyped: Flow = research;
 const legacy = new Workflow<{ topic: string }, string>({ flow: untyped });
 expectType<Equal<Awaited<ReturnType<typeof legacy.run>>, RunResult<string>>>();
+
+// 17. Agents: input from dependsOn, output string, their HumanInput tools' questions at `<agent>/tool:<id>`.
+const confirm = new HumanInput({ id: 'confirm', prompt: 'Send it?', schema: z.boolean() });
+const writer = new Agent({ id: 'writer', dependsOn: [report], llm: new ScriptedLLM([]), tools: [confirm], prompt: (text) => `Rewrite: ${text}` });
+expectType<Equal<InputOf<typeof writer>, string>>();
+const agentic = new Workflow({ flow: new Flow({ id: 'agentic', nodes: [fetchDocs, count, report, writer] }) });
+expectType<Equal<Awaited<ReturnType<typeof agentic.run>>['output'], string | undefined>>();
+export async function agentAnswers(runId: string): Promise<void> {
+  await agentic.resume({ runId, input: { 'writer/tool:confirm': true } });
+  await agentic.resume({ runId, answers: [confirm.answer(false, { nodePath: 'writer/tool:confirm' })] });
+  // @ts-expect-error Type 'string' is not assignable to type 'boolean'
+  await agentic.resume({ runId, input: { 'writer/tool:confirm': 'yes' } });
+}
