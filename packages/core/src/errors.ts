@@ -54,7 +54,8 @@ function codedError<C extends SavepointErrorCode>(code: C) {
     constructor(message: string, options?: SavepointErrorOptions) {
       super(code, message, options);
     }
-    static override isInstance(error: unknown): error is SavepointError & { code: C } {
+    /** Narrows to the class it is called on (`InvalidResumeInputError.isInstance(e)` gives `e.issues`). */
+    static override isInstance<E extends SavepointError>(this: abstract new (...args: never[]) => E, error: unknown): error is E & { code: C } {
       return SavepointError.isInstance(error) && error.code === code;
     }
   };
@@ -71,7 +72,7 @@ export class RemovedByRetentionError extends NotFoundError {
   readonly removedByRetention = true;
   readonly setting = 'retentionDays' as const;
 
-  static override isInstance(error: unknown): error is RemovedByRetentionError & { code: 'NOT_FOUND' } {
+  static override isInstance<E extends SavepointError>(this: abstract new (...args: never[]) => E, error: unknown): error is E & { code: 'NOT_FOUND' } {
     return NotFoundError.isInstance(error) && (error as { removedByRetention?: unknown }).removedByRetention === true;
   }
 }

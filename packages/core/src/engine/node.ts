@@ -34,7 +34,7 @@ export interface NodeOptions<I = unknown, Id extends string = string, D extends 
    * Checked before the node runs (after `when`), with zod's output (transforms applied) passed on as the input. A
    * mismatch fails the node at once with `InvalidNodeInputError`: retrying cannot change its input.
    */
-  inputSchema?: z.ZodType;
+  inputSchema?: z.ZodType<NoInfer<I>>;
   /**
    * Checked on every attempt's result, with zod's output recorded as the node's output. A mismatch fails the
    * attempt with `InvalidOutputError` (retried like any failure when the node's `retry` allows: a model may do better).

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { Node, type Awaitable, type NodeOptions } from '../engine/node.js';
 import type { NodeContext } from '../engine/node-context.js';
 import type { DepIds, NodeInput, NodeRef, NodeTypes, Skippable } from '../engine/node-types.js';
@@ -5,6 +6,8 @@ import type { DepIds, NodeInput, NodeRef, NodeTypes, Skippable } from '../engine
 export interface FunctionNodeOptions<I, O, Id extends string = string, D extends readonly NodeRef[] = readonly NodeRef[]>
   extends NodeOptions<I, Id, D> {
   run: (input: I, ctx: NodeContext) => Awaitable<O>;
+  /** See `NodeOptions.outputSchema`; its output must be the type `run` returns, so the node's type stays true. */
+  outputSchema?: z.ZodType<NoInfer<O>>;
 }
 
 /** Wraps a function. It saves no state of its own, so a resume runs it again unless it completed. */

@@ -3,6 +3,10 @@
 import { z } from 'zod';
 import {
   Agent,
+  InvalidResumeInputError,
+  InvalidRunInputError,
+  NotFoundError,
+  RemovedByRetentionError,
   Choice,
   Flow,
   FunctionNode,
@@ -172,4 +176,21 @@ export async function agentAnswers(runId: string): Promise<void> {
   await agentic.resume({ runId, answers: [confirm.answer(false, { nodePath: 'writer/tool:confirm' })] });
   // @ts-expect-error Type 'string' is not assignable to type 'boolean'
   await agentic.resume({ runId, input: { 'writer/tool:confirm': 'yes' } });
+}
+
+// 18. Node schemas must agree with the node's types.
+new FunctionNode({ id: 'len', run: (text: string) => text.length, outputSchema: z.number().int() });
+// @ts-expect-error Type 'string' is not assignable to type 'number': the schema would change the output's type
+new FunctionNode({ id: 'len2', run: (text: string) => text.length, outputSchema: z.number().transform(String) });
+// @ts-expect-error the inputSchema's output (a number) is not the node's input (a string)
+new FunctionNode({ id: 'len3', run: (text: string) => text.length, inputSchema: z.number() });
+
+// 19. isInstance narrows to the class it is called on, with its own fields.
+export function fields(error: unknown): unknown {
+  if (InvalidRunInputError.isInstance(error)) return error.issues.map((issue) => issue.path);
+  if (InvalidResumeInputError.isInstance(error)) return error.issues.map((issue) => issue.nodePath);
+  if (RemovedByRetentionError.isInstance(error)) return error.setting;
+  // @ts-expect-error a NotFoundError has no issues
+  if (NotFoundError.isInstance(error)) return error.issues;
+  return error;
 }
