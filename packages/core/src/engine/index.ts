@@ -15,6 +15,8 @@ export type {
   FlowInput,
   FlowOutput,
   FlowAnswers,
+  MergeAnswers,
+  RenamedAnswers,
   FlowTypes,
   PrefixAnswers,
   HumanAnswer,

@@ -94,7 +94,15 @@ type Simplify<T> = { [K in keyof T]: T[K] } & {};
 type IsUnion<T, U = T> = T extends unknown ? ([U] extends [T] ? false : true) : never;
 
 /** The human answers a flow made of the nodes `N` may wait for, by nodePath. */
-export type FlowAnswers<N> = [N] extends [never] ? {} : Extract<UnionToIntersection<N extends unknown ? AnswersOf<N> : never>, AnswerMap>;
+export type FlowAnswers<N> = [N] extends [never] ? {} : MergeAnswers<N extends unknown ? AnswersOf<N> : never>;
+
+/** One answer map from a union of them (a flow's nodes', a graph's states'). */
+export type MergeAnswers<U> = Extract<UnionToIntersection<U>, AnswerMap>;
+
+/** `N`'s answers with its own id replaced by `name` (`check` run as graph state `review` asks at `review`). */
+export type RenamedAnswers<N, Name extends string> = string extends keyof AnswersOf<N>
+  ? OpenAnswers
+  : { [K in keyof AnswersOf<N> as K extends `${IdOf<N>}${infer Rest}` ? `${Name}${Rest}` : never]: AnswersOf<N>[K] };
 
 /** `A`'s paths below `prefix` (`outer/approve` for a subflow `outer`). */
 export type PrefixAnswers<Prefix extends string, A> = { [K in keyof A as K extends string ? `${Prefix}${K}` : never]: A[K] };

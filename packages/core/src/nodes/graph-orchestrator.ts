@@ -4,7 +4,9 @@ import { executeChild, type ChildProgress } from '../engine/child-context.js';
 import { Node, type Awaitable, type NodeOptions, type Question, questionsBelow } from '../engine/node.js';
 import type { NodeContext } from '../engine/node-context.js';
 import { assertSafeId } from '../store/safe-id.js';
+import type { AnswerMap, DepIds, MergeAnswers, NodeInput, NodeRef, NodeTypes, OpenAnswers, PrefixAnswers, RenamedAnswers, Skippable } from '../engine/node-types.js';
 import type { LLM } from '../llm/types.js';
+import type { SkipOptions } from './function-node.js';
 import { asText, unusableReply } from './llm-reply.js';
 
 /** The pseudo-state that ends the graph. */
@@ -27,9 +29,9 @@ export interface GraphView {
   last: unknown;
 }
 
-export interface GraphStateDefinition {
+export interface GraphStateDefinition<N extends Node = Node> {
   /** What runs in this state: an agent or any node. Its path is `graph/<state>`. */
-  node: Node;
+  node: N;
   /** States allowed next (`END` to stop). One: taken; several: `choose` or the router LLM picks; none: the graph ends. */
   next?: readonly string[];
   /** Picks the next state (or `END`) after this one ran; must be one of `next` when that is given. */
@@ -38,8 +40,13 @@ export interface GraphStateDefinition {
   input?: (view: GraphView) => unknown;
 }
 
-export interface GraphOrchestratorOptions<I> extends NodeOptions<I> {
-  states: Readonly<Record<string, GraphStateDefinition>>;
+export interface GraphOrchestratorOptions<
+  I,
+  Id extends string = string,
+  D extends readonly NodeRef[] = readonly NodeRef[],
+  S extends Readonly<Record<string, GraphStateDefinition>> = Readonly<Record<string, GraphStateDefinition>>,
+> extends NodeOptions<I, Id, D> {
+  states: S;
   start: string;
   /** Picks among several allowed next states when a state has no `choose`. */
   router?: LLM;
@@ -71,18 +78,44 @@ export interface GraphOrchestratorOutput {
   history: GraphStep[];
 }
 
+/** The answers of a graph's states, each at its state's name. */
+type StatesAnswers<S> = MergeAnswers<{ [K in keyof S & string]: S[K] extends GraphStateDefinition<infer N> ? RenamedAnswers<N, K> : OpenAnswers }[keyof S & string]>;
+
 /**
  * Named states, each running a node; transitions chosen by a function or by an LLM among the allowed
  * next states. A resume continues at the state (or transition) where the run stopped.
  */
-export class GraphOrchestrator<I = any> extends Node<I, GraphOrchestratorOutput> {
+export interface GraphOrchestrator<I = any, Id extends string = string, Deps extends string = string, A extends AnswerMap = OpenAnswers>
+  extends Node<I, GraphOrchestratorOutput, Id, Deps> {
+  readonly nodeType: 'graph_orchestrator';
+  readonly states: Readonly<Record<string, GraphStateDefinition>>;
+  readonly start: string;
+  readonly maxSteps: number;
+  /** Its questions are its states' nodes', at `<id>/<state>…`. */
+  readonly '~types'?: NodeTypes<I, GraphOrchestratorOutput, PrefixAnswers<`${Id}/`, A>>;
+  execute(input: I, ctx: NodeContext): Promise<GraphOrchestratorOutput>;
+}
+
+/** `new GraphOrchestrator({ id, start, states, dependsOn? })`; like `FunctionNode`, its input is inferred from `dependsOn`. */
+export interface GraphOrchestratorConstructor {
+  new <const Id extends string, S extends Readonly<Record<string, GraphStateDefinition>>, I, const D extends readonly NodeRef[] = []>(
+    options: GraphOrchestratorOptions<NodeInput<D, I>, Id, D, S> & SkipOptions<NodeInput<D, I>>,
+  ): GraphOrchestrator<NodeInput<D, I>, Id, DepIds<D>, StatesAnswers<S>> & Skippable;
+  new <const Id extends string, S extends Readonly<Record<string, GraphStateDefinition>>, I, const D extends readonly NodeRef[] = []>(
+    options: GraphOrchestratorOptions<NodeInput<D, I>, Id, D, S>,
+  ): GraphOrchestrator<NodeInput<D, I>, Id, DepIds<D>, StatesAnswers<S>>;
+  new <I = any>(options: GraphOrchestratorOptions<NoInfer<I>>): GraphOrchestrator<I>;
+  readonly prototype: GraphOrchestrator;
+}
+
+export const GraphOrchestrator = class GraphOrchestrator extends Node {
   readonly nodeType = 'graph_orchestrator';
   readonly states: Readonly<Record<string, GraphStateDefinition>>;
   readonly start: string;
   readonly maxSteps: number;
-  private readonly options: GraphOrchestratorOptions<I>;
+  private readonly options: GraphOrchestratorOptions<unknown>;
 
-  constructor(options: GraphOrchestratorOptions<I>) {
+  constructor(options: GraphOrchestratorOptions<unknown>) {
     super(options);
     const names = Object.keys(options.states);
     for (const name of names) assertSafeId(name, `GraphOrchestrator "${options.id}" state name`);
@@ -104,7 +137,7 @@ export class GraphOrchestrator<I = any> extends Node<I, GraphOrchestratorOutput>
     this.options = options;
   }
 
-  async execute(input: I, ctx: NodeContext): Promise<GraphOrchestratorOutput> {
+  async execute(input: unknown, ctx: NodeContext): Promise<GraphOrchestratorOutput> {
     let state = (ctx.resumeState as GraphOrchestratorState | undefined) ?? {
       current: this.start,
       phase: 'run' as const,
@@ -192,7 +225,7 @@ export class GraphOrchestrator<I = any> extends Node<I, GraphOrchestratorOutput>
     }
     return named[0]!;
   }
-}
+} as GraphOrchestratorConstructor;
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

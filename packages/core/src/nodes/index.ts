@@ -2,12 +2,13 @@ export { FunctionNode, type FunctionNodeOptions, type FunctionNodeConstructor, t
 export { Choice, type ChoiceOptions, type ChoiceConstructor } from './choice.js';
 export { HumanInput, type HumanInputOptions, type HumanInputConstructor } from './human-input.js';
 export { tool, type ToolOptions } from './tool.js';
-export { Agent, type AgentOptions } from './agent.js';
+export { Agent, type AgentOptions, type AgentConstructor } from './agent.js';
 export type { AgentState } from './agent-run.js';
 export { MapNode, type MapNodeConstructor, type MapOptions, type MapState, type IterationRecord } from './map-node.js';
 export { Subflow, type SubflowConstructor, type SubflowOptions, type SubflowState } from './subflow.js';
 export {
   LinearOrchestrator,
+  type LinearOrchestratorConstructor,
   type LinearOrchestratorOptions,
   type LinearOrchestratorState,
   type LinearOrchestratorOutput,
@@ -16,6 +17,7 @@ export {
 } from './linear-orchestrator.js';
 export {
   GraphOrchestrator,
+  type GraphOrchestratorConstructor,
   END,
   type GraphOrchestratorOptions,
   type GraphOrchestratorState,

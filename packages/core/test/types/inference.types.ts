@@ -3,6 +3,8 @@
 import { z } from 'zod';
 import {
   Agent,
+  GraphOrchestrator,
+  LinearOrchestrator,
   InvalidResumeInputError,
   InvalidRunInputError,
   NotFoundError,
@@ -193,4 +195,17 @@ export function fields(error: unknown): unknown {
   // @ts-expect-error a NotFoundError has no issues
   if (NotFoundError.isInstance(error)) return error.issues;
   return error;
+}
+
+// 20. Orchestrators: typed inputs, and their workers' / states' questions at their paths.
+const plan = new LinearOrchestrator({ id: 'plan', dependsOn: [fetchDocs], manager: (docs) => docs, agents: [writer] });
+expectType<Equal<InputOf<typeof plan>, string[]>>();
+const graph = new GraphOrchestrator({ id: 'graph', dependsOn: [plan], start: 'review', states: { review: { node: approve } } });
+const orchestrated = new Workflow({ flow: new Flow({ id: 'orchestrated', nodes: [fetchDocs, plan, graph] }) });
+export async function orchestratedAnswers(runId: string): Promise<void> {
+  await orchestrated.resume({ runId, input: { 'plan[2]/writer/tool:confirm': true, 'graph/review': { ok: true } } });
+  // @ts-expect-error Type 'string' is not assignable to type 'boolean'
+  await orchestrated.resume({ runId, input: { 'graph/review': { ok: 'yes' } } });
+  // @ts-expect-error 'graph/approve' is not a path: a state's node asks at the state's name
+  await orchestrated.resume({ runId, input: { 'graph/approve': { ok: true } } });
 }
