@@ -4,11 +4,12 @@
 // scheme: widen the peer ranges to the new core minor in the same release, see .changeset/README.md).
 // Prints every proposed version; exits non-zero with the fix when a major is proposed.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { reportChecks } from '../../scripts/check-report.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const changesets = createRequire(join(root, 'package.json')).resolve('@changesets/cli/bin.js');
@@ -117,12 +118,6 @@ function peerHint(name, before, after) {
 }
 
 function report() {
-  const failed = results.filter((result) => !result.ok);
-  for (const result of results) console.log(`${result.ok ? 'ok  ' : 'FAIL'} ${result.name}`);
-  for (const result of failed) console.log(`\n--- ${result.name}\n${result.output}`);
-  const totals = { passed: results.length - failed.length, failed: failed.length, skipped: 0 };
-  mkdirSync(join(root, '.test-results'), { recursive: true });
-  writeFileSync(join(root, '.test-results', 'tests__release.json'), JSON.stringify(totals) + '\n');
+  const totals = reportChecks(results, 'tests__release');
   console.log(`\nrelease check: ${totals.passed} passed, ${totals.failed} failed`);
-  process.exitCode = failed.length === 0 && results.length > 0 ? 0 : 1;
 }
