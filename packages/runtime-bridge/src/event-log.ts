@@ -1,19 +1,7 @@
 import type { CheckpointStore, EventRecord, NewEventRecord, StorageAdapter, WorkflowEvent } from '@savepoint/core';
 import type { ChangeFeed } from './change-feed.js';
+import type { RawEventEnvelope } from './events.js';
 import { toJson } from './json.js';
-
-/** What SSE, NDJSON and WebSocket clients receive: one event of a run, numbered by the backend's log. */
-export interface EventEnvelope {
-  /** Per run, strictly increasing from 1: the SSE `id`, the `after` / `Last-Event-ID` to resume from. */
-  seq: number;
-  runId: string;
-  type: string;
-  data: unknown;
-  /** Epoch milliseconds. */
-  ts: number;
-  /** The nodePath that emitted it, for node events. */
-  nodeId?: string;
-}
 
 /** A run's stream: its id in storage, the id its client knows it by, and the store that sealed its events. */
 export interface FollowTarget {
@@ -61,7 +49,7 @@ export class EventLog {
     await Promise.all(queues.map((queue) => queue?.draining));
   }
 
-  async read(target: FollowTarget, afterSeq: number, limit = PAGE): Promise<EventEnvelope[]> {
+  async read(target: FollowTarget, afterSeq: number, limit = PAGE): Promise<RawEventEnvelope[]> {
     return (await this.adapter.readEvents(target.runId, afterSeq, limit)).map((record) => this.toEnvelope(record, target));
   }
 
@@ -69,7 +57,7 @@ export class EventLog {
    * Every event after `afterSeq`, then each new one as it is appended (by any process), until `signal`
    * aborts. The watch starts before each read, so an event appended in between is never missed.
    */
-  async *follow(target: FollowTarget, afterSeq: number, signal: AbortSignal): AsyncGenerator<EventEnvelope> {
+  async *follow(target: FollowTarget, afterSeq: number, signal: AbortSignal): AsyncGenerator<RawEventEnvelope> {
     const { runId } = target;
     const watch = this.feed.watch(runId, 'event');
     const onAbort = () => watch.wake();
@@ -135,7 +123,7 @@ export class EventLog {
   }
 
   /** A stored event as clients see it; a payload that fails to open (tampered) is reported and sent without data. */
-  private toEnvelope(record: EventRecord, target: FollowTarget): EventEnvelope {
+  private toEnvelope(record: EventRecord, target: FollowTarget): RawEventEnvelope {
     let payload: Payload;
     try {
       payload = target.store.openPayload(record.data) as Payload;

@@ -25,11 +25,22 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * One problem of a refused request: `nodePath` names the question an answer was for (`INVALID_RESUME_INPUT`,
+ * `INPUT_ALREADY_ANSWERED`), `path` the place in a run input that failed the workflow's inputSchema
+ * (`INVALID_RUN_INPUT`: `topic`, `items.0.name`, `''` for the input itself).
+ */
+export interface ErrorIssue {
+  message: string;
+  nodePath?: string;
+  path?: string;
+}
+
 export interface ErrorBody {
   error: {
     code: string;
     message: string;
-    issues?: Array<{ nodePath: string; message: string }>;
+    issues?: ErrorIssue[];
     /** Why a `NOT_FOUND` run is gone, when the server knows: retention removed it. */
     reason?: 'removed_by_retention';
   };
@@ -45,6 +56,7 @@ const STATUS_BY_CODE: Partial<Record<SavepointErrorCode, number>> = {
   INPUT_ALREADY_ANSWERED: 409,
   UNSERIALIZABLE_STATE: 400,
   INVALID_RESUME_INPUT: 422,
+  INVALID_RUN_INPUT: 422,
   BACKEND_UNAVAILABLE: 503,
 };
 
@@ -64,7 +76,7 @@ export function describeError(error: unknown, onUnexpected: (error: unknown) => 
       return { status, body: { error: { code: error.code, message: UNAVAILABLE_MESSAGE } } };
     }
     if (status !== undefined) {
-      const issues = (error as { issues?: Array<{ nodePath: string; message: string }> }).issues;
+      const issues = (error as { issues?: ErrorIssue[] }).issues;
       const reason = RemovedByRetentionError.isInstance(error) ? { reason: 'removed_by_retention' as const } : {};
       return { status, body: { error: { code: error.code, message: error.message, ...(issues?.length ? { issues } : {}), ...reason } } };
     }

@@ -7,7 +7,13 @@ const Answers = z.record(z.string().min(1).max(1024), z.unknown()).refine((answe
 const SafeId = z.string().regex(/^[A-Za-z0-9._:-]{1,200}$/, 'use 1-200 characters of A-Z a-z 0-9 . _ : -').refine((id) => id !== '.' && id !== '..', 'not "." or ".."');
 const Status = z.enum(['active', 'paused', 'completed', 'failed', 'canceled', 'pending_input']);
 
-export const StartRunBody = z.strictObject({ workflow: z.string().min(1).max(256), input: z.unknown().optional(), runId: SafeId.optional() });
+export const StartRunBody = z.strictObject({
+  workflow: z.string().min(1).max(256),
+  input: z.unknown().optional(),
+  runId: SafeId.optional(),
+  /** Stored with the run's checkpoints (sealed like them); `startedBy` is the runtime's own. */
+  metadata: z.record(z.string().min(1).max(256), z.unknown()).optional(),
+});
 /** The question each answer is for (`requestId` from `approval_requested` / `pendingInputs`), by nodePath. */
 const RequestIds = z.record(z.string().min(1).max(1024), SafeId);
 const answerFields = { input: Answers, requestIds: RequestIds.optional() };

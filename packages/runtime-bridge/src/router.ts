@@ -16,10 +16,12 @@ import {
 } from './request-schemas.js';
 import type { RunService } from './run-service.js';
 import { eventStream } from './sse-stream.js';
+import type { WorkflowDescriptions } from './workflow-descriptions.js';
 
 export interface RouterOptions {
   service: RunService;
   events: EventLog;
+  workflows: WorkflowDescriptions;
   authenticate: (request: Request) => Promise<Principal>;
   maxBodyBytes: number;
   maxBodyDepth: number;
@@ -44,6 +46,8 @@ interface Route {
   method: 'GET' | 'POST';
   pattern: RegExp;
   handle: (context: RequestContext) => Promise<Response>;
+  /** Whether the route reads or writes storage (then it waits for the backend's setup). */
+  storage: boolean;
 }
 
 const SEGMENT = '([^/]+)';
@@ -54,12 +58,15 @@ export class Router {
 
   constructor(private readonly options: RouterOptions) {
     const { service } = options;
-    const route = (method: Route['method'], path: string, handle: Route['handle']): Route => ({
+    const route = (method: Route['method'], path: string, handle: Route['handle'], storage = true): Route => ({
       method,
       pattern: new RegExp(`^${path.replaceAll(':id', SEGMENT)}/?$`),
       handle,
+      storage,
     });
     this.routes = [
+      // The catalog is in memory: listing it works while the backend is down.
+      route('GET', '/workflows', async () => jsonResponse(200, { workflows: options.workflows.list() }), false),
       route('POST', '/runs', async ({ request, principal }) => {
         const body = parse(StartRunBody, await this.readJson(request), 'body');
         return jsonResponse(202, await service.start(principal, body));
@@ -113,7 +120,7 @@ export class Router {
       const params = route.pattern.exec(path!)!.slice(1).map(decodeSegment);
       if (route.method === 'POST') requireJsonContentType(request);
       const principal = await this.options.authenticate(request);
-      await this.options.ready();
+      if (route.storage) await this.options.ready();
       return await route.handle({ request, url, params, principal });
     } catch (error) {
       return errorResponse(error, this.report);

@@ -22,6 +22,7 @@ import { removedRunError } from './removed-runs.js';
 import { startedByOf, STARTED_BY, type RunAccess, type RunAccessPolicy, type RunAction } from './run-access.js';
 import { publicRunId, scopedRunId } from './run-ids.js';
 import { FIRST_CHECKPOINT, type RunRegistry } from './run-registry.js';
+import { checkedRunInput, checkedRunOutput } from './edge-schemas.js';
 import { FINISHED } from './run-status.js';
 import type { CatalogEntry, WorkflowCatalog } from './workflow-catalog.js';
 
@@ -81,7 +82,10 @@ export class RunService {
     this.intake = new AnswerIntake(options);
   }
 
-  async start(principal: Principal, body: { workflow: string; input?: unknown; runId?: string | undefined }): Promise<{ runId: string; status: CheckpointStatus }> {
+  async start(
+    principal: Principal,
+    body: { workflow: string; input?: unknown; runId?: string | undefined; metadata?: Record<string, unknown> | undefined },
+  ): Promise<{ runId: string; status: CheckpointStatus }> {
     const { catalog, registry } = this.options;
     const entry = catalog.byName(body.workflow);
     if (!entry) {
@@ -91,18 +95,20 @@ export class RunService {
     const { tenantId, userId } = principal;
     const publicId = body.runId ?? uuidv7();
     await this.options.access.check(principal, { runId: publicId, workflow: entry.name, tenantId, startedBy: userId }, 'start');
+    const input = await checkedRunInput(entry.name, entry.workflow, body.input);
     const runId = body.runId === undefined ? publicId : scopedRunId(tenantId, body.runId);
     if (!isSafeId(runId)) throw new InvalidArgumentError('runId must be 1-200 characters of A-Z a-z 0-9 . _ : - (and not "." or "..").');
     if (registry.has(runId) || (await this.find(principal, publicId)) !== undefined) {
       throw new CheckpointConflictError(`Run ${publicId} already exists; pick another runId or resume that run.`);
     }
     // The codec refuses what it cannot store (too deep...): a 400 now, not a run that fails after its 202.
-    entry.store.sealPayload(body.input);
+    entry.store.sealPayload(input);
     const { workflow } = entry;
-    await registry.launch(runId, workflow, (context) =>
-      // Who started the run travels in its checkpoints' metadata: every process (and every resume) sees it, sealed like the rest.
-      workflow.run(body.input, { runId, tenantId, metadata: { [STARTED_BY]: userId }, checkpointOnStart: true, ...context }),
-    );
+    // Who started the run travels in its checkpoints' metadata: every process (and every resume) sees it, sealed
+    // like the rest; it is set last so a client's metadata cannot claim another starter.
+    const metadata = { ...body.metadata, [STARTED_BY]: userId };
+    // The raw input again: core checks it itself, and zod's output need not pass the schema a second time.
+    await registry.launch(runId, workflow, (context) => workflow.run(body.input, { runId, tenantId, metadata, checkpointOnStart: true, ...context }));
     return { runId: publicId, status: 'active' };
   }
 
@@ -122,13 +128,16 @@ export class RunService {
   async get(principal: Principal, runId: string): Promise<RunView> {
     const { head, entry } = await this.locate(principal, runId, 'read');
     const checkpoint = await entry.store.load(head.id, { tenantId: principal.tenantId });
-    const failed = Object.values(checkpoint.nodeStates).find((state) => state.status === 'failure');
+    const { status, nodeStates } = checkpoint;
+    const failedNode = Object.values(nodeStates).find((state) => state.status === 'failure');
+    const checked = status === 'completed' || (status === 'failed' && !failedNode) ? await checkedRunOutput(entry.workflow, nodeStates) : undefined;
+    const error = failedNode?.error ?? checked?.error;
     return {
       runId,
       workflow: entry.name,
-      status: checkpoint.status,
-      ...(checkpoint.status === 'completed' ? { output: entry.workflow.flow.outputOf(checkpoint.nodeStates) } : {}),
-      ...(checkpoint.status === 'failed' && failed?.error ? { error: failed.error } : {}),
+      status,
+      ...(status === 'completed' ? { output: checked!.output } : {}),
+      ...(status === 'failed' && error ? { error } : {}),
       pendingInputs: checkpoint.pendingInputs,
       checkpointId: checkpoint.id,
       updatedAt: checkpoint.updatedAt,

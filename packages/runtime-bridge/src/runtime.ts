@@ -15,10 +15,14 @@ import { RunRegistry } from './run-registry.js';
 import { RunService, type RuntimeAdapter } from './run-service.js';
 import { WebSocketGateway, type AttachOptions } from './websocket-gateway.js';
 import { WorkflowCatalog, type CatalogEntry } from './workflow-catalog.js';
+import { WorkflowDescriptions } from './workflow-descriptions.js';
 
-export interface RuntimeOptions {
+/** Workflows by the name clients use; any `Workflow<Input, Output, Answers>`. */
+export type RuntimeWorkflows = Record<string, Workflow<any, any, any>>;
+
+export interface RuntimeOptions<W extends RuntimeWorkflows = RuntimeWorkflows> {
   /** Name (what clients send as `workflow`) -> Workflow. Each must checkpoint to `backend`. */
-  workflows: Record<string, Workflow<any, any>>;
+  workflows: W;
   /** A StorageAdapter with `capabilities.events` and `inbox`; shared by every process serving these runs. */
   backend: StorageAdapter;
   /** Gives the caller's principal, or null (401). Default: one anonymous tenant. */
@@ -59,7 +63,12 @@ export interface RuntimeOptions {
   logger?: Logger;
 }
 
-export interface Runtime {
+export interface Runtime<W extends RuntimeWorkflows = RuntimeWorkflows> {
+  /**
+   * Type-level only, never set: the workflows it serves, so `createRuntimeClient<typeof runtime>()` (from
+   * `@savepoint/runtime-bridge/client`) types run inputs and outputs without importing any server code.
+   */
+  readonly '~workflows'?: W;
   /** Web-standard handler: Hono, Next.js route handlers, Bun, Deno, Cloudflare-style servers. */
   readonly handler: (request: Request) => Promise<Response>;
   /** `node:http` handler; also Express middleware (paths that are not the runtime's go to `next`). */
@@ -91,7 +100,7 @@ const Options = z.object({
   closeTimeoutMs: z.number().int().min(0).default(10_000),
 });
 
-export function createRuntime(options: RuntimeOptions): Runtime {
+export function createRuntime<W extends RuntimeWorkflows>(options: RuntimeOptions<W>): Runtime<W> {
   const parsed = Options.safeParse(options);
   if (!parsed.success) throw new InvalidArgumentError(`createRuntime: invalid options: ${z.prettifyError(parsed.error)}`);
   const settings = parsed.data;
@@ -126,6 +135,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const router = new Router({
     service,
     events,
+    workflows: new WorkflowDescriptions(catalog),
     authenticate,
     maxBodyBytes: settings.maxBodyBytes,
     maxBodyDepth: settings.maxBodyDepth,

@@ -1,4 +1,4 @@
-import type { EventEnvelope } from './event-log.js';
+import type { RawEventEnvelope } from './events.js';
 import { toJson } from './json.js';
 
 export type StreamFormat = 'sse' | 'ndjson';
@@ -19,7 +19,7 @@ const encoder = new TextEncoder();
  * comment, a blank NDJSON line) keep proxies from closing an idle stream and reveal a dead client. Events are pulled from the log only as fast as the client reads them, and
  * everything (heartbeat timer, log subscription) is released when the client goes away.
  */
-export function eventStream(events: (signal: AbortSignal) => AsyncIterable<EventEnvelope>, options: EventStreamOptions): ReadableStream<Uint8Array> {
+export function eventStream(events: (signal: AbortSignal) => AsyncIterable<RawEventEnvelope>, options: EventStreamOptions): ReadableStream<Uint8Array> {
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   options.signal.addEventListener('abort', onAbort, { once: true });
@@ -83,7 +83,7 @@ export function eventStream(events: (signal: AbortSignal) => AsyncIterable<Event
  * One SSE frame. A type a node emitted with a line break cannot be an `event:` line (it would end the field
  * early and forge another), so such an event goes out unnamed: EventSource's `onmessage` receives it.
  */
-function sseFrame(envelope: EventEnvelope, json: string): string {
+function sseFrame(envelope: RawEventEnvelope, json: string): string {
   const name = /[\r\n]/.test(envelope.type) ? '' : `event: ${envelope.type}\n`;
   return `id: ${envelope.seq}\n${name}data: ${json}\n\n`;
 }

@@ -15,7 +15,7 @@ export class WorkflowCatalog {
   private readonly byNameMap = new Map<string, CatalogEntry>();
   private readonly byIdMap = new Map<string, CatalogEntry>();
 
-  constructor(workflows: Record<string, Workflow<any, any>>, backend: StorageAdapter) {
+  constructor(workflows: Record<string, Workflow<any, any, any>>, backend: StorageAdapter) {
     for (const [name, workflow] of Object.entries(workflows)) {
       const store = workflow.store;
       if (!store) {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { SqliteBackend } from '@savepoint/backend-sqlite';
 import { EventSource } from 'eventsource';
-import { createRuntime, type EventEnvelope, type Runtime } from '../src/index.js';
+import { createRuntime, type RawEventEnvelope, type Runtime } from '../src/index.js';
 import { api, until } from './support/api.js';
 import { approvalWorkflow, type Counters } from './support/approval-workflow.js';
 import { serve, type TestServer } from './support/http-server.js';
@@ -57,12 +57,12 @@ describe('the human-answer protocol over HTTP and SSE (SQLite, two processes sha
   function listen(url: string, types: readonly string[]) {
     const source = new EventSource(url);
     sources.push(source);
-    const seen: EventEnvelope[] = [];
+    const seen: RawEventEnvelope[] = [];
     let unnamed = 0;
     source.onmessage = () => (unnamed += 1);
     for (const type of types) {
       source.addEventListener(type, (event) => {
-        const envelope = JSON.parse(event.data) as EventEnvelope;
+        const envelope = JSON.parse(event.data) as RawEventEnvelope;
         expect(envelope.type).toBe(type);
         expect(event.lastEventId).toBe(String(envelope.seq));
         seen.push(envelope);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import type { EventEnvelope } from '../src/index.js';
+import type { RawEventEnvelope } from '../src/index.js';
 import { eventStream } from '../src/sse-stream.js';
 
 // SSE frames are named after the envelope's type (DESIGN §8), except a type that could break the frame.
 describe('eventStream (SSE)', () => {
-  async function framesOf(envelopes: EventEnvelope[]): Promise<string[]> {
+  async function framesOf(envelopes: RawEventEnvelope[]): Promise<string[]> {
     const stop = new AbortController();
     const stream = eventStream(
       async function* () {
@@ -22,7 +22,7 @@ describe('eventStream (SSE)', () => {
     const text = await new Response(stream).text();
     return text.split('\n\n').filter((frame) => frame.startsWith('id: '));
   }
-  const envelope = (seq: number, type: string): EventEnvelope => ({ seq, runId: 'r', type, data: { n: seq }, ts: 1 });
+  const envelope = (seq: number, type: string): RawEventEnvelope => ({ seq, runId: 'r', type, data: { n: seq }, ts: 1 });
 
   it('names each frame with event: <type> between id: and data:', async () => {
     const [frame] = await framesOf([envelope(1, 'approval_requested')]);
