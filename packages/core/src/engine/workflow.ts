@@ -37,7 +37,7 @@ import type { RunResult, RunWarning } from './run-result.js';
 import { RunState } from './run-state.js';
 import { RunWarnings } from './run-warnings.js';
 
-export interface WorkflowOptions<I = any, O = unknown, A extends AnswerMap = OpenAnswers> {
+export interface WorkflowOptions<I = any, O = unknown, A extends AnswerMap = OpenAnswers, In = I> {
   /** Defaults to the flow's id. */
   id?: string;
   /** Its types make the workflow's: `run(input)` takes the flow's input, `RunResult.output` is the flow's output. */
@@ -46,7 +46,7 @@ export interface WorkflowOptions<I = any, O = unknown, A extends AnswerMap = Ope
    * Checks `run(input)` before anything starts or is stored: a mismatch rejects with `InvalidRunInputError` (the
    * runtime bridge answers 422). zod's output (defaults and transforms applied) is what the run starts with.
    */
-  inputSchema?: z.ZodType<I>;
+  inputSchema?: z.ZodType<I, In>;
   /**
    * Checks the run's output when its last node is done: a mismatch fails the run with `InvalidOutputError`
    * (recorded `failed`; fix the flow and fork or start again). zod's output becomes the run's output.
@@ -160,14 +160,18 @@ interface RunPlan {
  * A flow plus its checkpoint configuration: runs, resumes (also time travel) and inspects runs.
  * With checkpointing off nothing touches storage and a run behaves exactly like a plain run.
  */
-export class Workflow<I = any, O = unknown, A extends AnswerMap = OpenAnswers> {
+/**
+ * `I`, `O`, `A`: the flow's input, output and answers. `In`: what `run` takes, the `inputSchema`'s input when there
+ * is one (fields with a default may be left out), else `I`.
+ */
+export class Workflow<I = any, O = unknown, A extends AnswerMap = OpenAnswers, In = I> {
   readonly id: string;
   readonly flow: Flow;
   readonly config: CheckpointConfig;
   /** Null when checkpointing is off. */
   readonly store: CheckpointStore | null;
   readonly nodeDefaults: ResolvedNodeDefaults;
-  readonly inputSchema: z.ZodType<I> | undefined;
+  readonly inputSchema: z.ZodType<I, In> | undefined;
   readonly outputSchema: z.ZodType<O> | undefined;
   private readonly clock: Clock;
   private readonly events = new EventBus();
@@ -180,7 +184,7 @@ export class Workflow<I = any, O = unknown, A extends AnswerMap = OpenAnswers> {
   private agedOutCheckedAt = Number.NEGATIVE_INFINITY;
   private readonly logger: Logger;
 
-  constructor(options: WorkflowOptions<I, O, A>) {
+  constructor(options: WorkflowOptions<I, O, A, In>) {
     this.id = options.id ?? options.flow.id;
     assertSafeId(this.id, 'Workflow id');
     if (options.inputSchema !== undefined) assertZodSchema(options.inputSchema, `Workflow "${this.id}" inputSchema`);
@@ -222,7 +226,7 @@ export class Workflow<I = any, O = unknown, A extends AnswerMap = OpenAnswers> {
     this.events.off(type, listener as (event: WorkflowEvent) => void);
   }
 
-  run(input: I, options: RunOptions = {}): Promise<RunResult<O>> {
+  run(input: In, options: RunOptions = {}): Promise<RunResult<O>> {
     return this.track(() => this.startRun(input, options));
   }
 
@@ -270,7 +274,7 @@ export class Workflow<I = any, O = unknown, A extends AnswerMap = OpenAnswers> {
     return pending;
   }
 
-  private async startRun(given: I, options: RunOptions): Promise<RunResult<O>> {
+  private async startRun(given: In, options: RunOptions): Promise<RunResult<O>> {
     const runId = options.runId ?? uuidv7();
     assertSafeId(runId, 'runId');
     const input = await this.checkedInput(given);
@@ -303,8 +307,8 @@ export class Workflow<I = any, O = unknown, A extends AnswerMap = OpenAnswers> {
   }
 
   /** The run input as the workflow's `inputSchema` makes it, or `InvalidRunInputError` before anything starts. */
-  private async checkedInput(input: I): Promise<I> {
-    if (!this.inputSchema) return input;
+  private async checkedInput(input: In): Promise<I> {
+    if (!this.inputSchema) return input as unknown as I;
     const checked = await checkSchema(this.inputSchema, input);
     if (checked.ok) return checked.data as I;
     const error = new InvalidRunInputError(
@@ -500,14 +504,25 @@ export class Workflow<I = any, O = unknown, A extends AnswerMap = OpenAnswers> {
   private async start(plan: RunPlan, from: FlowCheckpoint, options: ResumeOptions, lease: RunLease | null): Promise<RunResult<O>> {
     const forkedFrom = plan.runId === from.runId ? undefined : from.id;
     this.events.emit('checkpoint_resumed', plan.runId, { checkpointId: from.id, seq: from.seq, ...(forkedFrom ? { forkedFrom } : {}) });
-    if (from.status === 'completed') {
-      const output = this.flow.outputOf(from.nodeStates) as O;
-      this.events.emit('run_completed', from.runId, { output });
-      const warnings = this.warningsOf(plan);
-      return { status: 'success', output, runId: from.runId, checkpointId: from.id, pendingInputs: [], warnings: warnings.items };
-    }
+    if (from.status === 'completed') return this.completed(plan, from);
     this.events.emit('run_started', plan.runId, { input: plan.input, resumed: true });
     return this.execute(plan, options, lease);
+  }
+
+  /** A completed run resumed: nothing runs; its output is the flow's, through the `outputSchema` as when it completed. */
+  private async completed(plan: RunPlan, from: FlowCheckpoint): Promise<RunResult<O>> {
+    const warnings = this.warningsOf(plan).items;
+    const result = { runId: from.runId, checkpointId: from.id, pendingInputs: [], warnings };
+    const raw = this.flow.outputOf(from.nodeStates);
+    const checked = this.outputSchema ? await checkSchema(this.outputSchema, raw) : { ok: true as const, data: raw };
+    if (!checked.ok) {
+      const error = Object.assign(new InvalidOutputError(`Run ${from.runId}'s output does not pass the workflow's outputSchema (changed since it completed?): ${checked.summary}`), { issues: checked.issues });
+      this.events.emit('run_failed', from.runId, { error: toNodeError(error) });
+      return { ...result, status: 'failure', output: undefined, error };
+    }
+    const output = checked.data as O;
+    this.events.emit('run_completed', from.runId, { output });
+    return { ...result, status: 'success', output };
   }
 
   private async execute(plan: RunPlan, options: RunOptions | ResumeOptions, lease: RunLease | null): Promise<RunResult<O>> {

@@ -86,6 +86,26 @@ describe('schemas at the edges', () => {
       expect(again).toMatchObject({ status: 'failure', error: { code: 'INVALID_OUTPUT' } });
     });
 
+    it("gives a resumed completed run the same output, through the schema, and announces it so", async () => {
+      const workflow = new Workflow({ flow: new Flow({ id: 'out', nodes: [score] }), outputSchema, checkpoint: stored() });
+      const first = await workflow.run(3);
+      const announced: unknown[] = [];
+      workflow.on('run_completed', (event) => announced.push(event.data.output));
+      const again = await workflow.resume({ runId: first.runId });
+      expect(again).toMatchObject({ status: 'success', output: { score: 3, grade: 'low' } });
+      expect(announced).toEqual([{ score: 3, grade: 'low' }]);
+    });
+
+    it('fails the resume of a completed run whose output the schema (changed since) refuses', async () => {
+      const checkpoint = stored();
+      const first = await new Workflow({ flow: new Flow({ id: 'out', nodes: [score] }), checkpoint }).run(30);
+      const stricter = new Workflow({ flow: new Flow({ id: 'out', nodes: [score] }), outputSchema, checkpoint });
+      const failed: unknown[] = [];
+      stricter.on('run_failed', (event) => failed.push(event.data.error?.code));
+      expect(await stricter.resume({ runId: first.runId })).toMatchObject({ status: 'failure', error: { code: 'INVALID_OUTPUT' } });
+      expect(failed).toEqual(['INVALID_OUTPUT']);
+    });
+
     it('applies without checkpointing too', async () => {
       const workflow = new Workflow({ flow: new Flow({ id: 'out', nodes: [score] }), outputSchema });
       expect((await workflow.run(12)).error).toMatchObject({ code: 'INVALID_OUTPUT' });

@@ -153,8 +153,10 @@ workflow.on('my_custom_event', (event) => expectType<Equal<typeof event.data, un
 // 15. Schemas at the edges: a workflow's inputSchema types run() for a flow that does not.
 const anyInput = new FunctionNode({ id: 'echo', run: (input: unknown) => String(input) });
 const checked = new Workflow({ flow: new Flow({ id: 'checked', nodes: [anyInput] }), inputSchema: z.object({ n: z.number() }) });
+const defaulted = new Workflow({ flow: new Flow({ id: 'defaulted', nodes: [anyInput] }), inputSchema: z.object({ n: z.number().default(1) }) });
 export async function schemas(): Promise<void> {
   await checked.run({ n: 1 });
+  await defaulted.run({}); // run() takes the schema's input: a field with a default may be left out
   // @ts-expect-error Type 'string' is not assignable to type 'number'
   await checked.run({ n: 'one' });
 }
