@@ -7,9 +7,10 @@ import {
 } from '../errors.js';
 import type { WriteRetryConfig } from '../models/checkpoint-config.js';
 import { CHECKPOINT_SCHEMA_VERSION, type FlowCheckpoint, type NodeCheckpointState, type TraceContext } from '../models/checkpoint.js';
-import type { CheckpointStore } from '../store/checkpoint-store.js';
+import type { CheckpointStore, SaveResult } from '../store/checkpoint-store.js';
 import type { Lease } from '../store/storage-adapter.js';
 import { backoffDelayMs, sleep } from '../util/backoff.js';
+import type { CommitTracing } from '../telemetry/run-telemetry.js';
 import type { Logger } from '../util/logger.js';
 import { uuidv7 } from '../util/uuidv7.js';
 import type { EventBus } from './event-bus.js';
@@ -52,6 +53,8 @@ export interface CheckpointWriterOptions {
   warnings: RunWarnings;
   /** Commits and retries are reported at debug level. */
   logger: Logger;
+  /** A span and metrics per commit, when the workflow has `telemetry`. */
+  telemetry?: CommitTracing;
 }
 
 interface Batch {
@@ -129,10 +132,13 @@ export class CheckpointWriter {
     for (;;) {
       if (this.closed) return null;
       checkpoint = this.snapshot();
+      const traced = this.options.telemetry?.start(checkpoint, this.options.state.nodeStates);
       try {
-        await this.save(checkpoint);
+        const { bytesWritten } = await this.save(checkpoint);
+        traced?.committed(bytesWritten);
         break;
       } catch (cause) {
+        traced?.failed(cause);
         if (!this.settle(cause, checkpoint)) return null;
       }
     }
@@ -158,13 +164,12 @@ export class CheckpointWriter {
    * (same id, same bytes), so when an attempt landed but its reply was lost, the store recognises the retry's
    * header as already committed (`commitHeader`) instead of writing it twice or reporting a conflict.
    */
-  private async save(checkpoint: FlowCheckpoint): Promise<void> {
+  private async save(checkpoint: FlowCheckpoint): Promise<SaveResult> {
     const { store, writeRetry, logger, identity } = this.options;
     for (let attempt = 1; ; attempt += 1) {
       try {
         // Node states are replaced, never mutated (see snapshot()): unchanged nodes are not encoded again.
-        await store.save(checkpoint, { expectedHead: this.head, lease: this.options.lease(), immutableNodeStates: true });
-        return;
+        return await store.save(checkpoint, { expectedHead: this.head, lease: this.options.lease(), immutableNodeStates: true });
       } catch (cause) {
         if (attempt >= writeRetry.maxAttempts || !isTransientWriteError(cause)) throw cause;
         const delayMs = backoffDelayMs({ ...writeRetry, factor: 2, jitter: 0.5 }, attempt);

@@ -15,6 +15,7 @@ import { PendingInputSignal } from './pending-input-signal.js';
 import { executionOf, type ResolvedNodeDefaults } from './retry-policy.js';
 import type { RunStatus } from './run-result.js';
 import type { RunState } from './run-state.js';
+import type { NodeTracing } from '../telemetry/run-telemetry.js';
 
 /** When the run commits checkpoints (from the workflow's `CheckpointConfig`). */
 export interface CheckpointPolicy {
@@ -57,6 +58,8 @@ export interface FlowRunOptions {
   clock?: Clock;
   /** The workflow's `outputSchema`: the run's output must satisfy it, or the run fails instead of completing. */
   outputSchema?: z.ZodType;
+  /** A span per node attempt, when the workflow has `telemetry`. */
+  telemetry?: NodeTracing;
 }
 
 export interface FlowRunOutcome {
@@ -192,10 +195,17 @@ export class FlowRun {
             if (n > first || interrupted.used !== undefined) await this.commitNodeState(node);
           },
           run: (n, attemptSignal) => {
-            // A retry continues from what the failed attempt saved (already in the node's current stateVersion).
-            const resumeState = n === first ? resumed : state.nodeStates[node.id]!.internalState;
-            const output = node.execute(input, this.contextFor(node, n, attemptSignal, previous !== undefined || n > first, resumeState));
-            return node.outputSchema ? this.checkedOutput(node, node.outputSchema, output) : output;
+            const isResumed = previous !== undefined || n > first;
+            const attemptRun = () => {
+              // A retry continues from what the failed attempt saved (already in the node's current stateVersion).
+              const resumeState = n === first ? resumed : state.nodeStates[node.id]!.internalState;
+              const output = node.execute(input, this.contextFor(node, n, attemptSignal, isResumed, resumeState));
+              return node.outputSchema ? this.checkedOutput(node, node.outputSchema, output) : output;
+            };
+            const { telemetry } = this.options;
+            if (!telemetry) return attemptRun();
+            const traced = { nodeId: node.id, nodePath: this.pathOf(node), nodeType: node.nodeType, attempt: n, isResumed };
+            return telemetry.attempt(traced, attemptSignal, attemptRun);
           },
           beforeBackoff: (retrying, used) => this.recordRetry(node, retrying, used),
           emit: (type, data) => events.emit(type, runId, data, this.pathOf(node)),

@@ -41,3 +41,4 @@ export { childContext, executeChild, type ChildOptions, type ChildProgress } fro
 export { type Clock, systemClock } from './clock.js';
 export { RetryOptions, NodeDefaults, type RetryPolicy } from './retry-policy.js';
 export type { NodeRetrying } from './attempts.js';
+export * from '../telemetry/index.js';

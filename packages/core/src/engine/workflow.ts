@@ -15,6 +15,8 @@ import type { FlowCheckpoint, NodeCheckpointState, PendingInputContext, TraceCon
 import { CheckpointStore, type CheckpointSummary } from '../store/checkpoint-store.js';
 import { removedRunMessage } from '../store/retention-tombstone.js';
 import { assertSafeId } from '../store/safe-id.js';
+import { type RunStart, type RunTrace, WorkflowTelemetry } from '../telemetry/run-telemetry.js';
+import type { TelemetryOptions } from '../telemetry/telemetry-types.js';
 import { consoleLogger, type Logger } from '../util/logger.js';
 import { uuidv7 } from '../util/uuidv7.js';
 import { CheckpointWriter } from './checkpoint-writer.js';
@@ -58,6 +60,11 @@ export interface WorkflowOptions<I = any, O = unknown, A extends AnswerMap = Ope
   nodeDefaults?: NodeDefaults;
   /** What retries wait on (time, back-off sleeps, jitter); inject one to make tests deterministic. Default: the system clock. */
   clock?: Clock;
+  /**
+   * OpenTelemetry spans and metrics (see the README, "Tracing and metrics"): needs `@opentelemetry/api`, loaded on the
+   * first run. `{}` uses the global tracer and meter. Without this option nothing is traced or loaded.
+   */
+  telemetry?: TelemetryOptions;
 }
 
 export interface RunOptions {
@@ -183,6 +190,7 @@ export class Workflow<I = any, O = unknown, A extends AnswerMap = OpenAnswers, I
   /** When this instance last looked for the flow's runs past `retentionDays` (epoch ms). */
   private agedOutCheckedAt = Number.NEGATIVE_INFINITY;
   private readonly logger: Logger;
+  private readonly telemetry: WorkflowTelemetry | undefined;
 
   constructor(options: WorkflowOptions<I, O, A, In>) {
     this.id = options.id ?? options.flow.id;
@@ -206,6 +214,9 @@ export class Workflow<I = any, O = unknown, A extends AnswerMap = OpenAnswers, I
     }
     this.store =
       enabled && backend ? new CheckpointStore(backend, { ...(redact ? { redact } : {}), ...(encryption ? { encryption } : {}) }) : null;
+    this.telemetry = options.telemetry
+      ? new WorkflowTelemetry(options.telemetry, { workflowId: this.id, flowId: this.flow.id, ...(this.store ? { backend: this.store.adapter.name } : {}) })
+      : undefined;
   }
 
   /**
@@ -275,6 +286,7 @@ export class Workflow<I = any, O = unknown, A extends AnswerMap = OpenAnswers, I
   }
 
   private async startRun(given: In, options: RunOptions): Promise<RunResult<O>> {
+    await this.telemetry?.ready();
     const runId = options.runId ?? uuidv7();
     assertSafeId(runId, 'runId');
     const input = await this.checkedInput(given);
@@ -319,6 +331,7 @@ export class Workflow<I = any, O = unknown, A extends AnswerMap = OpenAnswers, I
   }
 
   private async resumeRun(given: ResumeOptions): Promise<RunResult<O>> {
+    await this.telemetry?.ready();
     const store = this.requireStore('resume');
     const options = withAnswers(given);
     if (options.checkpointId !== undefined) {
@@ -526,6 +539,17 @@ export class Workflow<I = any, O = unknown, A extends AnswerMap = OpenAnswers, I
   }
 
   private async execute(plan: RunPlan, options: RunOptions | ResumeOptions, lease: RunLease | null): Promise<RunResult<O>> {
+    if (!this.telemetry) return this.executePlan(plan, options, lease);
+    const trace = this.telemetry.startRun(runStart(plan), this.store !== null);
+    try {
+      return await trace.within(() => this.executePlan({ ...plan, traceContext: trace.traceContext }, options, lease, trace));
+    } catch (error) {
+      trace.fail(error);
+      throw error;
+    }
+  }
+
+  private async executePlan(plan: RunPlan, options: RunOptions | ResumeOptions, lease: RunLease | null, trace?: RunTrace): Promise<RunResult<O>> {
     const { runId } = plan;
     const warnings = this.warningsOf(plan);
     const state = new RunState(
@@ -560,6 +584,7 @@ export class Workflow<I = any, O = unknown, A extends AnswerMap = OpenAnswers, I
             events: this.events,
             warnings,
             logger: this.logger,
+            ...(trace ? { telemetry: trace } : {}),
           })
         : undefined;
     // Before any node runs, so a worker that dies in the first node still leaves a resumable run.
@@ -594,11 +619,13 @@ export class Workflow<I = any, O = unknown, A extends AnswerMap = OpenAnswers, I
       nodeDefaults: this.nodeDefaults,
       clock: this.clock,
       ...(this.outputSchema ? { outputSchema: this.outputSchema } : {}),
+      ...(trace ? { telemetry: trace } : {}),
     }).execute();
     const pendingInputs = state.pendingInputs();
     const checkpointId = writer?.lastCommittedId ?? plan.expectedHead;
     this.emitOutcome(runId, outcome, pendingInputs, checkpointId);
     if (writer?.error) this.logger.error(`Run ${runId} stopped: ${writer.error.message}`, { runId, code: writer.error.code });
+    trace?.end({ status: outcome.status, ...(outcome.error ? { error: outcome.error } : {}), pendingAtEnd: pendingInputs.length });
     return {
       status: outcome.status,
       output: outcome.output as O | undefined,
@@ -738,6 +765,19 @@ export class Workflow<I = any, O = unknown, A extends AnswerMap = OpenAnswers, I
 
 // Room for the holder's clock and a renewal in flight when waiting for one lease ttl.
 const LEASE_WAIT_MARGIN_MS = 1_000;
+
+/** What a run attempt's trace needs of its plan. A fork starts with no question of its own: its origin keeps them. */
+function runStart(plan: RunPlan): RunStart {
+  const forked = plan.expectedHead === null && plan.parentCheckpointId !== null;
+  return {
+    runId: plan.runId,
+    ...(plan.traceContext === undefined ? {} : { traceContext: plan.traceContext }),
+    resumedFrom: plan.parentCheckpointId,
+    forked,
+    pendingAtStart: forked ? 0 : plan.pendingInputs.length,
+    nodeStates: plan.nodeStates,
+  };
+}
 
 function noCheckpoint(runId: string): NotFoundError {
   return new NotFoundError(`Run ${runId} has no checkpoint; start it with workflow.run().`);
