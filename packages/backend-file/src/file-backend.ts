@@ -28,6 +28,8 @@ import {
   type NewInputRecord,
   type PutHeaderOptions,
   type StorageAdapter,
+  consoleLogger,
+  type Logger,
 } from '@savepoint/core';
 import { fsyncDir, fsyncDirsInBackground, isTempName, linkOnce, tempOwner } from './atomic-write.js';
 import { isMissing, toBackendError } from './fs-errors.js';
@@ -51,6 +53,8 @@ export interface FileBackendOptions {
   lockTimeoutMs?: number;
   /** Newest events kept per run by the event log; older segments are removed as new ones arrive (default 10 000). */
   maxEventsPerRun?: number;
+  /** Where the backend reports what it repaired or worked around (default: core's `consoleLogger`). */
+  logger?: Logger;
 }
 
 /** `owner: null` marks a released lease; the token stays so the next owner's token is higher. */
@@ -87,12 +91,14 @@ export class FileBackend implements StorageAdapter {
   private readonly owedReleases = new OwedReleases((lease) => this.releaseLease(lease));
   /** Directories known to exist: the backend never removes one, so each is created (and synced) once. */
   private readonly dirs = new Set<string>();
+  private readonly logger: Logger;
 
   constructor(options: FileBackendOptions) {
     if (typeof options?.dir !== 'string' || options.dir.length === 0) {
       throw new InvalidArgumentError('FileBackend needs { dir }: the directory to keep checkpoints in.');
     }
     this.dir = resolve(options.dir);
+    this.logger = options.logger ?? consoleLogger;
     this.layout = new RunLayout(this.dir);
     this.blobs = new RunBlobs(this.layout, (path) => this.ensureDir(path));
     this.lock = new RunLock({ staleMs: options.lockStaleMs ?? 10_000, timeoutMs: options.lockTimeoutMs ?? 15_000 });
@@ -329,7 +335,13 @@ export class FileBackend implements StorageAdapter {
   /** Runs `work` holding the run lock, repairing first after a dead or stalled holder. */
   private async locked<T>(runId: string, work: (stage: Stage) => Promise<T>): Promise<T> {
     return this.lock.run(this.layout.lockDir(runId), async (stage, recovered) => {
-      if (recovered) this.repairRun(runId);
+      if (recovered) {
+        this.logger.warn(`Run ${runId}: took over the run lock of a process that died or stalled; removing what it left half-written.`, {
+          runId,
+          dir: this.dir,
+        });
+        this.repairRun(runId);
+      }
       return work(stage);
     });
   }

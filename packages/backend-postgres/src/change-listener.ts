@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { BackendUnavailableError } from '@savepoint/core';
+import { BackendUnavailableError, type Logger } from '@savepoint/core';
 import type pg from 'pg';
 
 // Reconnection backoff: 100 ms, doubling, capped at 5 s, so a restarting server is not hammered and the
@@ -26,6 +26,7 @@ export class ChangeListener {
     private readonly connect: () => Promise<pg.PoolClient>,
     private readonly channel: string,
     private readonly onPayload: (payload: string) => void,
+    private readonly logger: Logger,
   ) {}
 
   /** Resolves once LISTEN is in force on a live connection (opening one when needed). */
@@ -80,6 +81,7 @@ export class ChangeListener {
     if (this.closed || this.retry !== undefined) return;
     const delay = Math.min(FIRST_RETRY_MS * 2 ** this.failures, MAX_RETRY_MS);
     this.failures += 1;
+    this.logger.warn(`The LISTEN connection for change notifications was lost; reconnecting in ${delay} ms.`, { backend: 'postgres', channel: this.channel });
     this.retry = setTimeout(() => {
       this.retry = undefined;
       this.ready().catch(() => this.reconnect());

@@ -26,6 +26,8 @@ import {
   type NewInputRecord,
   type PutHeaderOptions,
   type StorageAdapter,
+  consoleLogger,
+  type Logger,
 } from '@savepoint/core';
 import { CompiledQuery, Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely';
 import pg from 'pg';
@@ -55,6 +57,8 @@ interface CommonOptions {
   migrationTable?: string;
   /** Newest events kept per run by `appendEvents`; older ones are deleted as new ones arrive. Default 10 000. */
   maxEventsPerRun?: number;
+  /** Where the backend reports what it repaired or worked around (default: core's `consoleLogger`). */
+  logger?: Logger;
 }
 
 export type PostgresBackendOptions =
@@ -127,11 +131,13 @@ export class PostgresBackend implements StorageAdapter {
   private readonly listener: ChangeListener | undefined;
   /** This instance's subscribers: the one LISTEN connection fans each notification out to them. */
   private readonly notifier = new InProcessNotifier();
+  private readonly logger: Logger;
 
   constructor(options: PostgresBackendOptions) {
     if (typeof options !== 'object' || options === null) {
       throw new InvalidArgumentError('PostgresBackend needs { connectionString }, { pool } (a pg.Pool) or { db } (a Kysely instance).');
     }
+    const logger = (this.logger = options.logger ?? consoleLogger);
     const { schema = 'public', tablePrefix = 'savepoint_', migrationTable = `${tablePrefix}migrations` } = options;
     this.tables = tableNames(schema, tablePrefix, migrationTable);
     this.t = this.tables.sql;
@@ -162,7 +168,9 @@ export class PostgresBackend implements StorageAdapter {
       // pg reports a broken idle connection (server restart, pg_terminate_backend) as an 'error' event on the
       // pool, which crashes the process when nobody listens. The pool drops that connection; the next query
       // opens another.
-      pool.on('error', ignore);
+      pool.on('error', (error) =>
+        logger.warn(`PostgreSQL closed an idle connection of the pool (${error.message}); the next query opens another.`, { backend: 'postgres' }),
+      );
       guarded = guard(pool, true);
       this.db = this.created = new Kysely({ dialect: new PostgresDialect({ pool: guarded }) });
       listenPool = pool;
@@ -176,7 +184,7 @@ export class PostgresBackend implements StorageAdapter {
     this.commitSql = `SELECT ${this.t.commitCheckpoint.compile(this.db).sql}($1, $2, $3, $4, $5::integer, $6, $7, $8, $9::boolean,
       $10::float8, $11::float8, $12, $13::text[], $14::text[], $15::boolean, $16::text, $17::text, $18::bigint)`;
     this.listener =
-      pool === undefined ? undefined : new ChangeListener(() => pool.connect(), this.tables.changes, (payload) => this.deliver(payload));
+      pool === undefined ? undefined : new ChangeListener(() => pool.connect(), this.tables.changes, (payload) => this.deliver(payload), this.logger);
     this.capabilities = {
       multiProcess: true,
       leases: true,

@@ -274,12 +274,16 @@ describePg('PostgresBackend when the server goes away', () => {
 
   it('recovers once connections are terminated: the pool opens new ones', async () => {
     const applicationName = `sp_recover_${process.pid}`;
-    const backend = await backendOn({ pool: undefined, connectionString: DATABASE_URL, poolConfig: { application_name: applicationName, max: 3 } });
+    const logger = { ...silentLogger, warn: jest.fn() };
+    const backend = await backendOn({ pool: undefined, connectionString: DATABASE_URL, poolConfig: { application_name: applicationName, max: 3 }, logger });
     await Promise.all([backend.getHead('a'), backend.getHead('b'), backend.getHead('c')]);
     const pids = await connectionsOf(applicationName);
     expect(pids.length).toBeGreaterThan(0);
     await pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [applicationName]);
     await until(async () => ((await connectionsOf(applicationName)).some((pid) => pids.includes(pid)) ? undefined : true), 'the old connections to end');
+    // The idle connections' end reaches the logger (it used to be dropped silently).
+    await until(async () => (logger.warn.mock.calls.length > 0 ? true : undefined), 'a warning');
+    expect(logger.warn).toHaveBeenCalledWith(expect.stringMatching(/closed an idle connection of the pool/), { backend: 'postgres' });
     // Each call either reaches the server or reports it unavailable; none hangs, and the pool heals.
     await until(async () => {
       try {

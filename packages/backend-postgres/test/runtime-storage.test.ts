@@ -1,5 +1,5 @@
-import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
-import { BackendUnavailableError, InvalidArgumentError, type ChangeMessage } from '@savepoint/core';
+import { afterAll, afterEach, describe, expect, it, jest } from '@jest/globals';
+import { BackendUnavailableError, InvalidArgumentError, silentLogger, type ChangeMessage } from '@savepoint/core';
 import { Kysely, PostgresDialect } from 'kysely';
 import { PostgresBackend, type PostgresBackendOptions } from '../src/index.js';
 import { tableNames } from '../src/table-names.js';
@@ -146,7 +146,8 @@ describePg('PostgresBackend change notification (LISTEN/NOTIFY)', () => {
     const applicationName = `sp_relisten_${process.pid}`;
     const tablePrefix = nextPrefix();
     const publisher = await backendOn({ tablePrefix });
-    const backend = await backendOn({ pool: undefined, connectionString: DATABASE_URL, tablePrefix, poolConfig: { application_name: applicationName } });
+    const logger = { ...silentLogger, warn: jest.fn() };
+    const backend = await backendOn({ pool: undefined, connectionString: DATABASE_URL, tablePrefix, poolConfig: { application_name: applicationName }, logger });
     const heard = recorder();
     await backend.subscribe('run-1', heard.listener);
     const [first] = (await connectionsOf(applicationName)).listening;
@@ -162,6 +163,10 @@ describePg('PostgresBackend change notification (LISTEN/NOTIFY)', () => {
     const { listening } = await connectionsOf(applicationName);
     expect(listening).toHaveLength(1);
     expect(listening[0]).not.toBe(first);
+    expect(logger.warn).toHaveBeenCalledWith(expect.stringMatching(/LISTEN connection .* was lost; reconnecting in \d+ ms/), {
+      backend: 'postgres',
+      channel: expect.any(String),
+    });
   });
 
   it('hears only its own schema and prefix, and drops a stray NOTIFY on its channel', async () => {

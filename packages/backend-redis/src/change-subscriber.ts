@@ -1,4 +1,4 @@
-import { BackendUnavailableError, checkChangeMessage, copyChangeMessage, type ChangeMessage } from '@savepoint/core';
+import { BackendUnavailableError, checkChangeMessage, copyChangeMessage, type ChangeMessage, type Logger } from '@savepoint/core';
 import { RECOMMENDED_CLIENT_OPTIONS, type RedisSubscriberLike } from './redis-client.js';
 import { RedisConnection } from './redis-connection.js';
 
@@ -27,7 +27,10 @@ export class ChangeSubscriber {
   private readonly subscriptions = new Map<string, Subscription>();
 
   /** `source`: the backend's command connection, whose client is duplicated. */
-  constructor(private readonly source: RedisConnection) {}
+  constructor(
+    private readonly source: RedisConnection,
+    private readonly logger: Logger,
+  ) {}
 
   /** Resolves once Redis confirmed the subscription to `redisChannel`. */
   async subscribe(redisChannel: string, listener: Listener): Promise<() => Promise<void>> {
@@ -99,8 +102,12 @@ export class ChangeSubscriber {
     for (const listener of [...subscription.listeners]) {
       try {
         listener(copyChangeMessage(message));
-      } catch {
-        // A listener's failure is its subscriber's business; the others must still hear the change.
+      } catch (error) {
+        // The others must still hear the change.
+        this.logger.warn(`A change listener on ${redisChannel} threw (${error instanceof Error ? error.message : String(error)}); the other listeners were still called.`, {
+          backend: 'redis',
+          channel: redisChannel,
+        });
       }
     }
   }

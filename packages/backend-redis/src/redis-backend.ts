@@ -26,6 +26,8 @@ import {
   type NewInputRecord,
   type PutHeaderOptions,
   type StorageAdapter,
+  consoleLogger,
+  type Logger,
 } from '@savepoint/core';
 import { ChangeSubscriber } from './change-subscriber.js';
 import { eventArguments, fromStreamEntry, type StreamEntry } from './event-log.js';
@@ -49,6 +51,8 @@ interface CommonOptions {
   maxEventsPerRun?: number;
   /** How long a call waits for a connection that is (re)connecting before `BackendUnavailableError`. Default 5000. */
   readyTimeoutMs?: number;
+  /** Where the backend reports what it repaired or worked around (default: core's `consoleLogger`). */
+  logger?: Logger;
 }
 
 export type RedisBackendOptions =
@@ -111,7 +115,7 @@ export class RedisBackend implements StorageAdapter {
     } else {
       throw new InvalidArgumentError("RedisBackend needs { url } (e.g. 'redis://127.0.0.1:6379/0') or { client } (an ioredis client).");
     }
-    this.subscriber = new ChangeSubscriber(this.connection);
+    this.subscriber = new ChangeSubscriber(this.connection, options.logger ?? consoleLogger);
   }
 
   /** The client in use: yours, or the one created from the URL (quit by `close()`). */

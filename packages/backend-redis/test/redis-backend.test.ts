@@ -1,5 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { CheckpointConflictError, CheckpointStore, CorruptCheckpointError, InvalidArgumentError, uuidv7, type HeaderRecord } from '@savepoint/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import {
+  CheckpointConflictError,
+  CheckpointStore,
+  CorruptCheckpointError,
+  InvalidArgumentError,
+  silentLogger,
+  uuidv7,
+  type ChangeMessage,
+  type HeaderRecord,
+} from '@savepoint/core';
 import { makeCheckpoint, makeHeader } from '@savepoint/conformance';
 import { RedisBackend, type RedisClientLike } from '../src/index.js';
 import { REDIS_URL, describeRedis, keysUnder, removeKeys, testClient, uniquePrefix } from './support/redis-server.js';
@@ -202,6 +211,25 @@ describeRedis('RedisBackend on Redis', () => {
     await own.close();
     expect(own.client.status).toBe('end');
     await client.quit();
+  });
+});
+
+describeRedis('RedisBackend logger', () => {
+  it('reports a change listener that threw to the logger it is given, and still calls the others', async () => {
+    const logger = { ...silentLogger, warn: jest.fn() };
+    const { backend: created } = backend({ logger });
+    const heard: ChangeMessage[] = [];
+    await created.subscribe('run-1', () => {
+      throw new Error('listener bug');
+    });
+    await created.subscribe('run-1', (message) => heard.push(message));
+    await created.publish({ runId: 'run-1', kind: 'input' });
+    for (let i = 0; i < 500 && heard.length === 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(heard).toEqual([{ runId: 'run-1', kind: 'input' }]);
+    expect(logger.warn).toHaveBeenCalledWith(expect.stringMatching(/A change listener on .* threw \(listener bug\)/), {
+      backend: 'redis',
+      channel: expect.any(String),
+    });
   });
 });
 

@@ -26,6 +26,8 @@ import {
   type NewInputRecord,
   type PutHeaderOptions,
   type StorageAdapter,
+  consoleLogger,
+  type Logger,
 } from '@savepoint/core';
 import { buildHeaderQuery } from './header-query-builder.js';
 import { HEADER_COLUMNS, fromRow, toValues, type HeaderRow } from './header-row.js';
@@ -54,6 +56,8 @@ interface CommonOptions {
   busyTimeoutMs?: number;
   /** Newest events kept per run by the event log; older rows are deleted as new ones arrive. Default 10 000. */
   maxEventsPerRun?: number;
+  /** Where the backend reports what it repaired or worked around (default: core's `consoleLogger`). */
+  logger?: Logger;
 }
 
 export type SqliteBackendOptions =
@@ -96,11 +100,13 @@ export class SqliteBackend implements StorageAdapter {
   private closed = false;
   private readonly eventLog: SqliteEventLog;
   private readonly inbox: SqliteInbox;
+  private readonly logger: Logger;
   private readonly notifier = new InProcessNotifier();
 
   constructor(options: SqliteBackendOptions) {
     const { tablePrefix = 'savepoint_', migrationTable = `${tablePrefix}migrations` } = options;
     this.tables = tableNames(tablePrefix, migrationTable);
+    this.logger = options.logger ?? consoleLogger;
     this.synchronous = options.synchronous ?? 'NORMAL';
     if (this.synchronous !== 'NORMAL' && this.synchronous !== 'FULL') {
       throw new InvalidArgumentError(`SqliteBackend option synchronous must be 'NORMAL' or 'FULL', got ${String(this.synchronous)}.`);
@@ -333,7 +339,8 @@ export class SqliteBackend implements StorageAdapter {
     if (this.closed) throw new BackendUnavailableError('This SqliteBackend was closed; create a new one to keep using the database.');
     if (this.db === undefined) this.db = this.open(this.path!);
     if (!this.migrated) {
-      migrate(this.db, this.tables, migrations, Date.now());
+      const applied = migrate(this.db, this.tables, migrations, Date.now());
+      if (applied.length > 0) this.logger.info(`Migrated the SQLite database: ${applied.join(', ')}.`, { backend: 'sqlite', migrations: applied });
       this.migrated = true;
     }
     return this.db;
