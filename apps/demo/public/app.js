@@ -1,6 +1,7 @@
 // The Savepoint demo page: plain JavaScript, no build step. It talks to the runtime bridge only:
 // POST /runs, GET /runs?status=pending_input, GET /runs/:id, POST /runs/:id/input, POST /runs/:id/resume,
-// GET /runs/:id/checkpoints and the run's event stream (SSE by default, WebSocket with ?transport=ws).
+// GET /runs/:id/checkpoints and the run's event stream (SSE by default, WebSocket with ?transport=ws); and the
+// demo server's /waiting-events, which says when the "Waiting for you" list may have changed.
 'use strict';
 
 (() => {
@@ -15,9 +16,14 @@
     start: $('start'),
     startError: $('start-error'),
     waiting: $('waiting'),
-    refreshWaiting: $('refresh-waiting'),
     timeline: $('timeline'),
     approvalTemplate: $('approval-template'),
+    forkDialog: $('fork-dialog'),
+    forkTitle: $('fork-title'),
+    forkHint: $('fork-hint'),
+    forkPreview: $('fork-preview'),
+    forkConfirm: $('fork-confirm'),
+    forkCancel: $('fork-cancel'),
   };
   const params = new URLSearchParams(location.search);
   const transport = params.get('transport') === 'ws' ? 'ws' : 'sse';
@@ -91,9 +97,9 @@
     const text = query.toString();
     return text ? `/?${text}` : '/';
   };
-  function scrollLog() {
-    const last = els.log.lastElementChild;
-    if (last) last.scrollIntoView({ block: 'nearest' });
+  /** Shows the newest entry, unless the reader scrolled up to read something (then the log stays put). */
+  function scrollLog(c) {
+    if (c.follow) c.log.scrollTop = c.log.scrollHeight;
   }
   function topicText(input) {
     if (input && typeof input === 'object' && typeof input.topic === 'string') return input.topic;
@@ -101,35 +107,38 @@
   }
 
   // ---------- the open run ----------
-  function setStatus(v, status, detail) {
+  /** `outcome: 'rejected'`: a run that completed without your approval is not shown as a success. */
+  function setStatus(v, status, { detail, outcome } = {}) {
     if (v !== view) return;
     v.status = status;
     const text = STATUS_TEXT[status] || status;
     els.status.textContent = `Run ${short(v.runId)}: ${text}${detail ? ` (${detail})` : ''}`;
     els.status.dataset.status = status;
+    if (outcome) els.status.dataset.outcome = outcome;
+    else delete els.status.dataset.outcome;
   }
 
   function openRun(runId, { push = true, forkedFromRun, fresh = false } = {}) {
     closeView();
     if (push) history.pushState({ runId }, '', pageUrl(runId));
+    els.log.replaceChildren();
     view = {
       runId,
       lastSeq: -1,
       closed: false,
       source: null,
-      bubbles: new Map(),
-      approvals: new Map(),
+      conversation: conversation(els.log, { runId, interactive: true, forkedFromRun }),
+      /** Every event seen, in order: the fork dialog replays them up to the fork point. */
+      envelopes: [],
       labels: new Map(),
       since: 'run started',
-      shownInput: false,
-      forkedFromRun,
       timelineTimer: null,
       status: 'loading',
     };
-    els.log.replaceChildren();
     els.timeline.replaceChildren();
     els.status.textContent = `Run ${short(runId)}: loading…`;
     els.status.dataset.status = 'loading';
+    delete els.status.dataset.outcome;
     els.runLink.hidden = false;
     els.runLink.replaceChildren(
       'Open this run on another device: ',
@@ -150,7 +159,7 @@
             els.status.textContent = `No run ${short(runId)} here (it may belong to someone else, or was deleted).`;
             els.status.dataset.status = 'not_found';
           }
-        } else addNotice(v, `Could not load the run: ${error.message}`, 'error');
+        } else addNotice(v.conversation, `Could not load the run: ${error.message}`, 'error');
       },
     );
     subscribe(v);
@@ -160,7 +169,9 @@
 
   function closeView() {
     if (!view) return;
+    if (els.forkDialog.open) els.forkDialog.close('cancel');
     view.closed = true;
+    view.conversation.detached = true; // a late answer or error of this run must not write into the next one
     const source = view.source;
     view.source = null;
     if (source) source.close();
@@ -229,7 +240,7 @@
       } else if (message && message.type === 'error') {
         // NOT_FOUND: a fork that has not written its first checkpoint yet; subscribe again shortly.
         if (message.code === 'NOT_FOUND' && !v.notFound) socket.close();
-        else addNotice(v, `Stream error: ${message.message || message.code}`, 'error');
+        else addNotice(v.conversation, `Stream error: ${message.message || message.code}`, 'error');
       }
     };
     socket.onclose = () => {
@@ -241,6 +252,7 @@
     };
   }
 
+  /** An event of the open run: the conversation shows it; the status, timeline and waiting list follow it. */
   function handle(v, envelope) {
     if (v !== view || v.closed || !envelope || typeof envelope.type !== 'string') return;
     if (envelope.runId && envelope.runId !== v.runId) return;
@@ -248,45 +260,35 @@
       if (envelope.seq <= v.lastSeq) return; // a replayed duplicate
       v.lastSeq = envelope.seq;
     }
+    v.envelopes.push(envelope);
+    const c = v.conversation;
+    render(c, envelope);
     const data = envelope.data || {};
-    if (envelope.type !== 'stream_chunk') settleBubble(v);
     switch (envelope.type) {
       case 'run_started':
-        if (!v.shownInput) {
-          v.shownInput = true;
-          addUser(v, topicText(data.input));
-        }
         setStatus(v, 'active');
         break;
       case 'checkpoint_resumed':
         v.since = data.forkedFrom ? 'forked' : 'resumed';
-        if (data.forkedFrom) {
-          addNotice(v, `Forked from checkpoint #${data.seq}: a new run that starts from that saved state.`, 'fork', v.forkedFromRun);
-        } else {
-          addNotice(v, `Resumed from checkpoint #${data.seq}: finished steps are not run again.`, 'resume');
-        }
         break;
       case 'stream_chunk':
-        appendToken(v, data);
         v.since = `answer (LLM call ${data.loop ?? '?'})`;
         break;
       case 'tool_result':
-        addTool(v, data);
         v.since = `${data.tool || 'tool'} result`;
         break;
       case 'approval_requested':
-        showApproval(v, data);
+        // The question is stored as pending from this event on; `run_paused` only comes when the live wait ends
+        // (hitlTimeoutMs later), so waiting for it would show "running" while the card asks for an answer.
+        setStatus(v, 'pending_input');
         v.since = 'approval requested';
         break;
       case 'approval_received':
-        markAnswered(v, data.requestId || data.nodePath, data.value);
+        setStatus(v, 'active');
         v.since = data.value && data.value.approved ? 'approved' : 'rejected';
         break;
       case 'node_completed':
         v.since = `${envelope.nodeId || 'step'} finished`;
-        break;
-      case 'node_failed':
-        addNotice(v, `Step ${envelope.nodeId || data.nodeId || ''} failed: ${(data.error && data.error.message) || 'unknown error'}`, 'error');
         break;
       case 'checkpoint_created':
         v.labels.set(data.checkpointId, v.since);
@@ -295,21 +297,78 @@
         break;
       case 'run_paused':
         setStatus(v, 'pending_input');
-        refreshWaiting();
         break;
       case 'run_completed':
-        finishAnswer(v, data.output);
-        setStatus(v, 'completed');
+        setStatus(v, 'completed', c.decision === 'rejected' ? { detail: 'you rejected the answer', outcome: 'rejected' } : {});
         end(v);
         break;
       case 'run_failed':
-        addNotice(v, `The run failed: ${(data.error && data.error.message) || 'unknown error'}. Pick a checkpoint to retry from it.`, 'error');
         setStatus(v, 'failed');
         end(v);
         break;
       case 'run_canceled':
         setStatus(v, 'canceled');
         end(v);
+        break;
+      default:
+        break;
+    }
+  }
+
+  // ---------- conversation ----------
+  /**
+   * What a log shows: the open run's (`interactive`: its approval cards can be answered) or a fork's preview.
+   * `follow`: the log shows its newest entry until the reader scrolls up.
+   */
+  function conversation(log, { runId, interactive, forkedFromRun } = {}) {
+    const c = {
+      log, runId, interactive, forkedFromRun, follow: true, detached: false,
+      bubbles: new Map(), approvals: new Map(), shownInput: false, streamingBubble: null, lastBubble: null, decision: null,
+    };
+    log.onscroll = () => {
+      c.follow = log.scrollTop + log.clientHeight >= log.scrollHeight - 40;
+    };
+    return c;
+  }
+
+  /** Draws one event of a run into a conversation. */
+  function render(c, envelope) {
+    const data = envelope.data || {};
+    if (envelope.type !== 'stream_chunk') settleBubble(c);
+    switch (envelope.type) {
+      case 'run_started':
+        if (!c.shownInput) {
+          c.shownInput = true;
+          addUser(c, topicText(data.input));
+        }
+        break;
+      case 'checkpoint_resumed':
+        if (data.forkedFrom) {
+          addNotice(c, `Forked from checkpoint #${data.seq}: a new run that starts from that saved state.`, 'fork', c.forkedFromRun);
+        } else {
+          addNotice(c, `Resumed from checkpoint #${data.seq}: finished steps are not run again.`, 'resume');
+        }
+        break;
+      case 'stream_chunk':
+        appendToken(c, data);
+        break;
+      case 'tool_result':
+        addTool(c, data);
+        break;
+      case 'approval_requested':
+        showApproval(c, data);
+        break;
+      case 'approval_received':
+        markAnswered(c, data.requestId || data.nodePath, data.value);
+        break;
+      case 'node_failed':
+        addNotice(c, `Step ${envelope.nodeId || data.nodeId || ''} failed: ${(data.error && data.error.message) || 'unknown error'}`, 'error');
+        break;
+      case 'run_completed':
+        finishAnswer(c, data.output);
+        break;
+      case 'run_failed':
+        addNotice(c, `The run failed: ${(data.error && data.error.message) || 'unknown error'}. Pick a checkpoint to retry from it.`, 'error');
         break;
       default:
         break;
@@ -323,77 +382,77 @@
     v.source = null;
     if (source) source.close();
     scheduleTimeline(v, true);
-    refreshWaiting();
   }
 
-  // ---------- conversation ----------
-  function addEntry(v, node) {
-    if (v !== view) return node;
-    els.log.append(node);
-    scrollLog();
+  function addEntry(c, node) {
+    if (c.detached) return node;
+    c.log.append(node);
+    scrollLog(c);
     return node;
   }
   /** The request opens the conversation, also in a fork (whose log starts with the fork notice). */
-  function addUser(v, text) {
-    if (v !== view) return;
-    els.log.prepend(el('li', { class: 'entry user' }, el('p', { class: 'who', text: 'You' }), el('p', { class: 'text', text: `Research: ${text}` })));
+  function addUser(c, text) {
+    if (c.detached) return;
+    c.log.prepend(el('li', { class: 'entry user' }, el('p', { class: 'who', text: 'You' }), el('p', { class: 'text', text: `Research: ${text}` })));
   }
-  function addNotice(v, text, kind, linkRun) {
+  function addNotice(c, text, kind, linkRun) {
     const node = el('li', { class: `entry notice ${kind || ''}` }, el('span', { text }));
     if (linkRun) node.append(' ', el('a', { href: pageUrl(linkRun), text: `Back to run ${short(linkRun)}` }));
-    addEntry(v, node);
+    addEntry(c, node);
   }
-  function appendToken(v, data) {
+  function appendToken(c, data) {
     const key = `${data.nodePath || 'agent'}#${data.loop ?? 0}`;
-    let bubble = v.bubbles.get(key);
+    let bubble = c.bubbles.get(key);
     if (!bubble) {
       const text = el('p', { class: 'text' });
       bubble = el('li', { class: 'entry assistant', 'data-chunks': '0' }, el('p', { class: 'who', text: 'Agent' }), text);
       bubble.textNode = text;
-      v.bubbles.set(key, bubble);
-      v.lastBubble = bubble;
-      addEntry(v, bubble);
+      c.bubbles.set(key, bubble);
+      c.lastBubble = bubble;
+      addEntry(c, bubble);
     }
-    if (v.streamingBubble !== bubble) {
-      settleBubble(v);
-      v.streamingBubble = bubble;
+    if (c.streamingBubble !== bubble) {
+      settleBubble(c);
+      c.streamingBubble = bubble;
       bubble.classList.add('streaming');
       bubble.setAttribute('aria-busy', 'true');
     }
     bubble.textNode.append(document.createTextNode(String(data.delta ?? '')));
     bubble.dataset.chunks = String(Number(bubble.dataset.chunks) + 1);
-    scrollLog();
+    scrollLog(c);
   }
   /** The streamed answer is over (the next event is something else): no cursor, and readers may announce it. */
-  function settleBubble(v) {
-    const bubble = v.streamingBubble;
+  function settleBubble(c) {
+    const bubble = c.streamingBubble;
     if (!bubble) return;
-    v.streamingBubble = null;
+    c.streamingBubble = null;
     bubble.classList.remove('streaming');
     bubble.removeAttribute('aria-busy');
   }
-  function finishAnswer(v, output) {
+  function finishAnswer(c, output) {
     // A model that did not stream its final answer: show the output itself.
-    const last = v.lastBubble && v.lastBubble.textNode.textContent.trim();
+    const last = c.lastBubble && c.lastBubble.textNode.textContent.trim();
     if (typeof output === 'string' && output.trim() && last !== output.trim()) {
-      addEntry(v, el('li', { class: 'entry assistant' }, el('p', { class: 'who', text: 'Agent' }), el('p', { class: 'text', text: output })));
+      addEntry(c, el('li', { class: 'entry assistant' }, el('p', { class: 'who', text: 'Agent' }), el('p', { class: 'text', text: output })));
     }
-    addNotice(v, 'Run completed.', 'done');
+    // The run ended normally, but without your approval it is not a success: it says so, in its own style.
+    if (c.decision === 'rejected') addNotice(c, 'Run completed without your approval: the answer was not published.', 'done rejected');
+    else addNotice(c, 'Run completed.', 'done');
   }
-  function addTool(v, data) {
+  function addTool(c, data) {
     const result = data.result || {};
     const findings = Array.isArray(result.findings) ? result.findings : [];
     const query = (data.arguments && data.arguments.query) || result.query || '';
     const list = el('ul', { class: 'findings' }, ...findings.map((f) => el('li', { text: f })));
-    addEntry(v, el('li', { class: 'entry tool' }, el('p', { class: 'who', text: `Tool: ${data.tool || 'search'}("${query}")` }), list));
+    addEntry(c, el('li', { class: 'entry tool' }, el('p', { class: 'who', text: `Tool: ${data.tool || 'search'}("${query}")` }), list));
   }
 
   // Cards are keyed by the question's requestId: a question re-asked after a resume keeps its id (and its card);
   // a new question at the same nodePath (an agent's next approval) gets a new id and a card of its own.
-  function showApproval(v, data) {
+  function showApproval(c, data) {
     const nodePath = data.nodePath;
     const requestId = data.requestId || nodePath;
-    let card = v.approvals.get(requestId);
+    let card = c.approvals.get(requestId);
     if (card) return; // re-asked after a resume: the card is already there
     card = els.approvalTemplate.content.firstElementChild.cloneNode(true);
     const [first, ...rest] = String(data.prompt || 'Approve?').split('\n\n');
@@ -403,15 +462,18 @@
     else draft.remove();
     card.dataset.nodePath = nodePath;
     if (data.requestId) card.dataset.requestId = data.requestId;
-    const approve = card.querySelector('.approve');
-    const reject = card.querySelector('.reject');
-    approve.addEventListener('click', () => sendAnswer(v, card, true));
-    reject.addEventListener('click', () => sendAnswer(v, card, false));
-    v.approvals.set(requestId, card);
-    addEntry(v, card);
+    if (c.interactive) {
+      card.querySelector('.approve').addEventListener('click', () => sendAnswer(c, card, true));
+      card.querySelector('.reject').addEventListener('click', () => sendAnswer(c, card, false));
+    } else {
+      card.querySelector('.answer-form').remove();
+      card.querySelector('.decision').textContent = 'Waiting for an answer: the fork asks it again.';
+    }
+    c.approvals.set(requestId, card);
+    addEntry(c, card);
   }
 
-  async function sendAnswer(v, card, approved) {
+  async function sendAnswer(c, card, approved) {
     const note = card.querySelector('.note').value.trim();
     const value = note ? { approved, note } : { approved };
     const buttons = card.querySelectorAll('button');
@@ -423,7 +485,7 @@
       // The key makes a retried POST (a flaky network) count once; the requestId binds the answer to the
       // question on this card, so it can never answer a later question (409 INPUT_ALREADY_ANSWERED instead).
       const { nodePath, requestId } = card.dataset;
-      await api(`${runPath(v.runId)}/input`, {
+      await api(`${runPath(c.runId)}/input`, {
         method: 'POST',
         headers: { 'Idempotency-Key': newKey() },
         body: JSON.stringify({ input: { [nodePath]: value }, ...(requestId ? { requestIds: { [nodePath]: requestId } } : {}) }),
@@ -437,16 +499,18 @@
     }
   }
 
-  function markAnswered(v, requestId, value) {
-    const card = v.approvals.get(requestId);
+  function markAnswered(c, requestId, value) {
+    const approved = Boolean(value && value.approved);
+    c.decision = approved ? 'approved' : 'rejected';
+    const card = c.approvals.get(requestId);
     if (!card) return;
-    card.classList.add('answered');
-    card.querySelector('.answer-form').remove();
-    const approved = value && value.approved;
-    card.querySelector('.decision').textContent =
-      `${approved ? 'Approved' : 'Rejected'}${value && value.note ? ` (note: ${value.note})` : ''}`;
+    card.classList.add('answered', c.decision);
+    card.dataset.decision = c.decision;
+    const form = card.querySelector('.answer-form');
+    if (form) form.remove();
+    const note = value && value.note ? ` (note: ${value.note})` : '';
+    card.querySelector('.decision').textContent = approved ? `Approved${note}` : `Rejected: not published${note}`;
     card.querySelector('.error').hidden = true;
-    setStatus(v, 'active');
   }
 
   // ---------- checkpoint timeline ----------
@@ -486,30 +550,85 @@
         class: 'checkpoint',
         'aria-label': `${action} checkpoint #${cp.seq}: ${what}`,
         title: `${action} this checkpoint`,
-        onclick: () => forkFrom(v, cp),
+        onclick: () => confirmFork(v, cp, { action, what }),
       }, el('span', { class: 'seq', text: label }), when));
       return item;
     });
     els.timeline.replaceChildren(...(items.length ? items : [el('li', { class: 'empty', text: 'No checkpoint yet.' })]));
   }
 
+  // ---------- fork confirmation ----------
+  /**
+   * The events of the run up to a checkpoint: everything logged until it was created, plus the questions it
+   * waits for (their `approval_requested` is emitted just after the checkpoint that lists them).
+   */
+  function eventsUpTo(v, checkpoint) {
+    const created = v.envelopes.find((e) => e.type === 'checkpoint_created' && e.data && e.data.checkpointId === checkpoint.id);
+    if (!created) return null;
+    const asked = new Set((checkpoint.pendingInputs || []).map((p) => p.requestId));
+    return v.envelopes.filter((e) => e.seq <= created.seq || (e.type === 'approval_requested' && e.data && asked.has(e.data.requestId)));
+  }
+
+  /** Forking is not undoable: show where the new run would start, and fork only on "Fork". */
+  function confirmFork(v, checkpoint, { action, what }) {
+    if (v !== view) return;
+    const retry = action === 'Retry from';
+    els.forkTitle.textContent = `${retry ? 'Retry' : 'Fork'} from checkpoint #${checkpoint.seq} (${what})?`;
+    els.forkHint.textContent = retry
+      ? 'The run continues from this saved state: the steps after it run again.'
+      : 'A new run starts from this saved state, with the conversation below; this run stays as it is.';
+    els.forkConfirm.textContent = retry ? 'Retry' : 'Fork';
+    els.forkPreview.replaceChildren();
+    const preview = conversation(els.forkPreview, { forkedFromRun: v.conversation.forkedFromRun });
+    const events = eventsUpTo(v, checkpoint);
+    if (events) {
+      for (const envelope of events) render(preview, envelope);
+      settleBubble(preview);
+      addNotice(preview, `Checkpoint #${checkpoint.seq}: the ${retry ? 'retry' : 'fork'} starts here.`, 'fork');
+    } else {
+      addNotice(preview, 'This checkpoint is not in the events this page received, so its conversation cannot be shown.', 'error');
+    }
+    els.forkDialog.returnValue = '';
+    els.forkDialog.onclose = () => {
+      els.forkDialog.onclose = null;
+      if (els.forkDialog.returnValue === 'confirm' && v === view) forkFrom(v, checkpoint);
+    };
+    els.forkDialog.showModal();
+    els.forkPreview.scrollTop = els.forkPreview.scrollHeight;
+  }
+  els.forkConfirm.addEventListener('click', () => els.forkDialog.close('confirm'));
+  els.forkCancel.addEventListener('click', () => els.forkDialog.close('cancel'));
+
   async function forkFrom(v, checkpoint) {
     try {
       const body = await api(`${runPath(v.runId)}/resume`, { method: 'POST', body: JSON.stringify({ checkpointId: checkpoint.id }) });
       const next = body && body.runId;
       if (next && next !== v.runId) openRun(next, { forkedFromRun: v.runId, fresh: true });
-      else addNotice(v, `Resumed from checkpoint #${checkpoint.seq}.`, 'resume');
+      else addNotice(v.conversation, `Resumed from checkpoint #${checkpoint.seq}.`, 'resume');
     } catch (error) {
       const reason = error.code === 'RUN_LOCKED' ? 'the run is live right now; wait for it to pause or finish' : error.message;
-      addNotice(v, `Could not resume from checkpoint #${checkpoint.seq}: ${reason}`, 'error');
+      addNotice(v.conversation, `Could not resume from checkpoint #${checkpoint.seq}: ${reason}`, 'error');
     }
   }
 
   // ---------- waiting for you ----------
-  let waitingBusy = false;
-  async function refreshWaiting() {
-    if (waitingBusy) return;
-    waitingBusy = true;
+  let waitingLoad = null;
+  let waitingStale = false;
+  /** Reloads the list; a change announced while a load is under way loads it once more afterwards. */
+  function refreshWaiting() {
+    if (waitingLoad) {
+      waitingStale = true;
+      return;
+    }
+    waitingLoad = loadWaiting().finally(() => {
+      waitingLoad = null;
+      if (waitingStale) {
+        waitingStale = false;
+        refreshWaiting();
+      }
+    });
+  }
+  async function loadWaiting() {
     try {
       const body = await api(`/runs?status=pending_input&limit=50`);
       const runs = body.runs || [];
@@ -527,9 +646,25 @@
       markWaitingCurrent();
     } catch (error) {
       els.waiting.replaceChildren(el('li', { class: 'empty error', text: `Could not load waiting runs: ${error.message}` }));
-    } finally {
-      waitingBusy = false;
     }
+  }
+  /**
+   * The list is about every run, also those other clients start, so the run's own stream cannot keep it current:
+   * the demo server says when it may have changed, and the list reloads then (and after each reconnect).
+   */
+  function followWaiting(retries = 0) {
+    const feed = new EventSource('/waiting-events');
+    feed.onopen = () => {
+      retries = 0;
+      refreshWaiting();
+    };
+    feed.onmessage = () => refreshWaiting();
+    feed.onerror = () => {
+      // CONNECTING: the browser reconnects by itself. CLOSED: an HTTP error (a server without the feed, a proxy):
+      // try again later rather than leave the list silently stale.
+      if (feed.readyState !== EventSource.CLOSED) return;
+      setTimeout(() => followWaiting(retries + 1), Math.min(1000 * 2 ** retries, 30_000));
+    };
   }
   function markWaitingCurrent() {
     for (const item of els.waiting.querySelectorAll('li[data-run-id]')) {
@@ -561,7 +696,6 @@
       els.start.disabled = false;
     }
   });
-  els.refreshWaiting.addEventListener('click', () => refreshWaiting());
   window.addEventListener('popstate', () => {
     const runId = new URLSearchParams(location.search).get('run');
     if (runId) openRun(runId, { push: false });
@@ -573,6 +707,7 @@
       els.runLink.hidden = true;
       els.status.textContent = 'Start a run: give the agent a topic.';
       delete els.status.dataset.status;
+      delete els.status.dataset.outcome;
     }
   });
 
@@ -586,7 +721,5 @@
   const initial = params.get('run');
   if (initial) openRun(initial, { push: false });
   refreshWaiting();
-  setInterval(() => {
-    if (document.visibilityState === 'visible') refreshWaiting();
-  }, 3000);
+  followWaiting();
 })();

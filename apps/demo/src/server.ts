@@ -8,6 +8,7 @@ import type { LLM } from '@savepoint/core';
 import { SqliteBackend } from '@savepoint/backend-sqlite';
 import { createRuntime } from '@savepoint/runtime-bridge';
 import { chatWorkflow, WORKFLOW_NAME } from './chat-workflow.js';
+import { waitingFeed } from './waiting-feed.js';
 
 export interface DemoServerOptions {
   /** The SQLite file (its directory is created). */
@@ -82,6 +83,7 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
       // optional asset (favicon)
     }
   }
+  const waiting = waitingFeed(workflow);
   const config = { workflow: WORKFLOW_NAME, model: options.modelLabel ?? 'scripted model (no network)' };
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -96,6 +98,10 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     }
     if (url.pathname === '/demo-config.json') {
       sendJson(res, 200, config);
+      return;
+    }
+    if (url.pathname === '/waiting-events') {
+      waiting.handle(res);
       return;
     }
     const asset = STATIC[url.pathname];
@@ -118,6 +124,7 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
       });
     });
   } catch (error) {
+    waiting.close();
     await runtime.close();
     await backend.close();
     throw error;
@@ -134,6 +141,7 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     close() {
       closing ??= (async () => {
         await runtime.close();
+        waiting.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

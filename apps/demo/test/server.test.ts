@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import WebSocket from 'ws';
 import { startDemoProcess, type DemoProcess } from './support/demo-process';
+import { eventsUntil as readEventsUntil, type Envelope } from './support/run-events';
 
 const dir = mkdtempSync(join(tmpdir(), 'savepoint-demo-server-'));
 let demo: DemoProcess;
@@ -24,38 +25,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 }, 30_000);
 
-interface Envelope {
-  seq: number;
-  runId: string;
-  type: string;
-  data: Record<string, unknown>;
-}
-
 /** Reads a run's event log as NDJSON until `until` is seen (the stream replays from the start). */
-async function eventsUntil(runId: string, until: (e: Envelope) => boolean, base = demo.url): Promise<Envelope[]> {
-  const controller = new AbortController();
-  const response = await fetch(`${base}/runs/${runId}/events`, { headers: { Accept: 'application/x-ndjson' }, signal: controller.signal });
-  expect(response.status).toBe(200);
-  const events: Envelope[] = [];
-  const decoder = new TextDecoder();
-  let buffer = '';
-  try {
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline).trim();
-        buffer = buffer.slice(newline + 1);
-        if (!line) continue;
-        const event = JSON.parse(line) as Envelope;
-        events.push(event);
-        if (until(event)) return events;
-      }
-    }
-  } finally {
-    controller.abort();
-  }
-  throw new Error(`the stream ended before the awaited event; got ${events.map((e) => e.type).join(', ')}`);
+function eventsUntil(runId: string, until: (e: Envelope) => boolean, base = demo.url): Promise<Envelope[]> {
+  return readEventsUntil(base, runId, until);
 }
 
 async function json(path: string, init?: RequestInit, base = demo.url): Promise<{ status: number; body: any }> {
@@ -142,6 +114,44 @@ describe('the demo server', () => {
     expect(run.body).toMatchObject({ status: 'completed', output: 'Approved: the answer about wind power is published.' });
     const checkpoints = await json(`/runs/${runId}/checkpoints`);
     expect(checkpoints.body.checkpoints.length).toBeGreaterThan(3);
+  });
+
+  it('says on /waiting-events that the waiting list may have changed when a run starts waiting', async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${demo.url}/waiting-events`, { signal: controller.signal });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const chunks = (response.body as unknown as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+    const decoder = new TextDecoder();
+    let received = '';
+    /** Reads the stream until `text` arrives, then forgets what was read. */
+    const readUntil = async (text: string) => {
+      while (!received.includes(text)) {
+        const { value, done } = await chunks.next();
+        if (done) throw new Error(`the stream ended before "${text}"; got ${JSON.stringify(received)}`);
+        received += decoder.decode(value, { stream: true });
+      }
+      received = '';
+    };
+    try {
+      await readUntil('retry: 1000'); // connected: every later change is announced
+      const { body } = await json('/runs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ workflow: 'chat', input: { topic: 'geothermal' } }) });
+      const asked = await eventsUntil(body.runId, (e) => e.type === 'approval_requested');
+      await readUntil('data: changed\n\n');
+      // The hint carries nothing: the page reloads the list through the bridge (its auth and tenant scoping).
+      const list = await json('/runs?status=pending_input');
+      expect(list.body.runs.map((r: { runId: string }) => r.runId)).toContain(body.runId);
+      const { nodePath, requestId } = asked[asked.length - 1]!.data as { nodePath: string; requestId: string };
+      const answered = await json(`/runs/${body.runId}/input`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ input: { [nodePath]: { approved: false } }, requestIds: { [nodePath]: requestId } }),
+      });
+      expect(answered.status).toBe(202);
+      await eventsUntil(body.runId, (e) => e.type === 'run_completed');
+    } finally {
+      controller.abort();
+    }
   });
 
   it('mounts the WebSocket on /ws: a subscription replays a run from its log', async () => {
