@@ -1,7 +1,7 @@
 // What the client knows of the server's workflows, at the type level only (see client.ts).
-import type { CheckpointStatus, Workflow } from '@savepoint/core';
+import type { CheckpointStatus, CheckpointSummary, Workflow } from '@savepoint/core';
 import type { Jsonified } from './jsonified.js';
-import type { RunListItem, RunView } from './run-service.js';
+import type { DeletedRun, RunListItem, RunView } from './run-service.js';
 
 /** Workflows by the name clients use, as `createRuntime({ workflows })` takes them. */
 export type AnyWorkflows = Record<string, Workflow<any, any, any>>;
@@ -47,6 +47,35 @@ export interface ListRunsQuery<W = AnyWorkflows> {
   workflow?: WorkflowName<W>;
   /** Only runs the caller started. */
   mine?: boolean;
-  /** 1-500, default 50. */
+  /** Runs per page: 1-500, default 50. */
   limit?: number;
+  /** A previous page's `nextCursor`: the page after it (same filters). */
+  cursor?: string;
 }
+
+/** One page of `GET /runs`. */
+export interface RunPage<W = AnyWorkflows> {
+  runs: Array<RunSummary<W>>;
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** One checkpoint of `GET /runs/:id/checkpoints`, as received (dates as ISO strings). */
+export type CheckpointInfo = Jsonified<CheckpointSummary>;
+
+export interface ListCheckpointsQuery {
+  /** Checkpoints per page: 1-1000, default 100. */
+  limit?: number;
+  /** A previous page's `nextCursor`: the page after it. */
+  cursor?: string;
+}
+
+/** One page of `GET /runs/:id/checkpoints`, newest first. */
+export interface CheckpointPage {
+  checkpoints: CheckpointInfo[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** `DELETE /runs/:id`'s answer. */
+export type RunDeletion = DeletedRun;

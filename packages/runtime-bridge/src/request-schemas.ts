@@ -23,6 +23,11 @@ const requestIdsIssue = { message: 'every nodePath in requestIds must have an an
 
 export const InputBody = z.strictObject(answerFields).refine(onlyAnsweredPaths, requestIdsIssue);
 export const ResumeBody = z.strictObject({ checkpointId: z.string().min(1).max(256).optional(), input: Answers.optional(), requestIds: RequestIds.optional() });
+/** Page sizes of the list routes (`?limit=`). */
+export const RUNS_PAGE = { default: 50, max: 500 } as const;
+export const CHECKPOINTS_PAGE = { default: 100, max: 1000 } as const;
+/** A `nextCursor` as the server returned it (opaque; see list-cursor.ts). */
+const Cursor = z.string().min(1).max(1024);
 export const ListRunsQuery = z.object({
   status: Status.optional(),
   workflow: z.string().min(1).optional(),
@@ -31,9 +36,16 @@ export const ListRunsQuery = z.object({
     .enum(['true', 'false'])
     .optional()
     .transform((value) => value === 'true'),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
+  limit: z.coerce.number().int().min(1).max(RUNS_PAGE.max).default(RUNS_PAGE.default),
+  cursor: Cursor.optional(),
 });
-export const CheckpointsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+export const CheckpointsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(CHECKPOINTS_PAGE.max).default(CHECKPOINTS_PAGE.default),
+  cursor: Cursor.optional(),
+});
+/** Positions the list cursors carry: a run listing's head checkpoint id, a run's checkpoint seq. */
+export const RunsPosition = SafeId;
+export const CheckpointsPosition = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 /** A sequence number from `?after=` or `Last-Event-ID`. */
 export const Seq = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const IdempotencyKey = SafeId;

@@ -3,13 +3,16 @@ import type { EventLog } from './event-log.js';
 import { HttpError, errorResponse, jsonResponse } from './http-error.js';
 import type { Principal } from './principal.js';
 import { readJsonBody, requireJsonContentType } from './request-body.js';
+import { cursorScope, decodeCursor, encodeCursor } from './list-cursor.js';
 import {
   answersOf,
+  CheckpointsPosition,
   CheckpointsQuery,
   IdempotencyKey,
   InputBody,
   ListRunsQuery,
   ResumeBody,
+  RunsPosition,
   Seq,
   StartRunBody,
   parse,
@@ -43,7 +46,7 @@ interface RequestContext {
 }
 
 interface Route {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   pattern: RegExp;
   handle: (context: RequestContext) => Promise<Response>;
   /** Whether the route reads or writes storage (then it waits for the backend's setup). */
@@ -72,10 +75,14 @@ export class Router {
         return jsonResponse(202, await service.start(principal, body));
       }),
       route('GET', '/runs', async ({ url, principal }) => {
-        const query = parse(ListRunsQuery, Object.fromEntries(url.searchParams), 'query');
-        return jsonResponse(200, { runs: await service.list(principal, query) });
+        const { cursor, ...query } = parse(ListRunsQuery, Object.fromEntries(url.searchParams), 'query');
+        const scope = cursorScope('runs', principal, { status: query.status, workflow: query.workflow, mine: query.mine });
+        const after = cursor === undefined ? undefined : decodeCursor(cursor, scope, RunsPosition);
+        const { runs, next } = await service.list(principal, { ...query, after });
+        return jsonResponse(200, { runs, nextCursor: next === undefined ? null : encodeCursor(scope, next) });
       }),
       route('GET', '/runs/:id', async ({ params, principal }) => jsonResponse(200, await service.get(principal, params[0]!))),
+      route('DELETE', '/runs/:id', async ({ params, principal }) => jsonResponse(200, await service.delete(principal, params[0]!))),
       route('POST', '/runs/:id/input', async ({ request, params, principal }) => {
         const header = request.headers.get('idempotency-key');
         const key = header === null ? uuidv7() : parse(IdempotencyKey, header, 'Idempotency-Key header');
@@ -88,8 +95,11 @@ export class Router {
       }),
       route('POST', '/runs/:id/cancel', async ({ params, principal }) => jsonResponse(202, await service.cancel(principal, params[0]!))),
       route('GET', '/runs/:id/checkpoints', async ({ url, params, principal }) => {
-        const { limit } = parse(CheckpointsQuery, Object.fromEntries(url.searchParams), 'query');
-        return jsonResponse(200, { checkpoints: await service.checkpoints(principal, params[0]!, limit) });
+        const { limit, cursor } = parse(CheckpointsQuery, Object.fromEntries(url.searchParams), 'query');
+        const scope = cursorScope('checkpoints', principal, { runId: params[0]! });
+        const after = cursor === undefined ? undefined : decodeCursor(cursor, scope, CheckpointsPosition);
+        const { checkpoints, next } = await service.checkpoints(principal, params[0]!, { limit, after });
+        return jsonResponse(200, { checkpoints, nextCursor: next === undefined ? null : encodeCursor(scope, next) });
       }),
       route('GET', '/runs/:id/checkpoints/:id', async ({ params, principal }) =>
         jsonResponse(200, await service.checkpoint(principal, params[0]!, params[1]!)),

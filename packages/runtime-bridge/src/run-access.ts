@@ -2,8 +2,11 @@ import { NotFoundError } from '@savepoint/core';
 import { HttpError } from './http-error.js';
 import type { Principal } from './principal.js';
 
-/** What a principal does to a run: `read` (view, list, stream, subscribe), `answer` (post input), `cancel`, `resume` (also time travel), `start`. */
-export type RunAction = 'read' | 'answer' | 'cancel' | 'resume' | 'start';
+/**
+ * What a principal does to a run: `read` (view, list, stream, subscribe), `answer` (post input), `cancel`, `resume` (also
+ * time travel), `start`, `delete` (cancel if still going, then remove its checkpoints).
+ */
+export type RunAction = 'read' | 'answer' | 'cancel' | 'resume' | 'start' | 'delete';
 
 /** The run an `authorize` hook decides about. */
 export interface RunAccess {

@@ -16,12 +16,14 @@ import { AnswerIntake, type Answer } from './answer-intake.js';
 import type { ChangeFeed } from './change-feed.js';
 import type { DeliveryGuard } from './delivery-guard.js';
 import type { EventLog, FollowTarget } from './event-log.js';
-import { CANCEL_PATH, type InboxAdapter } from './inbox-channel.js';
+import type { InboxAdapter } from './inbox-channel.js';
 import type { Principal } from './principal.js';
 import { removedRunError } from './removed-runs.js';
 import { startedByOf, STARTED_BY, type RunAccess, type RunAccessPolicy, type RunAction } from './run-access.js';
-import { publicRunId, scopedRunId } from './run-ids.js';
+import { scopedRunId } from './run-ids.js';
+import { RunListing, type RunListQuery, type RunPage } from './run-listing.js';
 import { FIRST_CHECKPOINT, type RunRegistry } from './run-registry.js';
+import { RunStopper } from './run-stopper.js';
 import { checkedRunInput, checkedRunOutput } from './edge-schemas.js';
 import { FINISHED } from './run-status.js';
 import type { CatalogEntry, WorkflowCatalog } from './workflow-catalog.js';
@@ -40,12 +42,22 @@ export interface RunView {
   updatedAt: Date;
 }
 
-export interface RunListItem {
+export type { RunListItem } from './run-listing.js';
+
+/** What `DELETE /runs/:id` did. */
+export interface DeletedRun {
   runId: string;
-  workflow: string;
-  status: CheckpointStatus;
-  pendingInputs: PendingInputContext[];
-  updatedAt: Date;
+  deleted: true;
+  /** Whether the run was still going (active, paused or waiting for input) and was canceled first. */
+  canceled: boolean;
+  /** Checkpoints removed, with every blob of the run. */
+  deletedCheckpoints: number;
+}
+
+/** One page of a run's checkpoints; `next` (a seq) is where the following page starts, undefined at the end. */
+export interface CheckpointPage {
+  checkpoints: CheckpointSummary[];
+  next: number | undefined;
 }
 
 export interface RunServiceOptions {
@@ -58,6 +70,10 @@ export interface RunServiceOptions {
   workerId: string;
   leaseTtlMs: number;
   access: RunAccessPolicy;
+  /** Pause between attempts to take a run another process holds. */
+  pollMs: number;
+  /** How long a delete waits for another process to stop a run it holds. */
+  deleteTimeoutMs: number;
 }
 
 /** A run found in storage that the principal may see: `runId` is its id in storage, `publicId` the caller's. */
@@ -68,8 +84,8 @@ interface Located {
   entry: CatalogEntry;
 }
 
-const LIST_PAGE = 200;
-const LIST_MAX_SCAN = 5_000;
+/** Headers read per query when counting a run's checkpoints. */
+const COUNT_PAGE = 500;
 
 /**
  * What the routes and the WebSocket do, independent of the transport. Every method is scoped to the
@@ -77,9 +93,13 @@ const LIST_MAX_SCAN = 5_000;
  */
 export class RunService {
   private readonly intake: AnswerIntake;
+  private readonly listing: RunListing;
+  private readonly stopper: RunStopper;
 
   constructor(private readonly options: RunServiceOptions) {
     this.intake = new AnswerIntake(options);
+    this.listing = new RunListing(options);
+    this.stopper = new RunStopper(options);
   }
 
   async start(
@@ -101,6 +121,10 @@ export class RunService {
     if (registry.has(runId) || (await this.find(principal, publicId)) !== undefined) {
       throw new CheckpointConflictError(`Run ${publicId} already exists; pick another runId or resume that run.`);
     }
+    // Events and answers outlive a deleted (or retention-removed) run: a new run under its id would replay them.
+    if (body.runId !== undefined && (await this.options.adapter.readEvents(runId, 0, 1)).length > 0) {
+      throw new CheckpointConflictError(`Run id ${publicId} belonged to a run that was deleted (or removed by retention); its event log remains, so pick another runId.`);
+    }
     // The codec refuses what it cannot store (too deep...): a 400 now, not a run that fails after its 202.
     entry.store.sealPayload(input);
     const { workflow } = entry;
@@ -112,17 +136,9 @@ export class RunService {
     return { runId: publicId, status: 'active' };
   }
 
-  /** The tenant's runs the principal may read (`mine`: only those it started), newest first. */
-  async list(
-    principal: Principal,
-    query: { status?: CheckpointStatus | undefined; workflow?: string | undefined; mine?: boolean | undefined; limit: number },
-  ): Promise<RunListItem[]> {
-    const entries = query.workflow === undefined ? this.options.catalog.all() : [this.entryNamed(query.workflow)];
-    const lists = await Promise.all(entries.map((entry) => this.listOf(entry, principal, query)));
-    return lists
-      .flat()
-      .sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime())
-      .slice(0, query.limit);
+  /** The tenant's runs the principal may read (`mine`: only those it started), newest first; see RunListing. */
+  list(principal: Principal, query: RunListQuery): Promise<RunPage> {
+    return this.listing.list(principal, query);
   }
 
   async get(principal: Principal, runId: string): Promise<RunView> {
@@ -193,40 +209,57 @@ export class RunService {
   }
 
   /**
-   * Cancels a run wherever it is: here (abort), nowhere (mark the head canceled under a lease), or in
-   * another process (a cancel request in the inbox, acted on by that worker's live input channel).
+   * Cancels a run wherever it is: here (abort), nowhere (mark the head canceled under a lease), or in another process
+   * (a cancel request, see RunStopper): then `cancel_requested`.
    */
   async cancel(principal: Principal, publicId: string): Promise<{ runId: string; status: CheckpointStatus | 'cancel_requested' }> {
-    const { registry, adapter, feed, events, workerId, leaseTtlMs } = this.options;
+    const { registry } = this.options;
     const located = await this.locate(principal, publicId, 'cancel');
     const { runId, entry } = located;
     let { head } = located;
     // An execution here may have paused (or finished) just before the abort reached it: then the head says so.
     if (await registry.cancel(runId)) head = (await this.locate(principal, publicId, 'read')).head;
     if (FINISHED.has(head.status)) return { runId: publicId, status: head.status };
-    let lease;
-    try {
-      lease = await entry.store.acquireLease(runId, `${workerId}:cancel:${uuidv7()}`, leaseTtlMs);
-    } catch (error) {
-      if (!RunLockedError.isInstance(error)) throw error;
-      await adapter.putInput(runId, { key: `cancel.${uuidv7()}`, nodePath: CANCEL_PATH, value: 'null', createdAt: Date.now() });
-      await feed.notify({ runId, kind: 'input' });
+    const lease = await this.stopper.claim(entry, runId, 'cancel');
+    if (!lease) {
+      await this.stopper.requestCancel(runId);
       return { runId: publicId, status: 'cancel_requested' };
     }
     try {
-      const headId = (await adapter.getHead(runId))!;
-      await entry.store.update(headId, { status: 'canceled', pendingInputs: [] }, { lease });
-      events.append({ runId, type: 'run_canceled', data: { by: principal.userId }, ts: Date.now() }, entry.store);
+      return { runId: publicId, status: await this.stopper.markCanceled(entry, runId, lease, principal.userId) };
     } finally {
-      await entry.store.releaseLease(lease).catch(() => undefined);
+      await this.stopper.release(entry, lease);
     }
-    return { runId: publicId, status: 'canceled' };
   }
 
-  async checkpoints(principal: Principal, publicId: string, limit: number): Promise<CheckpointSummary[]> {
+  /**
+   * Cancels the run if it is still going (as `cancel` does, waiting a bounded time for another process holding it), then
+   * deletes its checkpoints and blobs under its lease. Its event log and inbox records stay: the adapter API deletes
+   * neither; the run's id answers 404 and cannot be given to a new run.
+   */
+  async delete(principal: Principal, publicId: string): Promise<DeletedRun> {
+    const { adapter, events, deleteTimeoutMs } = this.options;
+    const { runId, entry, head } = await this.locate(principal, publicId, 'delete');
+    const lease = await this.stopper.stop(entry, runId, publicId, deleteTimeoutMs);
+    try {
+      const headId = await adapter.getHead(runId);
+      const current = headId === null ? null : await adapter.getHeader(headId);
+      // Nobody executes the run now: an unfinished head (paused, waiting, a dead worker's) ends here, and followers hear it.
+      if (current && !FINISHED.has(current.status)) events.append({ runId, type: 'run_canceled', data: { by: principal.userId }, ts: Date.now() }, entry.store);
+      const deletedCheckpoints = await countCheckpoints(adapter, runId);
+      await entry.store.deleteRun(runId);
+      return { runId: publicId, deleted: true, canceled: !FINISHED.has(head.status), deletedCheckpoints };
+    } finally {
+      await this.stopper.release(entry, lease);
+    }
+  }
+
+  /** The run's checkpoints, newest first (by seq), below `after`; one more than a page is read to know whether another follows. */
+  async checkpoints(principal: Principal, publicId: string, { limit, after }: { limit: number; after?: number | undefined }): Promise<CheckpointPage> {
     const { runId, entry } = await this.locate(principal, publicId, 'read');
-    const summaries = await entry.store.listByRun(runId, { limit, tenantId: principal.tenantId });
-    return summaries.map((summary) => ({ ...summary, runId: publicId }));
+    const summaries = await entry.store.listByRun(runId, { limit: limit + 1, tenantId: principal.tenantId, ...(after === undefined ? {} : { beforeSeq: after }) });
+    const checkpoints = summaries.slice(0, limit).map((summary) => ({ ...summary, runId: publicId }));
+    return { checkpoints, next: summaries.length > limit ? checkpoints[limit - 1]!.seq : undefined };
   }
 
   async checkpoint(principal: Principal, publicId: string, checkpointId: string): Promise<FlowCheckpoint> {
@@ -301,71 +334,21 @@ export class RunService {
     if (checkpoint.runId !== runId) throw missing;
     return checkpoint;
   }
-
-  private entryNamed(name: string): CatalogEntry {
-    const entry = this.options.catalog.byName(name);
-    if (!entry) throw new InvalidArgumentError(`Unknown workflow "${name}".`);
-    return entry;
-  }
-
-  /** Run heads of one workflow, newest first: the pending_input index when asked for it, else a bounded scan. */
-  private async listOf(
-    entry: CatalogEntry,
-    principal: Principal,
-    { status, mine, limit }: { status?: CheckpointStatus | undefined; mine?: boolean | undefined; limit: number },
-  ): Promise<RunListItem[]> {
-    const { adapter, access } = this.options;
-    const { tenantId, userId } = principal;
-    const toItem = (s: CheckpointSummary): RunListItem => ({
-      runId: publicRunId(tenantId, s.runId),
-      workflow: entry.name,
-      status: s.status,
-      pendingInputs: s.pendingInputs,
-      updatedAt: s.updatedAt,
-    });
-    const ours = (s: CheckpointSummary) => s.workflowId === entry.workflow.id;
-    const shown = async (s: CheckpointSummary) => {
-      const startedBy = startedByOf(s.metadata);
-      if (mine && startedBy !== userId) return false;
-      return access.mayRead(principal, { runId: publicRunId(tenantId, s.runId), workflow: entry.name, tenantId, startedBy });
-    };
-    const flowId = entry.workflow.flow.id;
-    if (status === 'pending_input') {
-      // Filtered listings look further, so `limit` counts the runs shown, not the runs read.
-      const filtered = mine === true || access.restricts;
-      const heads = (await entry.store.listPendingInput({ flowId, tenantId, limit: filtered ? LIST_MAX_SCAN : limit })).filter(ours);
-      const out: RunListItem[] = [];
-      for (const head of heads) {
-        if (out.length >= limit) break;
-        if (await shown(head)) out.push(toItem(head));
-      }
-      return out;
-    }
-    const out: RunListItem[] = [];
-    const seen = new Set<string>();
-    let beforeId: string | undefined;
-    for (let scanned = 0; out.length < limit && scanned < LIST_MAX_SCAN; ) {
-      const page = await entry.store.listByFlow(flowId, {
-        tenantId,
-        limit: LIST_PAGE,
-        ...(status === undefined ? {} : { statuses: [status] }),
-        ...(beforeId === undefined ? {} : { beforeId }),
-      });
-      for (const summary of page) {
-        if (out.length >= limit) break;
-        if (!ours(summary) || seen.has(summary.runId)) continue;
-        seen.add(summary.runId);
-        if ((await adapter.getHead(summary.runId)) === summary.id && (await shown(summary))) out.push(toItem(summary));
-      }
-      scanned += page.length;
-      if (page.length < LIST_PAGE) break;
-      beforeId = page[page.length - 1]!.id;
-    }
-    return out;
-  }
 }
 
 /** Where a caller's run id may be stored: within its tenant (an id it chose), else as it is (a generated one). */
 function storedIdsOf(principal: Principal, publicId: string): string[] {
   return [scopedRunId(principal.tenantId, publicId), publicId].filter((runId) => isSafeId(runId));
+}
+
+/** How many checkpoints the run has, read a page of headers at a time. */
+async function countCheckpoints(adapter: StorageAdapter, runId: string): Promise<number> {
+  let count = 0;
+  let beforeSeq: number | undefined;
+  for (;;) {
+    const page = await adapter.queryHeaders({ runId, order: 'desc', limit: COUNT_PAGE, ...(beforeSeq === undefined ? {} : { beforeSeq }) });
+    count += page.length;
+    if (page.length < COUNT_PAGE) return count;
+    beforeSeq = page[page.length - 1]!.seq;
+  }
 }

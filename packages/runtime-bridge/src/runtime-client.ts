@@ -2,7 +2,23 @@
 import type { CheckpointStatus } from '@savepoint/core';
 import { errorFromResponse, unreachable } from './client-error.js';
 import { followEvents, type EventsOptions } from './client-events.js';
-import type { AnyWorkflows, ListRunsQuery, RunInfo, RunInputOf, RunOutputOf, RunRef, RunSummary, StartedRun, WorkflowName, WorkflowsOf } from './client-types.js';
+import type {
+  AnyWorkflows,
+  CheckpointInfo,
+  CheckpointPage,
+  ListCheckpointsQuery,
+  ListRunsQuery,
+  RunDeletion,
+  RunInfo,
+  RunInputOf,
+  RunOutputOf,
+  RunPage,
+  RunRef,
+  RunSummary,
+  StartedRun,
+  WorkflowName,
+  WorkflowsOf,
+} from './client-types.js';
 import type { EventEnvelope } from './events.js';
 import type { WorkflowDescription } from './workflow-descriptions.js';
 
@@ -50,14 +66,25 @@ export interface RuntimeClient<W extends AnyWorkflows = AnyWorkflows> {
   startRun<K extends WorkflowName<W>>(workflow: K, input: RunInputOf<W, K>, options?: StartRunOptions): Promise<StartedRun<K>>;
   /** `GET /runs/:id`. */
   getRun(run: RunId): Promise<RunInfo<W>>;
-  /** `GET /runs`: the caller's tenant's runs, newest first. */
-  listRuns(query?: ListRunsQuery<W>): Promise<Array<RunSummary<W>>>;
+  /** `GET /runs`: one page of the caller's tenant's runs, newest first (by their last change); `nextCursor` continues it. */
+  listRuns(query?: ListRunsQuery<W>): Promise<RunPage<W>>;
+  /** Every run `listRuns(query)` pages through, fetching a page (`limit` runs) as the iteration needs it. */
+  iterateRuns(query?: Omit<ListRunsQuery<W>, 'cursor'>): AsyncIterableIterator<RunSummary<W>>;
+  /** `GET /runs/:id/checkpoints`: one page of the run's checkpoints, newest first; `nextCursor` continues it. */
+  listCheckpoints(run: RunId, query?: ListCheckpointsQuery): Promise<CheckpointPage>;
+  /** Every checkpoint `listCheckpoints(run, query)` pages through, fetching a page as the iteration needs it. */
+  iterateCheckpoints(run: RunId, query?: Omit<ListCheckpointsQuery, 'cursor'>): AsyncIterableIterator<CheckpointInfo>;
   /** `POST /runs/:id/input`: one answer to the question at `nodePath`. */
   answer(run: RunId, nodePath: string, value: unknown, options?: AnswerOptions): Promise<{ accepted: true; runId: string }>;
   /** `POST /runs/:id/resume`: the runId that goes on (a fork's is new). */
   resume(run: RunId, options?: ResumeRunOptions): Promise<{ runId: string }>;
   /** `POST /runs/:id/cancel`. */
   cancel(run: RunId): Promise<{ runId: string; status: CheckpointStatus | 'cancel_requested' }>;
+  /**
+   * `DELETE /runs/:id`: cancels the run if it is still going, then deletes its checkpoints. A run another process
+   * holds and does not stop in time is a `RuntimeClientError` 409 `RUN_LOCKED`: retry later.
+   */
+  deleteRun(run: RunId): Promise<RunDeletion>;
   /** `GET /workflows`: every workflow with its input, output and answer schemas as JSON Schema. */
   listWorkflows(): Promise<WorkflowDescription[]>;
   /**
@@ -82,7 +109,7 @@ export function createRuntimeClient<T = AnyWorkflows>(options: RuntimeClientOpti
     for (const [name, value] of Object.entries(extra)) headers.set(name, value);
     return headers;
   };
-  const send = async (method: 'GET' | 'POST', path: string, init: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {}) => {
+  const send = async (method: 'GET' | 'POST' | 'DELETE', path: string, init: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {}) => {
     const what = `${method} ${path}`;
     // Every POST is JSON, also an empty one: the runtime refuses anything else (415), which keeps out cross-site forms.
     const json: Record<string, string> = method === 'POST' ? { 'content-type': 'application/json' } : {};
@@ -98,9 +125,11 @@ export function createRuntimeClient<T = AnyWorkflows>(options: RuntimeClientOpti
     if (!response.ok) throw await errorFromResponse(response, what);
     return response;
   };
-  const call = async <R>(method: 'GET' | 'POST', path: string, body?: unknown, headers?: Record<string, string>): Promise<R> =>
+  const call = async <R>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, headers?: Record<string, string>): Promise<R> =>
     (await (await send(method, path, { body, ...(headers ? { headers } : {}) })).json()) as R;
   const runPath = (run: RunId, suffix = '') => `/runs/${encodeURIComponent(typeof run === 'string' ? run : run.runId)}${suffix}`;
+  const listRuns = (query: ListRunsQuery<WorkflowsOf<T>> = {}) => call<RunPage<WorkflowsOf<T>>>('GET', `/runs${searchOf(query)}`);
+  const listCheckpoints = (run: RunId, query: ListCheckpointsQuery = {}) => call<CheckpointPage>('GET', runPath(run, `/checkpoints${searchOf(query)}`));
 
   return {
     async startRun(workflow, input, { runId, metadata } = {}) {
@@ -108,18 +137,17 @@ export function createRuntimeClient<T = AnyWorkflows>(options: RuntimeClientOpti
       return { runId: started.runId, status: 'active', workflow };
     },
     getRun: (run) => call('GET', runPath(run)),
-    async listRuns(query = {}) {
-      const params = new URLSearchParams();
-      for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
-      const search = params.size > 0 ? `?${params}` : '';
-      return (await call<{ runs: Array<RunSummary<WorkflowsOf<T>>> }>('GET', `/runs${search}`)).runs;
-    },
+    listRuns,
+    iterateRuns: (query = {}) => everyItem((cursor) => listRuns({ ...query, ...cursor }), (page) => page.runs),
+    listCheckpoints,
+    iterateCheckpoints: (run, query = {}) => everyItem((cursor) => listCheckpoints(run, { ...query, ...cursor }), (page) => page.checkpoints),
     answer(run, nodePath, value, { requestId, idempotencyKey } = {}) {
       const body = { input: { [nodePath]: value }, ...(requestId === undefined ? {} : { requestIds: { [nodePath]: requestId } }) };
       return call('POST', runPath(run, '/input'), body, idempotencyKey === undefined ? undefined : { 'idempotency-key': idempotencyKey });
     },
     resume: (run, body = {}) => call('POST', runPath(run, '/resume'), body),
     cancel: (run) => call('POST', runPath(run, '/cancel')),
+    deleteRun: (run) => call('DELETE', runPath(run)),
     listWorkflows: async () => (await call<{ workflows: WorkflowDescription[] }>('GET', '/workflows')).workflows,
     events(run, eventsOptions = {}) {
       const open = (after: number, signal: AbortSignal) =>
@@ -127,4 +155,21 @@ export function createRuntimeClient<T = AnyWorkflows>(options: RuntimeClientOpti
       return followEvents(open, eventsOptions) as AsyncGenerator<never>;
     },
   };
+}
+
+function searchOf(query: object): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
+  return params.size > 0 ? `?${params}` : '';
+}
+
+/** The items of every page, following `nextCursor` until it is null; a page is fetched only when the iteration reaches it. */
+async function* everyItem<P extends { nextCursor: string | null }, I>(page: (cursor: { cursor?: string }) => Promise<P>, items: (page: P) => I[]): AsyncGenerator<I> {
+  let cursor: { cursor?: string } = {};
+  for (;;) {
+    const current = await page(cursor);
+    yield* items(current);
+    if (current.nextCursor === null) return;
+    cursor = { cursor: current.nextCursor };
+  }
 }

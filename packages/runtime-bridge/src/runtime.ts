@@ -28,7 +28,7 @@ export interface RuntimeOptions<W extends RuntimeWorkflows = RuntimeWorkflows> {
   /** Gives the caller's principal, or null (401). Default: one anonymous tenant. */
   auth?: AuthHook;
   /**
-   * Narrows the tenant's runs per principal and action (`read`, `answer`, `cancel`, `resume`, `start`), e.g. to the
+   * Narrows the tenant's runs per principal and action (`read`, `answer`, `cancel`, `resume`, `start`, `delete`), e.g. to the
    * runs a user started (`run.startedBy`). A run it may not read is a 404; another refused action a 403 `FORBIDDEN`.
    * Default: every principal of a tenant may do everything with the tenant's runs.
    */
@@ -54,11 +54,17 @@ export interface RuntimeOptions<W extends RuntimeWorkflows = RuntimeWorkflows> {
   basePath?: string;
   /** How long `close()` lets running nodes finish before it aborts them (they run again where the run resumes). Default 10 000. */
   closeTimeoutMs?: number;
-  /** Unexpected errors (a 500, a lost event batch, a failed background resume). Default: console.error. */
+  /**
+   * How long `DELETE /runs/:id` waits for another process to stop a run it holds (the run must first wait for input to
+   * read the cancel request) before answering 409 `RUN_LOCKED`. Default 10 000.
+   */
+  deleteTimeoutMs?: number;
+  /** Unexpected errors (a 500, a lost event batch, a failed background resume). Default: `logger.error`, with `context` and the error as fields. */
   onError?: (error: unknown, context: string) => void;
   /**
-   * What the runtime reports that is not an error, e.g. at `info` how it learns of changes made by other processes
-   * when the backend cannot notify them. pino, winston and `console` fit. Default: core's `consoleLogger` (info is silent).
+   * Where the runtime reports: unexpected errors (unless `onError` is given) at `error`; at `info` how it learns of
+   * changes made by other processes when the backend cannot notify them. pino, winston and `console` fit. Default:
+   * core's `consoleLogger` (errors and warnings on the console, info silent).
    */
   logger?: Logger;
 }
@@ -98,6 +104,7 @@ const Options = z.object({
   pollIntervalMs: z.number().int().min(1).default(250),
   basePath: z.string().regex(/^(\/[^/]+)*$/, "a path like '/api', without a trailing slash").default(''),
   closeTimeoutMs: z.number().int().min(0).default(10_000),
+  deleteTimeoutMs: z.number().int().min(0).default(10_000),
 });
 
 export function createRuntime<W extends RuntimeWorkflows>(options: RuntimeOptions<W>): Runtime<W> {
@@ -106,7 +113,8 @@ export function createRuntime<W extends RuntimeWorkflows>(options: RuntimeOption
   const settings = parsed.data;
   const backend = requireRuntimeAdapter(options.backend);
   const catalog = new WorkflowCatalog(options.workflows, backend);
-  const onError = options.onError ?? ((error: unknown, context: string) => console.error(`[savepoint runtime] ${context}:`, error));
+  const logger = options.logger ?? consoleLogger;
+  const onError = options.onError ?? loggedErrors(logger);
   const workerId = settings.workerId ?? `${hostname()}:${process.pid}:${uuidv7().slice(-12)}`;
   const leaseTtlMs = Math.min(...catalog.all().map((e) => e.workflow.config.leaseTtlMs));
   // Each store runs adapter.setup() once and again after a failure; requests and the reaper wait for it, so a
@@ -115,7 +123,7 @@ export function createRuntime<W extends RuntimeWorkflows>(options: RuntimeOption
     await Promise.all(catalog.all().map((entry) => entry.store.setup()));
   };
 
-  const feed = new ChangeFeed(backend, settings.pollIntervalMs, onError, options.logger ?? consoleLogger);
+  const feed = new ChangeFeed(backend, settings.pollIntervalMs, onError, logger);
   const events = new EventLog(backend, feed, onError);
   const registry = new RunRegistry({ adapter: backend, feed, workerId, hitlTimeoutMs: settings.hitlTimeoutMs, closeTimeoutMs: settings.closeTimeoutMs, onError });
   // Implicit resume (an answer for a paused run, a dead worker's run): the run's own live channel then takes its inputs.
@@ -123,7 +131,19 @@ export function createRuntime<W extends RuntimeWorkflows>(options: RuntimeOption
     registry.launch(runId, workflow, (context) => workflow.resume({ runId, ...context }));
   const guard = new DeliveryGuard({ adapter: backend, registry, resume, pollMs: settings.pollIntervalMs, onError });
   const access = new RunAccessPolicy(options.authorize);
-  const service = new RunService({ catalog, adapter: backend, registry, events, feed, guard, workerId, leaseTtlMs, access });
+  const service = new RunService({
+    catalog,
+    adapter: backend,
+    registry,
+    events,
+    feed,
+    guard,
+    workerId,
+    leaseTtlMs,
+    access,
+    pollMs: settings.pollIntervalMs,
+    deleteTimeoutMs: settings.deleteTimeoutMs,
+  });
   const authenticate = async (request: Request): Promise<Principal> => {
     const principal = options.auth ? await options.auth(request) : ANONYMOUS;
     if (principal === null || principal === undefined) throw new HttpError(401, 'UNAUTHENTICATED', 'Authentication is required.');
@@ -187,6 +207,14 @@ export function createRuntime<W extends RuntimeWorkflows>(options: RuntimeOption
       })();
       return closed;
     },
+  };
+}
+
+/** `onError` through a logger: the message names what failed (a JSON logger may drop an Error's fields), the fields carry it. */
+function loggedErrors(logger: Logger): (error: unknown, context: string) => void {
+  return (error, context) => {
+    const reason = error instanceof Error ? error.message : String(error);
+    logger.error(`runtime: ${context}: ${reason}`, { context, error });
   };
 }
 

@@ -85,6 +85,7 @@ describe('authorize: runs scoped to the user who started them (SQLite, two proce
       ['POST', '/runs/:id/input', { input: { approve: { ok: true } } }],
       ['POST', '/runs/:id/resume', {}],
       ['POST', '/runs/:id/cancel', {}],
+      ['DELETE', '/runs/:id'],
     ];
     for (const [method, path, body] of routes) {
       const call = (id: string) => api(url, path.replace(':id', id), { method, ...(body === undefined ? {} : { body }), headers: as('bob') });
@@ -125,6 +126,10 @@ describe('authorize: runs scoped to the user who started them (SQLite, two proce
     expect(await api(url, '/runs', { body: { workflow: 'approval', input: { topic: 'x' } }, headers: as('guest') })).toMatchObject({
       status: 403,
       body: { error: { code: 'FORBIDDEN' } },
+    });
+    expect(await api(url, `/runs/${runId}`, { method: 'DELETE', headers: as('admin') })).toMatchObject({
+      status: 403,
+      body: { error: { code: 'FORBIDDEN', message: expect.stringContaining(`may not delete run ${runId}`) } },
     });
     expect((await api(url, `/runs/${runId}/cancel`, { method: 'POST', body: {}, headers: as('admin') })).body).toMatchObject({ status: 'canceled' });
     // The hook saw who started the run.

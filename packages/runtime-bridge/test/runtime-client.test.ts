@@ -61,8 +61,11 @@ describe('createRuntimeClient (end to end)', () => {
     expect(seen.map((e) => e.type)).toEqual(expect.arrayContaining(['run_started', 'approval_requested', 'run_paused', 'approval_received']));
 
     expect(await client.getRun(run)).toMatchObject({ runId: run.runId, workflow: 'research', status: 'completed', output: 'published: AI at depth 3' });
-    expect(await client.listRuns({ status: 'completed', workflow: 'research', mine: true, limit: 5 })).toEqual([expect.objectContaining({ runId: run.runId, status: 'completed' })]);
-    expect(await client.listRuns()).toHaveLength(1);
+    expect(await client.listRuns({ status: 'completed', workflow: 'research', mine: true, limit: 5 })).toEqual({
+      runs: [expect.objectContaining({ runId: run.runId, status: 'completed' })],
+      nextCursor: null,
+    });
+    expect((await client.listRuns()).runs).toHaveLength(1);
     expect((await client.listWorkflows()).map((w) => [w.name, w.questions.map((q) => q.nodePath)])).toEqual([['research', ['approve']]]);
   });
 
@@ -80,7 +83,7 @@ describe('createRuntimeClient (end to end)', () => {
         { path: 'depth', message: expect.any(String) },
       ],
     });
-    expect(await client.listRuns()).toEqual([]);
+    expect(await client.listRuns()).toEqual({ runs: [], nextCursor: null });
     await expect(client.getRun('missing')).rejects.toMatchObject({ status: 404, code: 'NOT_FOUND', issues: [], reason: undefined });
     const events = client.events('missing', { retries: 3 });
     await expect(events.next()).rejects.toMatchObject({ status: 404, code: 'NOT_FOUND' });
@@ -113,7 +116,37 @@ describe('createRuntimeClient (end to end)', () => {
     const second = await client.startRun('research', { topic: 'B', depth: 1 });
     await waitPaused(second.runId);
     expect(await client.cancel(second)).toEqual({ runId: second.runId, status: 'canceled' });
-    expect(await client.listRuns({ status: 'canceled' })).toEqual([expect.objectContaining({ runId: second.runId })]);
+    expect((await client.listRuns({ status: 'canceled' })).runs).toEqual([expect.objectContaining({ runId: second.runId })]);
+  });
+
+  it('pages through runs and checkpoints (nextCursor, iterateRuns, iterateCheckpoints) and deletes a run', async () => {
+    const { client, requests } = await start({ hitlTimeoutMs: 0 });
+    const runs: string[] = [];
+    for (const topic of ['A', 'B', 'C']) {
+      const run = await client.startRun('research', { topic, depth: 1 });
+      for await (const event of client.events(run)) if (event.type === 'run_paused') break;
+      runs.push(run.runId);
+    }
+    const first = await client.listRuns({ limit: 2 });
+    expect(first.runs.map((r) => r.runId)).toEqual([runs[2], runs[1]]);
+    expect((await client.listRuns({ limit: 2, cursor: first.nextCursor! })).runs.map((r) => r.runId)).toEqual([runs[0]]);
+    const listed: string[] = [];
+    requests.length = 0;
+    for await (const run of client.iterateRuns({ limit: 2, status: 'pending_input' })) listed.push(run.runId);
+    expect(listed).toEqual([...runs].reverse());
+    expect(requests).toEqual(['GET /runs?limit=2&status=pending_input', expect.stringMatching(/^GET \/runs\?limit=2&status=pending_input&cursor=/)]);
+
+    const history = await client.listCheckpoints(runs[0]!, { limit: 1 });
+    expect(history).toEqual({ checkpoints: [expect.objectContaining({ runId: runs[0], status: 'pending_input' })], nextCursor: expect.any(String) });
+    const seqs: number[] = [];
+    for await (const checkpoint of client.iterateCheckpoints(runs[0]!, { limit: 1 })) seqs.push(checkpoint.seq);
+    expect(seqs).toEqual((await client.listCheckpoints(runs[0]!)).checkpoints.map((c) => c.seq));
+    expect(seqs.length).toBeGreaterThan(1);
+
+    expect(await client.deleteRun(runs[0]!)).toEqual({ runId: runs[0], deleted: true, canceled: true, deletedCheckpoints: seqs.length });
+    await expect(client.getRun(runs[0]!)).rejects.toMatchObject({ status: 404, code: 'NOT_FOUND' });
+    await expect(client.deleteRun(runs[0]!)).rejects.toMatchObject({ status: 404, code: 'NOT_FOUND' });
+    await expect(client.listRuns({ cursor: 'bogus' })).rejects.toMatchObject({ status: 400, code: 'INVALID_ARGUMENT', message: expect.stringContaining('Invalid cursor') });
   });
 
   it('reopens a broken event stream after the last event it delivered: nothing missed, nothing twice', async () => {

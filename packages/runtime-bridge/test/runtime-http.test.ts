@@ -167,7 +167,7 @@ describe.each(backends)('runtime over HTTP, SSE and WebSocket (%s)', (_name, mak
       ['bad list query', api(server.url, '/runs?limit=-3', { headers: ACME }), 400, 'INVALID_ARGUMENT'],
       ['bad after', api(server.url, `/runs/${runId}/events?after=x`, { headers: ACME }), 400, 'INVALID_ARGUMENT'],
       ['unknown route', api(server.url, '/nowhere', { headers: ACME }), 404, 'NOT_FOUND'],
-      ['wrong method', api(server.url, `/runs/${runId}`, { method: 'DELETE', headers: ACME }), 405, 'METHOD_NOT_ALLOWED'],
+      ['wrong method', api(server.url, `/runs/${runId}`, { method: 'PATCH', headers: ACME }), 405, 'METHOD_NOT_ALLOWED'],
     ];
     for (const [what, pending, status, code] of cases) {
       const response = await pending;

@@ -69,7 +69,12 @@ export async function typedByRuntime(): Promise<void> {
   if (view.workflow === 'count') expectType<Equal<typeof view.output, number | undefined>>();
   expectType<Equal<typeof view.updatedAt, string>>();
   expectType<Equal<typeof view, RunInfo<{ research: typeof research; count: typeof count }>>>();
-  await client.listRuns({ workflow: 'count', status: 'pending_input' });
+  const page = await client.listRuns({ workflow: 'count', status: 'pending_input' });
+  expectType<Equal<typeof page.nextCursor, string | null>>();
+  for await (const listed of client.iterateRuns({ limit: 10 })) expectType<Equal<typeof listed.updatedAt, string>>();
+  for await (const checkpoint of client.iterateCheckpoints(run)) expectType<Equal<typeof checkpoint.seq, number>>();
+  const deleted = await client.deleteRun(run);
+  expectType<Equal<typeof deleted.deletedCheckpoints, number>>();
   // @ts-expect-error not a workflow of this runtime
   await client.listRuns({ workflow: 'nope' });
 }
