@@ -1,7 +1,8 @@
-import { InvalidNodeInputError, InvalidOutputError, NodeFailedError, RunCanceledError, ShuttingDownError } from '../errors.js';
-import { checkSchema } from '../util/zod-schema.js';
 import type { z } from 'zod';
+import { InvalidNodeInputError, InvalidOutputError, NodeFailedError, RunCanceledError, ShuttingDownError } from '../errors.js';
 import type { CheckpointStatus, NodeCheckpointState } from '../models/checkpoint.js';
+import type { NodeTracing } from '../telemetry/run-telemetry.js';
+import { checkSchema } from '../util/zod-schema.js';
 import { abandoned, AttemptsFailed, type NodeRetrying, runAttempts } from './attempts.js';
 import { type Clock, systemClock } from './clock.js';
 import type { EventBus } from './event-bus.js';
@@ -15,7 +16,6 @@ import { PendingInputSignal } from './pending-input-signal.js';
 import { executionOf, type ResolvedNodeDefaults } from './retry-policy.js';
 import type { RunStatus } from './run-result.js';
 import type { RunState } from './run-state.js';
-import type { NodeTracing } from '../telemetry/run-telemetry.js';
 
 /** When the run commits checkpoints (from the workflow's `CheckpointConfig`). */
 export interface CheckpointPolicy {
@@ -255,11 +255,10 @@ export class FlowRun {
     const checked = await checkSchema(schema, input);
     if (checked.ok) return checked.data;
     const nodePath = this.pathOf(node);
-    const error = new InvalidNodeInputError(
-      `Node "${nodePath}" refused its input (its inputSchema): ${checked.summary}. Fix the node that feeds it (or the schema), then resume.`,
+    throw Object.assign(
+      new InvalidNodeInputError(`Node "${nodePath}" refused its input (its inputSchema): ${checked.summary}. Fix the node that feeds it (or the schema), then resume.`),
+      { nodePath, issues: checked.issues },
     );
-    Object.assign(error, { nodePath, issues: checked.issues });
-    throw error;
   }
 
   private async checkedOutput(node: Node, schema: z.ZodType, output: unknown): Promise<unknown> {
