@@ -529,7 +529,8 @@ export class Workflow<I = any, O = unknown, A extends AnswerMap = OpenAnswers, I
     const raw = this.flow.outputOf(from.nodeStates);
     const checked = this.outputSchema ? await checkSchema(this.outputSchema, raw) : { ok: true as const, data: raw };
     if (!checked.ok) {
-      const error = Object.assign(new InvalidOutputError(`Run ${from.runId}'s output does not pass the workflow's outputSchema (changed since it completed?): ${checked.summary}`), { issues: checked.issues });
+      const message = `Run ${from.runId}'s output does not pass the workflow's outputSchema (changed since it completed?): ${checked.summary}`;
+      const error = Object.assign(new InvalidOutputError(message), { issues: checked.issues });
       this.events.emit('run_failed', from.runId, { error: toNodeError(error) });
       return { ...result, status: 'failure', output: undefined, error };
     }
